@@ -1,0 +1,1 @@
+"""The sync engine: state store, configuration, reconcile engine (imports mappings and connectors)."""

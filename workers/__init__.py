@@ -1,0 +1,1 @@
+"""Celery workers, webhook intake and the CLI (top layer: imports sync, mappings, connectors)."""
