@@ -1,0 +1,446 @@
+"""The reconcile engine: one function brings one order on one route to the same state on both sides.
+
+It is *state-based*: events only say "look at order X"; the engine always reloads the order,
+compares it with what it last synced, and applies the missing steps in a fixed order
+(create → status → shipments → cancel/delete). So duplicate and out-of-order events do not
+matter, and a crash at any point is recovered by simply running it again:
+
+- **Creates** write a ``pending`` binding first (committed). If an earlier attempt may have
+  reached the target (ledger row ``started``/``unknown``), the target is searched by our reference
+  (:meth:`Connector.find_by_reference`) and a found order is adopted instead of created again.
+- **Every write** has a deterministic idempotency key recorded in the ledger *before* the call.
+- **Unchanged or echoed** sides are skipped: the hash of each side's synced projection is kept on
+  the binding after every sync, so our own write coming back (two-way routes) is recognised.
+- **Stale reads** (a source ``updated_at`` older than the one already applied) are skipped.
+- **Skippable failures** (unknown SKU, rejected write, invalid payload) park the order in the
+  attention queue with its input and a replay action; retriable ones propagate to the caller.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Literal
+
+import orjson
+import structlog
+
+from connectors.base import Connector, OrderReference
+from connectors.errors import (
+    AuthFailed,
+    Conflict,
+    ConnectorError,
+    InvalidPayload,
+    NotFound,
+    OrderSyncError,
+    OutcomeUnknown,
+    RateLimited,
+    Rejected,
+    Transient,
+    UnknownSku,
+)
+from mappings.money import within_precision
+from mappings.neutral import NeutralOrder
+from sync.config import DEFAULT_EXCLUDED_STATUSES, Route
+from sync.keys import content_hash, idempotency_key, sync_projection
+from sync.models import Binding, utcnow
+from sync.planner import PlannedOp, plan_updates
+from sync.runtime import LocalLocker, Locker, Runtime
+from sync.store import Store
+
+__all__ = ["Engine", "Outcome", "ReconcileResult"]
+
+Outcome = Literal["synced", "unchanged", "stale", "filtered", "skipped", "parked", "deleted"]
+log = structlog.get_logger("ordersync.engine")
+
+LOCK_TTL = 120.0
+MAX_PASSES = 3
+LOOKUP_SKEW = timedelta(minutes=10)
+RESOLVED_BY_SYNC = ("unknown_sku", "rejected", "invalid_payload", "retries_exhausted", "auth", "conflict",
+                    "not_found", "error")
+
+
+@dataclass
+class ReconcileResult:
+    """What one reconcile did: its outcome, the writes applied, and why when nothing was."""
+
+    route: str
+    store: str
+    order_id: str
+    outcome: Outcome
+    applied: list[str] = field(default_factory=list)
+    reason: str | None = None
+    target_store: str | None = None
+    target_id: str | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class _Side:
+    store: str
+    order_id: str
+    connector: Connector
+    neutral: NeutralOrder | None = None
+    raw: Any = None
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value, default=str, option=orjson.OPT_INDENT_2).decode()
+
+
+class Engine:
+    """Reconciles orders along the configured routes."""
+
+    def __init__(self, runtime: Runtime, store: Store, *, locker: Locker | None = None,
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        self.runtime = runtime
+        self.store = store
+        self.locker: Locker = locker or LocalLocker()
+        self.clock = clock
+
+    # -- entry point ----------------------------------------------------------------------------
+    def reconcile(self, route_name: str, store_name: str, order_id: str) -> ReconcileResult:
+        """Bring order ``order_id`` of ``store_name`` and its mirror on ``route_name`` into line.
+
+        Raises only retriable errors (:class:`RateLimited`, :class:`Transient`, lock contention):
+        everything skippable or fatal is parked in the attention queue and reported in the result.
+        """
+        route = self.runtime.config.route(route_name)
+        if store_name not in (route.source, route.target):
+            raise KeyError(f"store {store_name!r} is not on route {route.name!r}")
+        bound = structlog.contextvars.bound_contextvars(route=route.name, store=store_name, order_id=order_id)
+        with bound:
+            binding = self._binding_for(route, store_name, order_id)
+            origin = (binding.source_store, binding.source_id) if binding else (store_name, order_id)
+            seen: dict[str, Any] = {}
+            with self.locker.hold(f"{route.name}:{origin[0]}:{origin[1]}", LOCK_TTL):
+                try:
+                    return self._reconcile_locked(route, store_name, order_id, seen)
+                except (RateLimited, Transient):
+                    raise
+                except OrderSyncError as error:
+                    return self._park_error(route, store_name, order_id, error, seen.get("raw"))
+
+    # -- internals ------------------------------------------------------------------------------
+    def _binding_for(self, route: Route, store_name: str, order_id: str) -> Binding | None:
+        binding = self.store.binding(route.name, store_name, order_id)
+        if binding is None:
+            binding = self.store.binding_by_target(route.name, store_name, order_id)
+        return binding
+
+    def _reconcile_locked(self, route: Route, store_name: str, order_id: str,
+                          seen: dict[str, Any]) -> ReconcileResult:
+        binding = self._binding_for(route, store_name, order_id)
+        result = ReconcileResult(route.name, store_name, order_id, "synced")
+        if binding is not None and binding.source_store != store_name and not route.two_way:
+            return self._done(result, "skipped", "changes on the target are not mirrored back (one-way route)")
+        if binding is None and store_name == route.target and not route.two_way:
+            return self._done(result, "skipped", "order on the target store; the route is one-way")
+        other = route.target if store_name == route.source else route.source
+        here = _Side(store_name, order_id, self.runtime.connector(store_name))
+        there_connector = self.runtime.connector(other)
+
+        try:
+            here.raw = here.connector.get_order(order_id)
+        except NotFound:
+            return self._source_gone(route, binding, here, other, result)
+        seen["raw"] = here.raw
+        here.neutral = self.runtime.to_neutral(store_name, here.raw)
+        result.warnings.extend(here.neutral.warnings)
+        source = here.neutral
+
+        if binding is None:
+            reason = self._creation_refused(route, store_name, source)
+            if reason:
+                return self._done(result, "filtered", reason)
+            binding = self.store.open_binding(
+                route=route.name, source_store=store_name, source_id=order_id, target_store=other,
+                reference=OrderReference.for_source(store_name, order_id), source_number=source.source.number,
+            )
+            log.info("binding.opened", reference=binding.reference, target_store=other)
+        if binding.deleted:
+            return self._done(result, "skipped", "the mirror was deleted")
+        assert binding.id is not None
+        is_origin = binding.source_store == store_name
+        seen_here = binding.source_seen_hash if is_origin else binding.target_seen_hash
+        here_hash = content_hash(sync_projection(source))
+
+        if is_origin and binding.source_updated_at and source.updated_at and \
+                source.updated_at < binding.source_updated_at:
+            return self._done(result, "stale", f"source updated_at {source.updated_at.isoformat()} is older than "
+                                                 f"the state already applied ({binding.source_updated_at.isoformat()})")
+        if binding.state == "linked" and seen_here == here_hash:
+            return self._done(result, "unchanged", "no change since the last sync" +
+                              ("" if is_origin else " (our own write echoing back)"), binding=binding)
+
+        # The other side: create (or adopt) it, or load it.
+        if binding.state != "linked" or not binding.target_id:
+            if not is_origin:  # pragma: no cover - a pending binding always starts on its origin
+                return self._done(result, "skipped", "mirror not created yet")
+            if not route.allows("create"):
+                return self._done(result, "skipped", "route does not create orders")
+            binding, target = self._create(route, binding, source, other, there_connector, result)
+            assert binding.id is not None
+        else:
+            there_id = binding.target_id if is_origin else binding.source_id
+            try:
+                target = self.runtime.to_neutral(other, there_connector.get_order(there_id))
+            except NotFound:
+                self.store.update_binding(binding.id, deleted=True)
+                raise NotFound(f"the mirror {there_id} no longer exists on {other}; not re-creating it",
+                               platform=self.runtime.store_config(other).platform) from None
+
+        there_id = (binding.target_id if is_origin else binding.source_id) or ""
+        target = self._apply_updates(route, binding, source, target, other, there_id, there_connector, result)
+        self.store.update_binding(
+            binding.id,
+            **({"source_seen_hash": here_hash, "target_seen_hash": content_hash(sync_projection(target))}
+               if is_origin else
+               {"target_seen_hash": here_hash, "source_seen_hash": content_hash(sync_projection(target))}),
+            **({"source_updated_at": source.updated_at} if is_origin and source.updated_at else {}),
+        )
+        self.store.resolve_attention(route=route.name, store=store_name, order_id=order_id, kinds=RESOLVED_BY_SYNC)
+        result.target_store, result.target_id = other, there_id
+        if not result.applied:
+            result.outcome, result.reason = "unchanged", "both sides already agree"
+        log.info("reconcile.done", outcome=result.outcome, applied=result.applied, target_store=other,
+                 target_id=there_id)
+        return result
+
+    def _creation_refused(self, route: Route, store_name: str, order: NeutralOrder) -> str | None:
+        """Why this order must not be mirrored as a new order (filters, mirrors of mirrors)."""
+        other = route.target if store_name == route.source else route.source
+        if order.mirror_of:
+            # Never mirror a mirror: with A→B and B→A routes (or chains) that would loop forever.
+            side = "the other store" if order.mirror_of.startswith(f"ordersync:{other}:") else "another store"
+            return f"it is itself a mirror ordersync created from {side} ({order.mirror_of})"
+        if route.created_after and order.created_at < route.created_after:
+            return f"placed {order.created_at.isoformat()}, before the route's created_after"
+        code = order.raw_status.code or ""
+        if route.source_statuses is not None:
+            allowed = set(route.source_statuses)
+            if code not in allowed and order.status not in allowed:
+                return f"status {code or order.status!r} is not in the route's source_statuses"
+        else:
+            platform = self.runtime.store_config(store_name).platform
+            excluded = DEFAULT_EXCLUDED_STATUSES.get(platform, frozenset())
+            if code in excluded or (order.raw_status.payment_code or "") in excluded:
+                return (f"status {code!r} is an abandoned checkout on {platform}; "
+                        "name it in source_statuses to mirror it")
+        return None
+
+    def _create(self, route: Route, binding: Binding, source: NeutralOrder, other: str, connector: Connector,
+                result: ReconcileResult) -> tuple[Binding, NeutralOrder]:
+        """Create the mirror exactly once, or adopt the one an earlier attempt created."""
+        assert binding.id is not None
+        origin = f"{binding.source_store}:{binding.source_id}"
+        key = idempotency_key(route.name, origin, "create")
+        since = (binding.pending_since or binding.created_at or self.clock()) - LOOKUP_SKEW
+        progress = dict(binding.progress or {})
+        reference = OrderReference(key=binding.reference, email=source.customer.email, placed_after=since,
+                                   cart_id=progress.get("cart_id"))
+        ctx = self.runtime.target_context(other, reference=reference)
+        payload = self.runtime.mapping(other).create_payload(source, ctx)  # may raise UnknownSku: nothing sent
+        result.warnings.extend(ctx.warnings)
+        with structlog.contextvars.bound_contextvars(idempotency_key=key, target_store=other):
+            row, previous = self.store.begin_operation(key=key, route=route.name, source_store=binding.source_store,
+                                                       source_id=binding.source_id, operation="create")
+            created_id: str | None = None
+            number: str | None = None
+            if previous == "succeeded" and row.result and row.result.get("id"):
+                created_id, number = str(row.result["id"]), row.result.get("number")
+                log.info("create.already_done", target_id=created_id)
+            elif previous is not None:
+                found = connector.find_by_reference(reference)
+                if found:
+                    created_id = found
+                    log.warning("create.adopted", target_id=found, previous=previous)
+                    self.store.finish_operation(key, "succeeded", result={"id": found, "adopted": True})
+                    result.applied.append("adopt")
+            if created_id is None:
+                def remember(facts: dict[str, Any]) -> None:
+                    progress.update(facts)
+                    self.store.update_binding(binding.id or 0, progress=dict(progress))
+
+                log.info("create.calling", previous=previous)
+                try:
+                    created = connector.create_order(payload, reference, on_progress=remember)
+                except OutcomeUnknown as error:
+                    self.store.finish_operation(key, "unknown", error=str(error))
+                    raise
+                except ConnectorError as error:
+                    self.store.finish_operation(key, "failed", error=str(error))
+                    raise
+                created_id, number = created.id, created.number
+                self.store.finish_operation(key, "succeeded",
+                                            result={"id": created.id, "number": created.number,
+                                                    "adopted": created.adopted})
+                result.applied.append("adopt" if created.adopted else "create")
+                log.info("create.done", target_id=created.id, target_number=created.number)
+        binding = self.store.update_binding(binding.id, target_id=created_id, target_number=number, state="linked",
+                                            pending_since=None)
+        target = self.runtime.to_neutral(other, connector.get_order(created_id))
+        self._check_drift(route, binding, source, target, other)
+        return binding, target
+
+    def _check_drift(self, route: Route, binding: Binding, source: NeutralOrder, target: NeutralOrder,
+                     other: str) -> None:
+        """Report a target total that differs from the source (repricing platforms)."""
+        if source.currency != target.currency:
+            reason = f"currency differs: source {source.currency}, target {target.currency}"
+        elif within_precision(source.totals.grand_total, target.totals.grand_total, source.currency):
+            return
+        else:
+            reason = (f"grand total differs after create: source {source.totals.grand_total} "
+                      f"{source.currency}, target {target.totals.grand_total} {target.currency} "
+                      f"({self.runtime.store_config(other).platform} prices from its own catalog)")
+        log.warning("create.price_drift", reason=reason, target_id=target.source.id)
+        self.store.park(kind="price_drift", reason=reason, route=route.name, store=binding.source_store,
+                        order_id=binding.source_id,
+                        detail={"source_total": str(source.totals.grand_total),
+                                "target_total": str(target.totals.grand_total), "target_id": target.source.id},
+                        replay={"task": "acknowledge"})
+
+    def _apply_updates(self, route: Route, binding: Binding, source: NeutralOrder, target: NeutralOrder,
+                       other: str, there_id: str, connector: Connector, result: ReconcileResult) -> NeutralOrder:
+        """Plan and apply status/shipment/cancel/delete writes until the target agrees (≤ 3 passes)."""
+        assert binding.id is not None
+        origin = f"{binding.source_store}:{binding.source_id}"
+        direction = "fwd" if binding.source_store == source.source.store else "rev"
+        source_hash = content_hash(sync_projection(source))
+        mapping = self.runtime.mapping(other)
+        known = dict(binding.shipments or {})
+        for _ in range(MAX_PASSES):
+            ctx = self.runtime.target_context(other, current=target)
+            ops = plan_updates(route, source, target, mapping, ctx, known_shipments=known)
+            result.warnings.extend(w for w in ctx.warnings if w not in result.warnings)
+            todo = []
+            for op in ops:
+                parts: tuple[Any, ...] = op.key_parts
+                if op.kind in ("status", "cancel"):
+                    parts = (*parts, source_hash)
+                key = idempotency_key(route.name, origin, f"{direction}:{op.kind}", *parts)
+                todo.append((op, key))
+            if not todo:
+                break
+            progressed = False
+            for op, key in todo:
+                if self._execute(route, binding, op, key, other, there_id, connector, result, known):
+                    progressed = True
+                if op.kind == "delete":
+                    self.store.update_binding(binding.id, deleted=True, shipments=known)
+                    return target
+            self.store.update_binding(binding.id, shipments=known)
+            try:
+                target = self.runtime.to_neutral(other, connector.get_order(there_id))
+            except NotFound:
+                return target
+            if not progressed:
+                break
+        return target
+
+    def _execute(self, route: Route, binding: Binding, op: PlannedOp, key: str, other: str, there_id: str,
+                 connector: Connector, result: ReconcileResult, known: dict[str, Any]) -> bool:
+        """Run one planned write under its idempotency key; returns whether a call was made."""
+        with structlog.contextvars.bound_contextvars(idempotency_key=key, operation=op.kind, target_store=other,
+                                                     target_id=there_id):
+            row, previous = self.store.begin_operation(key=key, route=route.name, source_store=binding.source_store,
+                                                       source_id=binding.source_id, operation=op.kind,
+                                                       desired=op.desired)
+            if previous == "succeeded":
+                if op.kind == "shipment" and op.source_shipment and row.result and row.result.get("shipment_id"):
+                    known[op.source_shipment] = str(row.result["shipment_id"])
+                log.debug("op.already_done")
+                return False
+            log.info("op.calling", previous=previous)
+            outcome: dict[str, Any] = {}
+            try:
+                if op.kind == "status":
+                    connector.set_status(there_id, op.payload)
+                elif op.kind == "shipment":
+                    shipment_id = connector.create_shipment(there_id, op.payload)
+                    outcome["shipment_id"] = shipment_id
+                    if op.source_shipment:
+                        known[op.source_shipment] = str(shipment_id)
+                elif op.kind == "shipment_update":
+                    connector.update_shipment(there_id, op.target_shipment or "", op.payload)
+                elif op.kind == "cancel":
+                    connector.cancel_order(there_id, op.payload)
+                elif op.kind == "delete":
+                    try:
+                        connector.delete_order(there_id)
+                    except NotFound:
+                        outcome["already_gone"] = True
+            except OutcomeUnknown as error:
+                self.store.finish_operation(key, "unknown", error=str(error))
+                raise
+            except ConnectorError as error:
+                self.store.finish_operation(key, "failed", error=str(error))
+                raise
+            self.store.finish_operation(key, "succeeded", result=outcome)
+            result.applied.append(op.kind)
+            log.info("op.done", **outcome)
+            return True
+
+    def _source_gone(self, route: Route, binding: Binding | None, here: _Side, other: str,
+                     result: ReconcileResult) -> ReconcileResult:
+        """The order no longer exists where the change came from: delete (or cancel) its mirror."""
+        if binding is None or binding.deleted or not binding.target_id:
+            return self._done(result, "skipped", "order not found and never mirrored")
+        is_origin = binding.source_store == here.store
+        if not is_origin and not route.two_way:
+            return self._done(result, "skipped", "the mirror was deleted on the target; one-way route")
+        if not route.allows("delete"):
+            return self._done(result, "skipped", "order deleted; the route does not mirror deletions")
+        there_id = binding.target_id if is_origin else binding.source_id
+        assert binding.id is not None
+        connector = self.runtime.connector(other)
+        key = idempotency_key(route.name, f"{binding.source_store}:{binding.source_id}",
+                              "fwd:delete" if is_origin else "rev:delete")
+        op = PlannedOp("delete", None)
+        self._execute(route, binding, op, key, other, there_id, connector, result, {})
+        self.store.update_binding(binding.id, deleted=True)
+        result.target_store, result.target_id = other, there_id
+        return self._done(result, "deleted", f"deleted on {here.store}; mirror {there_id} deleted on {other}")
+
+    def _done(self, result: ReconcileResult, outcome: Outcome, reason: str,
+              binding: Binding | None = None) -> ReconcileResult:
+        result.outcome, result.reason = outcome, reason
+        if binding is not None:
+            result.target_store = binding.target_store
+            result.target_id = binding.target_id
+        log.info("reconcile.skip", outcome=outcome, reason=reason)
+        return result
+
+    def _park_error(self, route: Route, store_name: str, order_id: str, error: OrderSyncError,
+                    raw: Any = None) -> ReconcileResult:
+        """Record a skippable or fatal failure with its input and a replay action."""
+        kind = {
+            UnknownSku: "unknown_sku", InvalidPayload: "invalid_payload", AuthFailed: "auth",
+            Conflict: "conflict", NotFound: "not_found", Rejected: "rejected",
+        }
+        name = next((label for cls, label in kind.items() if isinstance(error, cls)), "error")
+        detail: dict[str, Any] = {"error": type(error).__name__}
+        if isinstance(error, InvalidPayload):
+            detail["problems"] = [{"field": f, "reason": r} for f, r in error.problems]
+        if isinstance(error, Rejected):
+            detail["field_errors"] = error.field_errors
+        if isinstance(error, UnknownSku):
+            detail["sku"] = error.sku
+        payload = _json(raw) if raw is not None else None
+        self.store.park(kind=name, reason=str(error), route=route.name, store=store_name, order_id=order_id,
+                        payload=payload, detail=detail,
+                        replay={"task": "reconcile", "route": route.name, "store": store_name, "order_id": order_id})
+        log.warning("reconcile.parked", kind=name, reason=str(error))
+        return ReconcileResult(route.name, store_name, order_id, "parked", reason=f"{name}: {error}")
+
+    def park_exhausted(self, route_name: str, store_name: str, order_id: str, error: BaseException,
+                       attempts: int) -> None:
+        """Retries ran out: park the order, never drop it."""
+        self.store.park(kind="retries_exhausted", reason=f"gave up after {attempts} attempts: {error}",
+                        route=route_name, store=store_name, order_id=order_id,
+                        detail={"error": type(error).__name__, "attempts": attempts},
+                        replay={"task": "reconcile", "route": route_name, "store": store_name, "order_id": order_id})
+        log.error("reconcile.exhausted", route=route_name, store=store_name, order_id=order_id, attempts=attempts,
+                  reason=str(error))
