@@ -162,6 +162,7 @@ class Engine:
         if binding.deleted:
             return self._done(result, "skipped", "the mirror was deleted")
         assert binding.id is not None
+        binding_id: int = binding.id
         is_origin = binding.source_store == store_name
         seen_here = binding.source_seen_hash if is_origin else binding.target_seen_hash
         here_hash = content_hash(sync_projection(source))
@@ -181,20 +182,19 @@ class Engine:
             if not route.allows("create"):
                 return self._done(result, "skipped", "route does not create orders")
             binding, target = self._create(route, binding, source, other, there_connector, result)
-            assert binding.id is not None
         else:
             there_id = binding.target_id if is_origin else binding.source_id
             try:
                 target = self.runtime.to_neutral(other, there_connector.get_order(there_id))
             except NotFound:
-                self.store.update_binding(binding.id, deleted=True)
+                self.store.update_binding(binding_id, deleted=True)
                 raise NotFound(f"the mirror {there_id} no longer exists on {other}; not re-creating it",
                                platform=self.runtime.store_config(other).platform) from None
 
         there_id = (binding.target_id if is_origin else binding.source_id) or ""
         target = self._apply_updates(route, binding, source, target, other, there_id, there_connector, result)
         self.store.update_binding(
-            binding.id,
+            binding_id,
             **({"source_seen_hash": here_hash, "target_seen_hash": content_hash(sync_projection(target))}
                if is_origin else
                {"target_seen_hash": here_hash, "source_seen_hash": content_hash(sync_projection(target))}),
