@@ -35,9 +35,7 @@ from connectors.errors import (
     NotFound,
     OrderSyncError,
     OutcomeUnknown,
-    RateLimited,
     Rejected,
-    Transient,
     UnknownSku,
 )
 from mappings.money import within_precision
@@ -103,7 +101,7 @@ class Engine:
     def reconcile(self, route_name: str, store_name: str, order_id: str) -> ReconcileResult:
         """Bring order ``order_id`` of ``store_name`` and its mirror on ``route_name`` into line.
 
-        Raises only retriable errors (:class:`RateLimited`, :class:`Transient`, lock contention):
+        Raises only retriable errors (``disposition == "retriable"``: rate limits, transient faults, locks):
         everything skippable or fatal is parked in the attention queue and reported in the result.
         """
         route = self.runtime.config.route(route_name)
@@ -117,9 +115,9 @@ class Engine:
             with self.locker.hold(f"{route.name}:{origin[0]}:{origin[1]}", LOCK_TTL):
                 try:
                     return self._reconcile_locked(route, store_name, order_id, seen)
-                except (RateLimited, Transient):
-                    raise
                 except OrderSyncError as error:
+                    if error.disposition == "retriable":  # RateLimited, Transient, lock contention
+                        raise
                     return self._park_error(route, store_name, order_id, error, seen.get("raw"))
 
     # -- internals ------------------------------------------------------------------------------
