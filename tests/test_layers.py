@@ -1,0 +1,54 @@
+"""Architecture rules: imports run one way (workers → sync → mappings → connectors), public modules
+declare ``__all__``, and every public class and function has a docstring."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LAYERS = ["connectors", "mappings", "sync", "workers"]  # lowest first
+
+
+def _modules() -> list[Path]:
+    return sorted(p for layer in LAYERS for p in (REPO / layer).rglob("*.py") if "extension" not in p.parts)
+
+
+def _imported(tree: ast.AST) -> set[str]:
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(REPO)))
+def test_imports_run_one_way(path: Path) -> None:
+    """A module imports only its own layer and the layers below it."""
+    layer = path.relative_to(REPO).parts[0]
+    above = set(LAYERS[LAYERS.index(layer) + 1:])
+    upward = _imported(ast.parse(path.read_text())) & above
+    assert not upward, f"{path.relative_to(REPO)} imports upward: {sorted(upward)}"
+
+
+def _public_modules() -> list[Path]:
+    return [p for p in _modules() if not p.name.startswith("_") and "migrations" not in p.parts]
+
+
+@pytest.mark.parametrize("path", _public_modules(), ids=lambda p: str(p.relative_to(REPO)))
+def test_public_api_is_documented(path: Path) -> None:
+    """Each module has a docstring and __all__; each public class and function has a docstring."""
+    tree = ast.parse(path.read_text())
+    assert ast.get_docstring(tree), f"{path.relative_to(REPO)} has no module docstring"
+    exported = [n for n in tree.body if isinstance(n, ast.Assign)
+                and any(isinstance(t, ast.Name) and t.id == "__all__" for t in n.targets)]
+    has_defs = any(isinstance(n, ast.FunctionDef | ast.ClassDef) and not n.name.startswith("_") for n in tree.body)
+    if has_defs:
+        assert exported, f"{path.relative_to(REPO)} defines public names but no __all__"
+    missing = [n.name for n in tree.body if isinstance(n, ast.FunctionDef | ast.ClassDef)
+               and not n.name.startswith("_") and not ast.get_docstring(n)]
+    assert not missing, f"{path.relative_to(REPO)}: no docstring on {missing}"
