@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -10,19 +11,21 @@ from typing import Any
 
 import uvicorn
 
-__all__ = ["LOOPBACK", "RunningServer", "serve", "serve_in_thread"]
+__all__ = ["LOOPBACK", "RunningServer", "check_loopback", "free_port", "serve", "serve_in_thread"]
 
 LOOPBACK = "127.0.0.1"
 
 
-def _check_loopback(host: str) -> None:
-    if host not in (LOOPBACK, "localhost", "::1"):
-        raise ValueError(f"simulators bind loopback only, not {host!r}")
+def check_loopback(host: str) -> None:
+    """Simulators bind loopback; inside a container (own network namespace) compose may allow more."""
+    if host in (LOOPBACK, "localhost", "::1") or os.environ.get("ORDERSYNC_SIM_ALLOW_ANY_HOST") == "1":
+        return
+    raise ValueError(f"simulators bind loopback (127.0.0.1) only, not {host!r}")
 
 
 def serve(app: Any, *, port: int, host: str = LOOPBACK, log_level: str = "warning") -> None:
     """Run ``app`` in the foreground until interrupted (``ordersync simulate``)."""
-    _check_loopback(host)
+    check_loopback(host)
     uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False)
 
 
@@ -56,7 +59,7 @@ def free_port(host: str = LOOPBACK) -> int:
 
 def serve_in_thread(app: Any, *, port: int = 0, host: str = LOOPBACK, timeout: float = 10.0) -> RunningServer:
     """Start ``app`` on ``host:port`` (a free port when 0) in a thread; return once it accepts."""
-    _check_loopback(host)
+    check_loopback(host)
     port = port or free_port(host)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="off",
                             timeout_keep_alive=30)
