@@ -7,7 +7,7 @@ list envelope) is accepted too. What MerchantPro means, as read from its API pag
   ``line_subtotal_net``/``_gross`` and ``line_tax_amount``; money is 4-decimal floats or whole ints.
 - ``shipping_amount`` *includes* tax (the page's examples: 15 with 2.39 tax at 19 %, and
   ``total_amount`` = lines gross + ``shipping_amount``), so neutral ``Shipping.amount`` is
-  ``shipping_amount − shipping_tax_amount`` and ``amount_incl_tax`` is ``shipping_amount``.
+  ``shipping_amount - shipping_tax_amount`` and ``amount_incl_tax`` is ``shipping_amount``.
 - Names come whole (``billing_name``/``shipping_name``): split with :func:`mappings.base.split_name`,
   the original kept in ``full_name``.
 - Two status axes: ``payment`` and ``shipping`` (see :data:`STATUSES`).
@@ -346,7 +346,7 @@ class MerchantProMapping:
             return self._to_neutral(_unwrap(payload), store, statuses or STATUSES)
         except InvalidPayload:
             raise
-        except Exception as error:  # a bug must not escape as anything but a skippable payload error
+        except Exception as error:  # noqa: BLE001 - a bug must surface as a skippable payload error
             raise InvalidPayload(_WHAT, [("", f"{type(error).__name__}: {error}")]) from None
 
     def _to_neutral(self, raw: Any, store: str | None, table: StatusTable) -> NeutralOrder:
@@ -420,7 +420,7 @@ class MerchantProMapping:
                 computed += (ship_gross or _ZERO) - sum([d.amount for d in discounts], _ZERO)
                 if abs(computed - total) > quantum(currency) * (len(lines) + 1):
                     warnings.append(f"totals: declared total_amount {total} differs from lines "
-                                    f"+ shipping − discounts {computed} ({currency})")
+                                    f"+ shipping - discounts {computed} ({currency})")
             if wire.subtotal_excluding_tax is not None:
                 message = totals_warning(wire.subtotal_excluding_tax, [line.total_excl_tax for line in lines],
                                          currency, "subtotal_excluding_tax")
@@ -519,7 +519,7 @@ class MerchantProMapping:
         slack = quantum(currency) * max(1, quantity)
         if item.line_subtotal_net is not None and abs(net * quantity - item.line_subtotal_net) > slack:
             warnings.append(f"line {line_id}: line_subtotal_net {item.line_subtotal_net} differs from "
-                            f"{quantity} × {net}")
+                            f"{quantity} x {net}")
         if (item.line_subtotal_gross is not None and item.line_subtotal_net is not None
                 and item.line_tax_amount is not None
                 and abs(item.line_subtotal_net + item.line_tax_amount - item.line_subtotal_gross) > slack):
@@ -881,7 +881,7 @@ class MerchantProMapping:
         staff = order.notes.staff
         kept_notes = extra.get("internal_notes")
         if staff is None:
-            out["internal_notes"] = None if not kept_notes else kept_notes
+            out["internal_notes"] = kept_notes if kept_notes else None
         elif not (isinstance(kept_notes, list) and "\n".join(
                 str(n.get("text")) for n in kept_notes if isinstance(n, dict) and n.get("text")) == staff):
             out["internal_notes"] = [{"id": None, "text": staff}]

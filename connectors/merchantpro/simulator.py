@@ -162,7 +162,8 @@ class Simulator(SimulatorBase):
                 "id": product_id, "name": name, "sku": first.sku if len(items) == 1 else first.sku.rsplit("-", 1)[0],
                 "ean": None, "price_gross": money_out(gross),
                 "price_net": money_out((gross * _HUNDRED / (_HUNDRED + rate)).quantize(_FOUR)),
-                "tax_percent": money_out(rate), "stock": "-1.000" if len(items) == 1 else f"{sum(i.stock for i in items)}.000",
+                "tax_percent": money_out(rate),
+                "stock": "-1.000" if len(items) == 1 else f"{sum(i.stock for i in items)}.000",
                 "category_id": 6, "category_name": "Demo", "url": f"{SHOP}/cumpara?id={product_id}",
                 "image_url": f"{SHOP}/files/p/{product_id}.jpg", "variants": None,
             }
@@ -205,7 +206,7 @@ class Simulator(SimulatorBase):
                 return candidate
 
     def add_random_order(self, *, created: datetime | None = None) -> dict[str, Any]:
-        """Seed one realistic order (RON or EUR, 1–3 lines, a plausible status pair)."""
+        """Seed one realistic order (RON or EUR, 1 to 3 lines, a plausible status pair)."""
         rng = self.rng
         shopper = fake_shopper(rng)
         currency = "RON" if rng.random() < 0.7 else "EUR"
@@ -651,7 +652,7 @@ class Simulator(SimulatorBase):
         def work() -> dict[str, Any]:
             if not isinstance(body, dict):
                 raise _Error(400, "invalid_value", "the body must be a JSON object")
-            self._check_values(body)
+            self._check_values(body, creating=True)
             lines = self._priced_lines(body.get("line_items"))
             order = self._build({k: v for k, v in body.items() if k != "id"}, lines, created=_now())
             self.orders[str(order["id"])] = order
@@ -669,14 +670,13 @@ class Simulator(SimulatorBase):
         return str(orjson.loads(bytes(response.body))["id"])
 
     @staticmethod
-    def _check_values(body: dict[str, Any]) -> None:
+    def _check_values(body: dict[str, Any], *, creating: bool) -> None:
         if body.get("payment_status") not in (None, *PAYMENT_STATUSES):
             raise _Error(400, "invalid_value", f"payment_status `{body['payment_status']}` is not valid")
         if body.get("shipping_status") not in (None, *SHIPPING_STATUSES):
             raise _Error(400, "invalid_value", f"shipping_status `{body['shipping_status']}` is not valid")
-        if body.get("customer_email") in (None, ""):
-            if "customer_email" in body or "line_items" in body:
-                raise _Error(400, "invalid_value", "customer_email is required")
+        if creating and body.get("customer_email") in (None, ""):
+            raise _Error(400, "invalid_value", "customer_email is required")
 
     async def _patch_order(self, request: Request) -> Response:
         body = await read_json(request)
@@ -685,7 +685,7 @@ class Simulator(SimulatorBase):
             order = self._find(request.path_params["order_id"])
             if not isinstance(body, dict):
                 raise _Error(400, "invalid_value", "the body must be a JSON object")
-            self._check_values({k: v for k, v in body.items() if k != "customer_email"})
+            self._check_values(body, creating=False)
             if "line_items" in body:
                 order["line_items"] = self._priced_lines(body["line_items"])  # replace-style, as the real API
             for key, value in body.items():

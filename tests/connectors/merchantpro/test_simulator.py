@@ -1,0 +1,91 @@
+"""The simulator answers like MerchantPro: shapes, types-as-sent, errors, limits."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from connectors.merchantpro.simulator import Simulator, TwoWindows
+from mappings.merchantpro import to_neutral
+from tests.connectors.merchantpro.conftest import Shop
+
+ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[23]:00$")
+
+
+def _money_ok(value: Any) -> bool:
+    if value is None or (isinstance(value, int) and not isinstance(value, bool)):
+        return True
+    return isinstance(value, float) and -Decimal(repr(value)).as_tuple().exponent <= 4  # type: ignore[operator]
+
+
+def test_seeded_orders_look_real() -> None:
+    sim = Simulator(orders=40, seed=3, rate_limit=False)
+    currencies = set()
+    for order in sim.orders.values():
+        currencies.add(order["currency"])
+        assert isinstance(order["id"], int)
+        assert ISO.match(order["date_created"])
+        assert ISO.match(order["date_modified"])
+        assert order["channel_id"] is None
+        assert order["source_type"] == "system"
+        for key in ("total_amount", "shipping_amount", "shipping_tax_amount", "subtotal_excluding_tax"):
+            assert _money_ok(order[key]), (key, order[key])
+        for line in order["line_items"]:
+            assert line["status"] == {"id": 1, "name": "Nou", "color": "#1e88e5"}
+            for key in ("unit_price_net", "unit_price_gross", "unit_tax_amount", "line_subtotal_net",
+                        "line_subtotal_gross", "line_tax_amount"):
+                assert _money_ok(line[key]), (key, line[key])
+        neutral = to_neutral(order)
+        assert not [w for w in neutral.warnings if w.startswith("totals")], neutral.warnings
+    assert currencies == {"RON", "EUR"}
+    product = next(p for p in sim.products if p["variants"])
+    assert product["variants"][0]["stock"].endswith(".000")
+    assert any(p["stock"] == "-1.000" for p in sim.products)
+
+
+def test_error_bodies(shop: Shop) -> None:
+    connector = shop.connect()
+    http = connector.http
+    missing = http.request("GET", "/api/v2/orders/1", allow_statuses=(404,))
+    assert missing.json() == {"error": {"name": "not_found", "message": "Order 1 not found"}}
+    unknown = http.request("GET", "/api/v2/orders", params={"modified[gte]": "2026-01-01"}, allow_statuses=(400,))
+    assert unknown.json() == {"error": {"name": "undefined_filter",
+                                        "message": "No such filter `modified[gte]` defined"}}
+    handler = http.request("PATCH", "/api/v2/orders/1/shipped", allow_statuses=(404,))
+    assert handler.json()["error"]["name"] == "not_found"
+    bad = shop.connect(api_key="nope").http.request("GET", "/api/v2/orders", allow_statuses=(401,))
+    assert bad.status_code == 401
+    assert bad.json()["error"]["name"] == "unauthorized"
+
+
+def test_processing_handlers_and_delete_answer_ok(shop: Shop) -> None:
+    http = shop.connect().http
+    order_id = next(i for i, o in shop.sim.orders.items() if o["shipping_status"] == "awaiting")
+    assert http.request("PATCH", f"/api/v2/orders/{order_id}/create_invoice").json() == {"ok": True}
+    assert shop.sim.orders[order_id]["invoice"]["prefix"] == "SIM"
+    assert http.request("PATCH", f"/api/v2/orders/{order_id}/delivered").json() == {"ok": True}
+    assert shop.sim.orders[order_id]["date_delivered"] is not None
+    assert http.request("DELETE", f"/api/v2/orders/{order_id}").json() == {"ok": True}
+
+
+def test_patch_line_items_is_replace_style(shop: Shop) -> None:
+    http = shop.connect().http
+    order_id, order = next((i, o) for i, o in shop.sim.orders.items() if len(o["line_items"]) > 1)
+    keep = order["line_items"][0]
+    body = {"line_items": [{"product_id": keep["product_id"], "variant_id": keep["variant_id"], "quantity": 5}]}
+    answer = http.request("PATCH", f"/api/v2/orders/{order_id}", json=body, idempotent=True).json()
+    assert len(answer["line_items"]) == 1
+    assert answer["line_items"][0]["quantity"] == 5
+    assert answer["total_amount"] == pytest.approx(keep["unit_price_gross"] * 5 + (answer["shipping_amount"] or 0))
+
+
+def test_two_windows() -> None:
+    now = [0.0]
+    window = TwoWindows(per_second=4, per_minute=6, clock=lambda: now[0])
+    assert [window.hit().allowed for _ in range(5)] == [True] * 4 + [False]
+    now[0] = 1.5
+    assert [window.hit().allowed for _ in range(3)] == [True, True, False]
+    assert window.hit().reset_after > 50
