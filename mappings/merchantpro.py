@@ -180,6 +180,17 @@ _PAYMENT_ALIASES = {
 _FINAL_SHIPPING = frozenset({"cancelled"})
 _NO_TRIPLE = Triple()
 _BASE_TRIPLE = Triple("pending", "unpaid", "unfulfilled")
+_MERGED: dict[tuple[Triple | None, Triple | None], Triple] = {}
+
+
+def _merge(ship: Triple | None, pay: Triple | None) -> Triple:
+    """The shipping axis over the payment axis over the defaults (memoised: tables are small)."""
+    merged = _MERGED.get((ship, pay))
+    if merged is None:
+        merged = (ship or _NO_TRIPLE).merged_over(pay or _NO_TRIPLE).merged_over(_BASE_TRIPLE)
+        if len(_MERGED) < 4096:
+            _MERGED[(ship, pay)] = merged
+    return merged
 _CANCELLED_PAYMENT = frozenset({"canceled", "cancelled"})
 
 
@@ -205,10 +216,12 @@ def _unwrap(payload: Any) -> Any:
 
 
 M = TypeVar("M", bound=BaseModel)
-_SPECS: dict[type[BaseModel], tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]] = {}
+_Spec = tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...], frozenset[str]]
+_SPECS: dict[type[BaseModel], _Spec] = {}
+_setattr = object.__setattr__
 
 
-def _spec(cls: type[BaseModel]) -> tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...]]:
+def _spec(cls: type[BaseModel]) -> _Spec:
     static: dict[str, Any] = {}
     factories: list[tuple[str, Callable[[], Any]]] = []
     for name, info in cls.model_fields.items():
@@ -217,8 +230,9 @@ def _spec(cls: type[BaseModel]) -> tuple[dict[str, Any], tuple[tuple[str, Callab
             factories.append((name, info.default_factory))  # type: ignore[arg-type]
         elif not info.is_required():
             static[name] = info.default
-    _SPECS[cls] = (static, tuple(factories))
-    return _SPECS[cls]
+    spec = (static, tuple(factories), frozenset(name for name, _ in factories))
+    _SPECS[cls] = spec
+    return spec
 
 
 def _make(cls: type[M], values: dict[str, Any]) -> M:
@@ -228,16 +242,17 @@ def _make(cls: type[M], values: dict[str, Any]) -> M:
     ``list``/``dict``); this fills defaults from a per-class cache instead. Same result: no validation,
     ``model_fields_set`` = the keys given.
     """
-    static, factories = _SPECS.get(cls) or _spec(cls)
+    static, factories, factory_names = _SPECS.get(cls) or _spec(cls)
     data = {**static, **values}
-    for name, factory in factories:
-        if name not in values:
-            data[name] = factory()
+    if factories and not factory_names <= values.keys():
+        for name, factory in factories:
+            if name not in values:
+                data[name] = factory()
     model = cls.__new__(cls)
-    object.__setattr__(model, "__dict__", data)
-    object.__setattr__(model, "__pydantic_fields_set__", set(values))
-    object.__setattr__(model, "__pydantic_extra__", None)
-    object.__setattr__(model, "__pydantic_private__", None)
+    _setattr(model, "__dict__", data)
+    _setattr(model, "__pydantic_fields_set__", set(values))
+    _setattr(model, "__pydantic_extra__", None)
+    _setattr(model, "__pydantic_private__", None)
     return model
 
 
@@ -370,11 +385,9 @@ class MerchantProMapping:
         ship = table.inbound_for("shipping", ship_code)
         if pay is None:
             warnings.append(f"status: unknown MerchantPro payment_status {pay_code!r}; read as unpaid")
-            pay = _NO_TRIPLE
         if ship is None:
             warnings.append(f"status: unknown MerchantPro shipping_status {ship_code!r}; read as pending")
-            ship = _NO_TRIPLE
-        triple = ship.merged_over(pay).merged_over(_BASE_TRIPLE)
+        triple = _merge(ship, pay)
 
         # lines ----------------------------------------------------------------------------------
         lines: list[Line] = []

@@ -232,7 +232,6 @@ class MerchantProLineItem(_MPRead):
     line_subtotal_net: Decimal | None = None
     line_tax_amount: Decimal | None = None
     line_subtotal_gross: Decimal | None = None
-    status: MerchantProLineStatus | None = None
 
 
 
@@ -246,7 +245,6 @@ class MerchantProOrder(_MPRead):
 
     id: Id
     payment_status: str | None = None
-    payment_status_text: str | None = None
     payment_method_code: str | None = None
     payment_method_name: str | None = None
     payment_transaction_id: str | None = None
@@ -294,7 +292,6 @@ class MerchantProOrder(_MPRead):
     shipping_postal_code: str | None = None
     shipping_phone: str | None = None
     line_items: list[MerchantProLineItem] | None = None
-    invoice: MerchantProInvoice | None = None
 
 
 

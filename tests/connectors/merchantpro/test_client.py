@@ -125,6 +125,8 @@ def test_feed_checks_the_page_offset(connector: MerchantProConnector) -> None:
     ({"shipping_status": "awaiting"}, lambda o: o["shipping_status"] == "awaiting"),
     ({"payment_method_code": "cash_delivery"}, lambda o: o["payment_method_code"] == "cash_delivery"),
     ({"shipping_method_id": "3"}, lambda o: o["shipping_method_id"] == 3),
+    ({"customer_id": "17"}, lambda o: o["customer_id"] == 17),
+    ({"shipping_substatus_id": "21"}, lambda o: o["shipping_substatus_id"] == 21),
 ])
 def test_list_filters(shop: Shop, connector: MerchantProConnector, params: dict[str, str], check: Any) -> None:
     rows = connector.http.get_json("/api/v2/orders", params=params)["data"]
@@ -138,6 +140,12 @@ def test_more_filters_fields_include_and_sort(shop: Shop, connector: MerchantPro
     rows = connector.http.get_json("/api/v2/orders", params={"ids": ",".join(some), "fields": "id,total_amount"})
     assert sorted(str(r["id"]) for r in rows["data"]) == sorted(some)
     assert all(set(r) == {"id", "total_amount"} for r in rows["data"])
+    one = orders[1]
+    assert [r["id"] for r in connector.http.get_json("/api/v2/orders", params={"id": str(one["id"])})["data"]] == [
+        one["id"]]
+    shipped = next(o for o in orders if o["shipping_awb"])
+    by_awb = connector.http.get_json("/api/v2/orders", params={"shipping_awb": shipped["shipping_awb"]})["data"]
+    assert [r["id"] for r in by_awb] == [shipped["id"]]
     email = orders[0]["customer_email"]
     by_email = connector.http.get_json("/api/v2/orders", params={"customer_email": email})["data"]
     assert {r["customer_email"] for r in by_email} == {email}
