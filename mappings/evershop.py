@@ -1,0 +1,1384 @@
+"""EverShop ⇄ neutral order.
+
+Reads EverShop's admin GraphQL ``Order`` object (``{"data": {"order": ...}}`` or the bare object)
+and its REST order row (``data`` of ``POST /api/orders``, the bridge's webhook ``data``; bare or as
+``{"data": row}``) into the neutral order, and turns neutral orders into EverShop's write *plans*
+(:mod:`connectors.evershop.write`): EverShop creates orders only through a guest cart checkout,
+reprices every line from its catalog, and derives its status from payment and shipments.
+
+Decisions (see ``docs/platforms/evershop.md``):
+
+- ``Line.unit_price`` is ``final_price`` (excl. tax, after catalog price rules, before coupon
+  discounts); ``Line.total`` is ``line_total_with_discount_incl_tax``.
+- EverShop ``closed`` (a completed order closed by the merchant; terminal) reads as ``archived``.
+- ``updated_at`` is the latest of every time the order shows (created, updated, shipment and
+  activity times), because EverShop 2.2.1 never updates ``order.updated_at``.
+- Address and customer names come whole (``full_name``): they are split with
+  :func:`mappings.base.split_name` and kept in ``full_name``. Addresses carry no email, so they get
+  the customer's; the customer's phone is the billing (else shipping) telephone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any, ClassVar, Literal, TypeVar, cast
+
+import orjson
+from pydantic import BaseModel
+
+from connectors.base import Capabilities
+from connectors.errors import InvalidPayload
+from connectors.evershop import CAPABILITIES, METAFIELD_KEY, METAFIELD_NAMESPACE
+from connectors.evershop.wire import (
+    ORDER_STATUS_NAMES,
+    PAYMENT_STATUS_NAMES,
+    SHIPMENT_PHASES,
+    SHIPMENT_ROLLUP_NAMES,
+    GqlAddress,
+    GqlDate,
+    GqlOrder,
+    GqlOrderItem,
+    GqlPrice,
+    GqlShipment,
+    OrderAddressRow,
+    OrderItemRow,
+    OrderRow,
+    ShipmentRow,
+    cancelable,
+    resolve_order_status,
+)
+from connectors.evershop.write import (
+    EverShopAddress,
+    EverShopCancel,
+    EverShopCartItem,
+    EverShopCreatePlan,
+    EverShopLegacyShipmentCreate,
+    EverShopShipmentCreate,
+    EverShopShipmentItem,
+    EverShopShipmentUpdate,
+    EverShopStatusPlan,
+)
+from connectors.parsing import format_decimal
+from connectors.wire import WriteModel, parse_wire
+from mappings.base import Call, TargetContext, join_name, split_name, totals_warning
+from mappings.money import quantum
+from mappings.neutral import (
+    Address,
+    Customer,
+    Discount,
+    FulfillmentStatus,
+    Line,
+    LineOption,
+    NeutralOrder,
+    Notes,
+    OrderStatus,
+    Payment,
+    PaymentStatus,
+    RawStatus,
+    Shipment,
+    ShipmentLine,
+    Shipping,
+    SourceRef,
+    Totals,
+)
+from mappings.status import StatusTable, Triple
+
+__all__ = [
+    "MAPPING",
+    "STATUSES",
+    "EverShopMapping",
+    "from_neutral",
+    "to_neutral",
+]
+
+PLATFORM = "evershop"
+_WHAT = "EverShop order"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_NO_CURRENCY = "XXX"  # ISO 4217 "no currency": the query did not select one
+_ZERO = Decimal(0)
+_set = object.__setattr__
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def _new(cls: type[M], **fields: Any) -> M:
+    """``cls.model_construct(**fields)`` without its per-field alias loop (5x faster on the hot path).
+
+    The caller passes *every* field of ``cls`` with already-valid values (the tests check that the
+    results round-trip through ``model_validate``), so all instances of a class can share one
+    fields-set: pydantic only ever adds names to it, and they are all there already.
+    """
+    obj = cls.__new__(cls)
+    _set(obj, "__dict__", fields)
+    shared = _FIELDS_SET.get(cls)
+    if shared is None:
+        shared = _FIELDS_SET[cls] = set(cls.model_fields)
+    _set(obj, "__pydantic_fields_set__", shared)
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+_FIELDS_SET: dict[type[BaseModel], set[str]] = {}
+
+STATUSES = StatusTable.build(
+    PLATFORM,
+    inbound={
+        "order": {
+            "new": "pending",
+            "processing": "processing",
+            "completed": "completed",
+            "canceled": "cancelled",
+            "closed": "archived",
+        },
+        "payment": {
+            "pending": "*/unpaid",
+            "paid": "*/paid",
+            "canceled": "*/voided",
+            "stripe_authorized": "*/authorized",
+            "stripe_captured": "*/paid",
+            "stripe_failed": "*/failed",
+            "stripe_refunded": "*/refunded",
+            "stripe_partial_refunded": "*/partially_refunded",
+            "paypal_authorized": "*/authorized",
+            "paypal_captured": "*/paid",
+        },
+        "shipment": {
+            "pending": "*/*/unfulfilled",
+            "unfullfilled": "*/*/unfulfilled",  # the older docs' spelling
+            "partially_shipped": "*/*/partially_shipped",
+            "shipped": "*/*/shipped",
+            "partially_delivered": "*/*/partially_delivered",
+            "delivered": "*/*/delivered",
+            "partially_canceled": "*/*/unfulfilled",  # some shipments canceled, nothing shipped
+            "canceled": "*/*/cancelled",
+        },
+    },
+    outbound={
+        "order": [
+            ("cancelled", "canceled"),
+            ("archived", "closed"),
+            ("completed", "completed"),
+            ("processing", "processing"),
+            ("on_hold", "processing"),
+            ("pending", "new"),
+        ],
+        "payment": [
+            ("*/voided", "canceled"),
+            ("*/paid", "paid"),
+            ("*/authorized", "stripe_authorized"),
+            ("*/refunded", "stripe_refunded"),
+            ("*/partially_refunded", "stripe_partial_refunded"),
+            ("*/failed", "stripe_failed"),
+            ("*/partially_paid", "pending"),
+            ("*/unpaid", "pending"),
+        ],
+        "shipment": [
+            ("*/*/cancelled", "canceled"),
+            ("*/*/delivered", "delivered"),
+            ("*/*/partially_delivered", "partially_delivered"),
+            ("*/*/shipped", "shipped"),
+            ("*/*/partially_shipped", "partially_shipped"),
+            ("*/*/returned", "delivered"),
+            ("*/*/unfulfilled", "pending"),
+        ],
+    },
+    labels={"order": ORDER_STATUS_NAMES, "payment": PAYMENT_STATUS_NAMES, "shipment": SHIPMENT_ROLLUP_NAMES},
+)
+"""EverShop's default status table (three axes); stores override it in ``ordersync.toml``."""
+
+# Source fields placed in the neutral order; everything else goes to extra["evershop"] verbatim.
+_GQL_MAPPED = frozenset({
+    "uuid", "orderNumber", "status", "paymentStatus", "shipmentStatus", "currency", "customerId",
+    "customerEmail", "customerFullName", "coupon", "items", "shippingAddress", "billingAddress",
+    "shippingFeeExclTax", "shippingFeeInclTax", "shippingTaxAmount", "discountAmount", "subTotal",
+    "subTotalInclTax", "totalTaxAmount", "taxAmount", "grandTotal", "shippingMethodName", "shippingMethodData",
+    "paymentMethod", "paymentMethodName", "shippingNote", "createdAt", "updatedAt", "shipments", "metaData",
+})
+_GQL_ITEM_MAPPED = frozenset({
+    "orderItemId", "productSku", "productName", "productId", "qty", "finalPrice", "finalPriceInclTax",
+    "taxPercent", "taxAmount", "discountAmount", "lineTotalWithDiscount", "lineTotalWithDiscountInclTax",
+    "variantOptions",
+})
+_GQL_ADDRESS_MAPPED = frozenset({
+    "orderAddressId", "fullName", "address1", "address2", "city", "postcode", "telephone", "country", "province",
+})
+_GQL_SHIPMENT_MAPPED = frozenset({
+    "uuid", "carrier", "trackingNumber", "trackingUrl", "status", "phase", "items", "shippedAt", "deliveredAt",
+    "createdAt",  # shipped_at when shippedAt is null (always, in 2.2.1); kept in extra otherwise
+})
+_REST_MAPPED = frozenset({
+    "uuid", "order_number", "status", "payment_status", "shipment_status", "currency", "customer_id",
+    "customer_email", "customer_full_name", "coupon", "items", "shipping_address", "billing_address",
+    "shipping_fee_excl_tax", "shipping_fee_incl_tax", "shipping_tax_amount", "discount_amount", "sub_total",
+    "sub_total_incl_tax", "total_tax_amount", "tax_amount", "grand_total", "shipping_method",
+    "shipping_method_name", "shipping_method_data", "payment_method", "payment_method_name", "shipping_note",
+    "created_at", "updated_at", "shipments", "meta_data",
+})
+_REST_ITEM_MAPPED = frozenset({
+    "order_item_id", "product_sku", "product_name", "product_id", "qty", "final_price", "final_price_incl_tax",
+    "tax_percent", "tax_amount", "discount_amount", "line_total_with_discount",
+    "line_total_with_discount_incl_tax", "variant_options",
+})
+_REST_ADDRESS_MAPPED = frozenset({
+    "order_address_id", "full_name", "address_1", "address_2", "city", "postcode", "telephone", "country",
+    "province",
+})
+_REST_SHIPMENT_MAPPED = frozenset({
+    "uuid", "carrier", "carrier_name", "tracking_number", "tracking_url", "status", "items", "shipped_at",
+    "created_at", "delivered_at",
+})
+_REST_KEYS = frozenset({
+    "order_id", "order_number", "grand_total", "sub_total", "created_at", "updated_at", "customer_email",
+    "customer_full_name", "payment_status", "shipment_status", "meta_data", "shipping_address",
+    "billing_address", "shipping_fee_incl_tax", "cart_id", "payment_method", "shipping_note",
+})
+_GQL_KEYS = frozenset({
+    "orderId", "orderNumber", "grandTotal", "createdAt", "paymentStatus", "shipmentStatus", "customerEmail",
+    "metaData", "shippingAddress", "billingAddress",
+})
+_PHASE_TO_NEUTRAL: dict[str, Literal["shipped", "delivered", "cancelled"]] = {
+    "shipped": "shipped", "delivered": "delivered", "canceled": "cancelled", "pending": "shipped",
+}
+
+
+_GQL_KEEP = tuple(name for name in GqlOrder.model_fields if name not in _GQL_MAPPED)
+_GQL_ITEM_KEEP = tuple(name for name in GqlOrderItem.model_fields if name not in _GQL_ITEM_MAPPED)
+_GQL_ADDRESS_KEEP = tuple(name for name in GqlAddress.model_fields if name not in _GQL_ADDRESS_MAPPED)
+_GQL_SHIPMENT_KEEP = tuple(name for name in GqlShipment.model_fields if name not in _GQL_SHIPMENT_MAPPED)
+_REST_KEEP = tuple(name for name in OrderRow.model_fields if name not in _REST_MAPPED)
+_REST_ITEM_KEEP = tuple(name for name in OrderItemRow.model_fields if name not in _REST_ITEM_MAPPED)
+_REST_ADDRESS_KEEP = tuple(name for name in OrderAddressRow.model_fields if name not in _REST_ADDRESS_MAPPED)
+_REST_SHIPMENT_KEEP = tuple(name for name in ShipmentRow.model_fields if name not in _REST_SHIPMENT_MAPPED)
+
+
+# -- small helpers (hot path: keep them flat) ---------------------------------------------------
+
+
+def _canon(value: Decimal | None, q: Decimal) -> Decimal | None:
+    """``value`` at the currency's precision when that loses nothing (``"5.0000"`` → ``5.00``)."""
+    if value is None:
+        return None
+    try:
+        rounded = value.quantize(q)
+    except InvalidOperation:
+        return value
+    return rounded if rounded == value else value
+
+
+def _pv(p: GqlPrice | None) -> Decimal | None:
+    return None if p is None else p.value
+
+
+def _price(p: GqlPrice | None, q: Decimal) -> Decimal | None:
+    return None if p is None else _canon(p.value, q)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _date(d: GqlDate | None) -> datetime | None:
+    return None if d is None else _utc(d.value)
+
+
+def _unmapped(model: BaseModel, raw: Mapping[str, Any], keep: tuple[str, ...]) -> dict[str, Any]:
+    """Source fields the mapping did not place: the model's extras plus declared-but-unplaced fields,
+    verbatim from ``raw``."""
+    extras = model.__pydantic_extra__
+    out = dict(extras) if extras else {}
+    for key in keep:
+        if key in raw:
+            out[key] = raw[key]
+    return out
+
+
+
+
+def _latest(times: Iterable[datetime | None]) -> datetime | None:
+    best: datetime | None = None
+    for t in times:
+        if t is not None and (best is None or t > best):
+            best = t
+    return best
+
+
+def _reference(meta: Any) -> tuple[str | None, dict[str, Any] | None]:
+    """Our reference in ``metaData.ordersync.ref`` and the rest of the metadata (for ``extra``)."""
+    if not isinstance(meta, dict) or not meta:
+        return None, None
+    ns = meta.get(METAFIELD_NAMESPACE)
+    if not isinstance(ns, dict) or not isinstance(ns.get(METAFIELD_KEY), str):
+        return None, dict(meta)
+    rest = {k: v for k, v in meta.items() if k != METAFIELD_NAMESPACE}
+    others = {k: v for k, v in ns.items() if k != METAFIELD_KEY}
+    if others:
+        rest[METAFIELD_NAMESPACE] = others
+    return cast(str, ns[METAFIELD_KEY]), rest or None
+
+
+def _options(value: Any, warnings: list[str], index: int) -> list[LineOption]:
+    """Variant options from GraphQL objects, REST dicts, or the REST JSON text column."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        if not value.strip():
+            return []
+        try:
+            value = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            warnings.append(f"items[{index}]: variant_options is not JSON; kept as text in the line's extra")
+            return []
+    if not isinstance(value, list):
+        return []
+    out: list[LineOption] = []
+    for opt in value:
+        if isinstance(opt, dict):
+            name = opt.get("attribute_name") or opt.get("attribute_code")
+            text = opt.get("option_text")
+        else:
+            name = getattr(opt, "attributeName", None) or getattr(opt, "attributeCode", None)
+            text = getattr(opt, "optionText", None)
+        if isinstance(name, str) and isinstance(text, str):
+            out.append(_new(LineOption, name=name, value=text))
+    return out
+
+
+_STATUS_CACHE: dict[tuple[int, str | None, str | None, str | None], tuple[Any, ...]] = {}
+
+
+def _statuses(
+    table: StatusTable, order_code: str | None, pay_code: str | None, ship_code: str | None, warnings: list[str]
+) -> tuple[OrderStatus, PaymentStatus, FulfillmentStatus]:
+    """The neutral triple from EverShop's three axes (memoised per table and codes)."""
+    key = (id(table), order_code, pay_code, ship_code)
+    hit = _STATUS_CACHE.get(key)
+    if hit is None or hit[0] is not table:
+        said: list[str] = []
+        hit = (table, _resolve_statuses(table, order_code, pay_code, ship_code, said), tuple(said))
+        if len(_STATUS_CACHE) > 4096:
+            _STATUS_CACHE.clear()
+        _STATUS_CACHE[key] = hit
+    warnings.extend(hit[2])
+    return cast(tuple[OrderStatus, PaymentStatus, FulfillmentStatus], hit[1])
+
+
+def _resolve_statuses(
+    table: StatusTable, order_code: str | None, pay_code: str | None, ship_code: str | None, warnings: list[str]
+) -> tuple[OrderStatus, PaymentStatus, FulfillmentStatus]:
+    """The neutral triple from EverShop's three axes (order status derived when not selected)."""
+    order_t = table.inbound_for("order", order_code)
+    pay_t = table.inbound_for("payment", pay_code)
+    ship_t = table.inbound_for("shipment", ship_code)
+    for axis, code, found in (("order", order_code, order_t), ("payment", pay_code, pay_t),
+                              ("shipment", ship_code, ship_t)):
+        if code is not None and found is None:
+            warnings.append(f"status: unknown EverShop {axis} status {code!r} (map it in status_map.inbound.{axis})")
+    if order_t is None and order_code is None and (pay_code or ship_code):
+        derived = resolve_order_status(pay_code, ship_code)
+        order_t = table.inbound_for("order", derived)
+    empty = Triple()
+    o, p, s = order_t or empty, pay_t or empty, ship_t or empty
+    status = o.status or p.status or s.status or "pending"
+    payment = p.payment_status or o.payment_status or s.payment_status or "unpaid"
+    fulfillment = s.fulfillment_status or o.fulfillment_status or p.fulfillment_status or "unfulfilled"
+    return cast(OrderStatus, status), cast(PaymentStatus, payment), cast(FulfillmentStatus, fulfillment)
+
+
+def _line(
+    item: BaseModel, raw: Mapping[str, Any], keep: tuple[str, ...], q: Decimal, warnings: list[str], index: int,
+    line_id: str | None, sku: str | None, name: str | None, product_id: str | None, qty: int,
+    final: Decimal | None, final_incl: Decimal | None, product: Decimal | None, product_incl: Decimal | None,
+    tax_rate: Decimal | None, tax: Decimal | None, discount: Decimal | None,
+    lt: Decimal | None, lt_incl: Decimal | None, ltwd: Decimal | None, ltwd_incl: Decimal | None,
+    old_total: Decimal | None, options: Any,
+) -> Line:
+    """One neutral line from an item's values (positional: this runs per line on the hot path)."""
+    unit = final if final is not None else product
+    if unit is None:
+        if lt is not None and qty:
+            unit = lt / qty
+        else:
+            warnings.append(f"items[{index}]: no price selected; unit_price set to 0")
+            unit = _ZERO
+    unit_incl = final_incl if final_incl is not None else product_incl
+    total = ltwd_incl
+    if total is None:
+        base = lt_incl if lt_incl is not None else old_total
+        if base is None and unit_incl is not None:
+            base = unit_incl * qty
+        if base is not None:
+            total = base - discount if discount else base
+    total_excl = ltwd
+    if total_excl is None:
+        base = lt if lt is not None else unit * qty
+        total_excl = base - discount if discount else base
+    c = _canon
+    return _new(
+        Line,
+        source_line_id=line_id,
+        sku=sku,
+        name=name,
+        product_ref=product_id,
+        variant_ref=None,
+        options=_options(options, warnings, index) if options else [],
+        quantity=qty,
+        unit_price=c(unit, q),
+        unit_price_incl_tax=c(unit_incl, q),
+        tax_rate=tax_rate,
+        tax_amount=c(tax, q),
+        discount_amount=c(discount, q),
+        total=c(total, q),
+        total_excl_tax=c(total_excl, q),
+        quantity_shipped=None,
+        quantity_refunded=None,
+        parent_line_id=None,
+        extra=_unmapped(item, raw, keep),
+    )
+
+
+def _address(
+    model: BaseModel, raw: Any, keep: tuple[str, ...], email: str | None, *, address_id: str | None, full: str | None,
+    line1: str | None, line2: str | None, city: str | None, postcode: str | None, phone: str | None,
+    country_code: str | None, country_name: str | None, region_code: str | None, region: str | None,
+) -> tuple[Address, dict[str, Any] | None]:
+    first, last = split_name(full)
+    address = _new(
+        Address,
+        first_name=first, last_name=last, company=None, line1=line1, line2=line2, city=city, region=region,
+        region_code=region_code, postal_code=postcode, country_code=country_code, phone=phone, email=email,
+        full_name=full, country=country_name, source_address_id=address_id,
+    )
+    rest = _unmapped(model, raw, keep) if isinstance(raw, dict) else None
+    return address, rest or None
+
+
+def _gql_address(a: GqlAddress | None, raw: Any, email: str | None) -> tuple[Address | None, dict[str, Any] | None]:
+    if a is None:
+        return None, None
+    country, province = a.country, a.province
+    return _address(
+        a, raw, _GQL_ADDRESS_KEEP, email, address_id=a.orderAddressId, full=a.fullName, line1=a.address1,
+        line2=a.address2, city=a.city, postcode=a.postcode, phone=a.telephone,
+        country_code=country.code if country else None, country_name=country.name if country else None,
+        region_code=province.code if province else None, region=province.name if province else None,
+    )
+
+
+def _rest_address(
+    a: OrderAddressRow | None, raw: Any, email: str | None
+) -> tuple[Address | None, dict[str, Any] | None]:
+    if a is None:
+        return None, None
+    return _address(
+        a, raw, _REST_ADDRESS_KEEP, email, address_id=a.order_address_id, full=a.full_name, line1=a.address_1,
+        line2=a.address_2, city=a.city, postcode=a.postcode, phone=a.telephone, country_code=a.country,
+        country_name=None, region_code=a.province, region=None,
+    )
+
+
+def _finish(
+    *, store: str | None, uuid: str, number: str | None, created: datetime | None, times: list[datetime | None],
+    currency: str, codes: tuple[str | None, str | None, str | None], label: str | None, table: StatusTable,
+    email: str | None, customer_id: str | None, customer_name: str | None,
+    billing: Address | None, shipping: Address | None, lines: list[Line], shipping_info: Shipping,
+    coupon: str | None, subtotal: Decimal | None, discount: Decimal | None, tax: Decimal | None,
+    grand_total: Decimal | None, subtotal_incl: Decimal | None, payment: Payment, shipments: list[Shipment],
+    note: str | None, meta: Any, meta_key: str, extra: dict[str, Any], warnings: list[str],
+) -> NeutralOrder:
+    status, pay, fulfil = _statuses(table, codes[0], codes[1], codes[2], warnings)
+    if codes == (None, None, None):
+        warnings.append("status: no EverShop status selected; read as pending/unpaid/unfulfilled")
+    updated = _latest(times)
+    if created is None:
+        created = min((t for t in times if t is not None), default=None)
+        if created is None:
+            created = _EPOCH
+            warnings.append("created_at: createdAt not selected; set to the Unix epoch")
+        else:
+            warnings.append("created_at: createdAt not selected; using the earliest time the order shows")
+    if updated is None or updated < created:
+        updated = created
+    if grand_total is None:
+        if lines and all(line.total is not None for line in lines):
+            grand_total = sum((cast(Decimal, line.total) for line in lines), _ZERO) + (
+                shipping_info.amount_incl_tax or _ZERO)
+        else:
+            grand_total = _ZERO
+        warnings.append(f"totals: grandTotal not selected; computed {grand_total}")
+    elif lines and shipping_info.amount_incl_tax is not None:
+        parts = [line.total for line in lines]
+        if None not in parts:
+            computed = sum(cast(list[Decimal], parts), shipping_info.amount_incl_tax)
+            if abs(grand_total - computed) > quantum(currency):
+                warnings.append(cast(str, totals_warning(grand_total, [computed], currency)))
+    mirror_of, meta_rest = _reference(meta)
+    if meta_rest:
+        extra[meta_key] = meta_rest
+    first, last = split_name(customer_name)
+    if first is None and billing is not None and billing.full_name:
+        first, last = billing.first_name, billing.last_name
+    phone = (billing.phone if billing else None) or (shipping.phone if shipping else None)
+    discounts = [_new(Discount, code=coupon, amount=discount or _ZERO, name=None)] if (
+        coupon or discount) else []
+    return _new(
+        NeutralOrder,
+        schema_version=1,
+        source=_new(SourceRef, platform=PLATFORM, store=store, id=uuid, number=number),
+        created_at=created,
+        updated_at=updated,
+        currency=currency,
+        prices_include_tax=False,
+        status=status,
+        payment_status=pay,
+        fulfillment_status=fulfil,
+        raw_status=_new(RawStatus, platform=PLATFORM, code=codes[0], label=label, payment_code=codes[1],
+                                             fulfillment_code=codes[2]),
+        customer=_new(Customer, id=customer_id, email=email, first_name=first, last_name=last,
+                                          phone=phone, locale=None, full_name=customer_name),
+        billing_address=billing,
+        shipping_address=shipping,
+        shipping_addresses=[shipping] if shipping is not None else [],
+        lines=lines,
+        shipping=shipping_info,
+        discounts=discounts,
+        fees=[],
+        totals=_new(Totals, subtotal=subtotal, discount=discount, shipping=shipping_info.amount, tax=tax,
+                                      grand_total=grand_total, subtotal_incl_tax=subtotal_incl, refunded=None),
+        payment=payment,
+        shipments=shipments,
+        notes=_new(Notes, customer=note, staff=None),
+        mirror_of=mirror_of,
+        extra={PLATFORM: extra} if extra else {},
+        warnings=warnings,
+    )
+
+
+# -- reading -------------------------------------------------------------------------------------
+
+
+def _unwrap(payload: Any) -> tuple[bool, dict[str, Any], str]:
+    """``(is_rest, object, path prefix)`` for the accepted input shapes."""
+    if not isinstance(payload, dict):
+        got = "a list" if isinstance(payload, list) else type(payload).__name__
+        raise InvalidPayload(_WHAT, [("", f"expected a JSON object, got {got}")])
+    if "data" in payload:
+        data = payload["data"]
+        if not isinstance(data, dict):
+            raise InvalidPayload(_WHAT, [("data", "expected an object")])
+        if "order" in data:
+            obj = data["order"]
+            if not isinstance(obj, dict):
+                raise InvalidPayload(_WHAT, [("data.order", "order not found (null)" if obj is None
+                                              else "expected an object")])
+            return False, obj, "data.order"
+        return _is_rest(data), data, "data"
+    if "error" in payload and isinstance(payload["error"], dict):
+        message = payload["error"].get("message")
+        raise InvalidPayload(_WHAT, [("error", f"EverShop answered an error: {message}")])
+    if len(payload) == 1 and isinstance(payload.get("order"), dict):
+        return False, payload["order"], "order"
+    return _is_rest(payload), payload, ""
+
+
+def _is_rest(obj: dict[str, Any]) -> bool:
+    """A REST row has snake_case columns and none of the GraphQL object's camelCase fields."""
+    return not _REST_KEYS.isdisjoint(obj) and _GQL_KEYS.isdisjoint(obj)
+
+
+def _from_gql(o: GqlOrder, raw: dict[str, Any], store: str | None, table: StatusTable) -> NeutralOrder:
+    warnings: list[str] = []
+    currency = (o.currency or (o.grandTotal.currency if o.grandTotal and o.grandTotal.currency else None)
+                or _NO_CURRENCY).upper()
+    if currency == _NO_CURRENCY:
+        warnings.append("currency: not selected; set to XXX (no currency)")
+    q = quantum(currency)
+    extra = _unmapped(o, raw, _GQL_KEEP)
+    raw_items = raw.get("items") or []
+    lines: list[Line] = []
+    sku_by_item: dict[str, str] = {}
+    for index, it in enumerate(o.items or ()):
+        line = _line(
+            it, raw_items[index], _GQL_ITEM_KEEP, q, warnings, index, it.orderItemId, it.productSku,
+            it.productName, it.productId, it.qty, _pv(it.finalPrice),
+            _pv(it.finalPriceInclTax), _pv(it.productPrice),
+            _pv(it.productPriceInclTax), it.taxPercent,
+            _pv(it.taxAmount), _pv(it.discountAmount),
+            _pv(it.lineTotal), _pv(it.lineTotalInclTax),
+            _pv(it.lineTotalWithDiscount),
+            _pv(it.lineTotalWithDiscountInclTax),
+            _pv(it.total), it.variantOptions,
+        )
+        lines.append(line)
+        if it.orderItemId is not None and it.productSku is not None:
+            sku_by_item[it.orderItemId] = it.productSku
+    email = o.customerEmail
+    billing, b_rest = _gql_address(o.billingAddress, raw.get("billingAddress"), email)
+    shipping, s_rest = _gql_address(o.shippingAddress, raw.get("shippingAddress"), email)
+    if b_rest:
+        extra["billingAddress"] = b_rest
+    if s_rest:
+        extra["shippingAddress"] = s_rest
+    times: list[datetime | None] = [_date(o.createdAt), _date(o.updatedAt)]
+    shipments: list[Shipment] = []
+    gql_shipments = o.shipments if o.shipments is not None else ([o.shipment] if o.shipment else [])
+    raw_shipments = raw.get("shipments") if o.shipments is not None else [raw.get("shipment")]
+    shipment_rests: list[dict[str, Any]] = []
+    for index, s in enumerate(gql_shipments):
+        created_at, shipped_at = _date(s.createdAt), _date(s.shippedAt)
+        delivered_at, canceled_at = _date(s.deliveredAt), _date(s.canceledAt)
+        times += (created_at, shipped_at, delivered_at, canceled_at, _date(s.updatedAt))
+        phase = (s.status.phase if s.status else None) or s.phase or SHIPMENT_PHASES.get(
+            (s.status.code if s.status else None) or "", "shipped")
+        shipments.append(_new(
+        Shipment,
+            source_shipment_id=s.uuid, carrier=s.carrier, tracking_number=s.trackingNumber,
+            tracking_url=s.trackingUrl, shipped_at=shipped_at or created_at,
+            lines=[_new(ShipmentLine, source_line_id=si.orderItemId,
+                                                sku=si.productSku or sku_by_item.get(si.orderItemId or ""),
+                                                quantity=si.qty) for si in s.items or ()],
+            status=_PHASE_TO_NEUTRAL.get(phase, "shipped"), delivered_at=delivered_at, comment=None,
+        ))
+        raw_shipment = raw_shipments[index] if raw_shipments else None
+        rest = _unmapped(s, raw_shipment, _GQL_SHIPMENT_KEEP) if isinstance(raw_shipment, dict) else {}
+        if shipped_at is not None and s.createdAt is not None:
+            rest["createdAt"] = cast(dict[str, Any], raw_shipment)["createdAt"]
+        shipment_rests.append(rest)
+    if any(shipment_rests):
+        extra["shipments"] = shipment_rests
+    for activity in o.activities or ():
+        times.append(_date(activity.createdAt))
+    _quantities_shipped(lines, shipments, o.unshippedItems)
+    smd = o.shippingMethodData
+    shipping_info = _new(
+        Shipping,
+        method_code=smd.methodCode if smd else None,
+        method_name=o.shippingMethodName or (smd.snapshot.name if smd and smd.snapshot else None),
+        amount=_price(o.shippingFeeExclTax, q), amount_incl_tax=_price(o.shippingFeeInclTax, q),
+        tax_amount=_price(o.shippingTaxAmount, q),
+    )
+    transaction = next((t.transactionId for t in o.paymentTransactions or () if t.transactionId), None)
+    status = o.status
+    return _finish(
+        store=store, uuid=o.uuid, number=o.orderNumber, created=_date(o.createdAt), times=times,
+        currency=currency,
+        codes=(status.code if status else None, o.paymentStatus.code if o.paymentStatus else None,
+               o.shipmentStatus.code if o.shipmentStatus else None),
+        label=status.name if status else None, table=table, email=email, customer_id=o.customerId,
+        customer_name=o.customerFullName, billing=billing, shipping=shipping, lines=lines,
+        shipping_info=shipping_info, coupon=o.coupon, subtotal=_price(o.subTotal, q),
+        discount=_price(o.discountAmount, q), tax=_price(o.totalTaxAmount or o.taxAmount, q),
+        grand_total=_price(o.grandTotal, q), subtotal_incl=_price(o.subTotalInclTax, q),
+        payment=_new(Payment, method_code=o.paymentMethod, method_name=o.paymentMethodName,
+                                        transaction_id=transaction),
+        shipments=shipments, note=o.shippingNote, meta=o.metaData, meta_key="metaData", extra=extra,
+        warnings=warnings,
+    )
+
+
+def _quantities_shipped(lines: list[Line], shipments: list[Shipment], unshipped: Any) -> None:
+    """Fill ``Line.quantity_shipped`` from live shipments (or the admin ``unshippedItems``)."""
+    shipped: dict[str, int] = {}
+    if shipments:
+        for shipment in shipments:
+            if shipment.status == "cancelled":
+                continue
+            for item in shipment.lines:
+                key = item.source_line_id or ""
+                shipped[key] = shipped.get(key, 0) + item.quantity
+    elif unshipped:
+        for u in unshipped:
+            if u.orderItemId is not None and u.qtyOrdered is not None and u.qtyUnshipped is not None:
+                shipped[u.orderItemId] = u.qtyOrdered - u.qtyUnshipped
+    else:
+        return
+    for line in lines:
+        if line.source_line_id is not None:
+            line.quantity_shipped = shipped.get(line.source_line_id, 0)
+
+
+def _from_rest(o: OrderRow, raw: dict[str, Any], store: str | None, table: StatusTable) -> NeutralOrder:
+    warnings: list[str] = []
+    currency = (o.currency or _NO_CURRENCY).upper()
+    if currency == _NO_CURRENCY:
+        warnings.append("currency: missing; set to XXX (no currency)")
+    q = quantum(currency)
+    extra = _unmapped(o, raw, _REST_KEEP)
+    raw_items = raw.get("items") or []
+    lines: list[Line] = []
+    sku_by_item: dict[str, str] = {}
+    for index, it in enumerate(o.items or ()):
+        lines.append(_line(
+            it, raw_items[index], _REST_ITEM_KEEP, q, warnings, index, it.order_item_id, it.product_sku,
+            it.product_name, it.product_id, it.qty, it.final_price, it.final_price_incl_tax, it.product_price,
+            it.product_price_incl_tax, it.tax_percent, it.tax_amount, it.discount_amount, it.line_total,
+            it.line_total_incl_tax, it.line_total_with_discount, it.line_total_with_discount_incl_tax, it.total,
+            it.variant_options,
+        ))
+        if it.order_item_id is not None and it.product_sku is not None:
+            sku_by_item[it.order_item_id] = it.product_sku
+    email = o.customer_email
+    billing, b_rest = _rest_address(o.billing_address, raw.get("billing_address"), email)
+    shipping, s_rest = _rest_address(o.shipping_address, raw.get("shipping_address"), email)
+    if b_rest:
+        extra["billing_address"] = b_rest
+    if s_rest:
+        extra["shipping_address"] = s_rest
+    created = _utc(o.created_at)
+    times: list[datetime | None] = [created, _utc(o.updated_at)]
+    shipments: list[Shipment] = []
+    raw_shipments = raw.get("shipments") or []
+    shipment_rests: list[dict[str, Any]] = []
+    for index, s in enumerate(o.shipments or ()):
+        created_at, shipped_at, delivered_at = _utc(s.created_at), _utc(s.shipped_at), _utc(s.delivered_at)
+        times += (created_at, shipped_at, delivered_at, _utc(s.canceled_at), _utc(s.updated_at))
+        phase = SHIPMENT_PHASES.get(s.status or "shipped", "shipped")
+        shipments.append(_new(
+        Shipment,
+            source_shipment_id=s.uuid, carrier=s.carrier or s.carrier_name, tracking_number=s.tracking_number,
+            tracking_url=s.tracking_url, shipped_at=shipped_at or created_at,
+            lines=[_new(ShipmentLine, source_line_id=si.order_item_id,
+                                                sku=sku_by_item.get(si.order_item_id or ""), quantity=si.qty)
+                   for si in s.items or ()],
+            status=_PHASE_TO_NEUTRAL.get(phase, "shipped"), delivered_at=delivered_at, comment=None,
+        ))
+        rest = _unmapped(s, raw_shipments[index], _REST_SHIPMENT_KEEP)
+        if shipped_at is not None and s.created_at is not None:
+            rest["created_at"] = raw_shipments[index]["created_at"]
+        shipment_rests.append(rest)
+    if any(shipment_rests):
+        extra["shipments"] = shipment_rests
+    _quantities_shipped(lines, shipments, None)
+    smd = o.shipping_method_data
+    shipping_info = _new(
+        Shipping,
+        method_code=(smd.method_code if smd else None) or o.shipping_method,
+        method_name=(smd.snapshot.name if smd and smd.snapshot else None) or o.shipping_method_name,
+        amount=_canon(o.shipping_fee_excl_tax, q), amount_incl_tax=_canon(o.shipping_fee_incl_tax, q),
+        tax_amount=_canon(o.shipping_tax_amount, q),
+    )
+    return _finish(
+        store=store, uuid=o.uuid, number=o.order_number, created=created, times=times, currency=currency,
+        codes=(o.status, o.payment_status, o.shipment_status), label=ORDER_STATUS_NAMES.get(o.status or ""),
+        table=table, email=email, customer_id=o.customer_id, customer_name=o.customer_full_name, billing=billing,
+        shipping=shipping, lines=lines, shipping_info=shipping_info, coupon=o.coupon,
+        subtotal=_canon(o.sub_total, q), discount=_canon(o.discount_amount, q),
+        tax=_canon(o.total_tax_amount if o.total_tax_amount is not None else o.tax_amount, q),
+        grand_total=_canon(o.grand_total, q), subtotal_incl=_canon(o.sub_total_incl_tax, q),
+        payment=_new(Payment, method_code=o.payment_method, method_name=o.payment_method_name,
+                                        transaction_id=None),
+        shipments=shipments, note=o.shipping_note, meta=o.meta_data, meta_key="meta_data", extra=extra,
+        warnings=warnings,
+    )
+
+
+# -- writing helpers -----------------------------------------------------------------------------
+
+
+def _province(address: Address) -> str | None:
+    """EverShop's province code: ``US-CA`` from ``CA`` + ``US``; kept when it already has the prefix."""
+    code = (address.region_code or "").strip()
+    country = (address.country_code or "").strip().upper()
+    if code:
+        if "-" in code or not country:
+            return code
+        return f"{country}-{code}"
+    return (address.region or "").strip() or None
+
+
+def _plan_address(
+    address: Address, where: str, fallback_name: str | None, ctx: TargetContext, problems: list[tuple[str, str]]
+) -> EverShopAddress:
+    full = join_name(address.first_name, address.last_name, address.full_name)
+    if not full and fallback_name:
+        ctx.warn(f"{where}: no name on the address; using the customer's name {fallback_name!r}")
+        full = fallback_name
+    province = _province(address)
+    if province and not address.region_code:
+        ctx.warn(f"{where}: province sent as the region name {province!r}; EverShop expects a code such as US-CA")
+    country = (address.country_code or "").strip().upper() or None
+    required = {"full_name": full, "address_1": address.line1, "province": province, "country": country,
+                "postcode": address.postal_code}
+    for field, value in required.items():
+        if not value or not str(value).strip():
+            problems.append((f"{where}.{field}", "EverShop requires it (its address validator refuses the cart)"))
+    if address.company:
+        ctx.warn(f"{where}: EverShop addresses have no company; {address.company!r} is dropped")
+    return _new(EverShopAddress, 
+        full_name=full or "", address_1=address.line1 or "", address_2=address.line2 or None,
+        city=address.city or None, province=province or "", country=country or "",
+        postcode=address.postal_code or "", telephone=address.phone or None,
+    )
+
+
+def _carrier(source: str | None, ctx: TargetContext) -> str:
+    """A registered EverShop carrier code for a source carrier (``custom`` unless configured)."""
+    carriers = ctx.options.get("carriers") or {}
+    if source:
+        for key in (source, source.lower(), source.upper()):
+            if key in carriers:
+                return str(carriers[key])
+        if source.lower() != "custom":
+            ctx.warn(f"shipment: carrier {source!r} is sent as EverShop's 'custom' carrier (core registers no "
+                     "other; map it in options.carriers once a carrier extension is installed)")
+    return "custom"
+
+
+def _payment_code(order: NeutralOrder) -> str:
+    raw = order.raw_status
+    if raw.platform == PLATFORM and raw.payment_code:
+        return raw.payment_code
+    return STATUSES.outbound_for("payment", order.status, order.payment_status, order.fulfillment_status) or "pending"
+
+
+def _shipment_code(order: NeutralOrder) -> str:
+    raw = order.raw_status
+    if raw.platform == PLATFORM and raw.fulfillment_code:
+        return raw.fulfillment_code
+    return STATUSES.outbound_for("shipment", order.status, order.payment_status,
+                                 order.fulfillment_status) or "pending"
+
+
+def _is_canceled(order: NeutralOrder) -> bool:
+    raw = order.raw_status
+    if raw.platform == PLATFORM and (raw.code == "canceled" or raw.payment_code == "canceled"):
+        return True
+    return order.status == "cancelled"
+
+
+def _shipment_match(source: Shipment, candidates: list[Shipment]) -> Shipment | None:
+    """The target shipment that mirrors ``source``: same tracking number, else same lines, else the only one."""
+    if source.tracking_number:
+        for candidate in candidates:
+            if candidate.tracking_number == source.tracking_number:
+                return candidate
+    wanted = sorted((line.sku or "", line.quantity) for line in source.lines)
+    if wanted:
+        for candidate in candidates:
+            if sorted((line.sku or "", line.quantity) for line in candidate.lines) == wanted:
+                return candidate
+    return candidates[0] if len(candidates) == 1 else None
+
+
+def _ms(value: datetime) -> str:
+    return str(int(value.timestamp() * 1000))
+
+
+def _gdate(value: datetime | None) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    return {"value": _ms(value), "text": value.strftime("%b %d, %Y").replace(" 0", " ")}
+
+
+def _gprice(value: Decimal | None, currency: str) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    text = f"${value:,.2f}" if currency == "USD" else f"{format_decimal(value)} {currency}"
+    return {"value": float(value), "currency": currency, "text": text}
+
+
+def _put(out: dict[str, Any], key: str, value: Any) -> None:
+    if value is not None:
+        out[key] = value
+
+
+def _render_address(address: Address | None, extra: Any) -> dict[str, Any] | None:
+    if address is None:
+        return None
+    out: dict[str, Any] = {}
+    if address.source_address_id is not None:
+        out["orderAddressId"] = int(address.source_address_id) if address.source_address_id.isdigit() \
+            else address.source_address_id
+    _put(out, "fullName", join_name(address.first_name, address.last_name, address.full_name))
+    _put(out, "address1", address.line1)
+    _put(out, "address2", address.line2)
+    _put(out, "city", address.city)
+    _put(out, "postcode", address.postal_code)
+    _put(out, "telephone", address.phone)
+    if address.country_code or address.country:
+        country: dict[str, Any] = {}
+        _put(country, "code", address.country_code)
+        _put(country, "name", address.country)
+        out["country"] = country
+    province_code = _province(address) if address.region_code else None
+    if province_code or address.region:
+        province: dict[str, Any] = {}
+        _put(province, "code", province_code)
+        _put(province, "name", address.region)
+        out["province"] = province
+    if isinstance(extra, dict):
+        out.update(extra)
+    return out
+
+
+# -- the mapping ---------------------------------------------------------------------------------
+
+
+class EverShopMapping:
+    """EverShop ⇄ neutral: GraphQL/REST orders in, cart-checkout and status *plans* out."""
+
+    platform: ClassVar[str] = PLATFORM
+    capabilities: ClassVar[Capabilities] = CAPABILITIES
+    statuses: ClassVar[StatusTable] = STATUSES
+
+    # -- read --------------------------------------------------------------------------------
+    def to_neutral(
+        self, payload: Any, *, store: str | None = None, statuses: StatusTable | None = None
+    ) -> NeutralOrder:
+        """Read an EverShop GraphQL order (bare or ``{"data": {"order": ...}}``) or REST order row
+        (bare or ``{"data": row}``) into a neutral order. Raises only :class:`InvalidPayload`."""
+        table = statuses or STATUSES
+        try:
+            is_rest, raw, prefix = _unwrap(payload)
+            if is_rest:
+                return _from_rest(parse_wire(OrderRow, raw, what=_WHAT, prefix=prefix), raw, store, table)
+            return _from_gql(parse_wire(GqlOrder, raw, what=_WHAT, prefix=prefix), raw, store, table)
+        except InvalidPayload:
+            raise
+        except Exception as error:  # noqa: BLE001 - odd-but-parsed JSON still reads as "invalid payload"
+            raise InvalidPayload(_WHAT, [("", f"{type(error).__name__}: {error}")]) from None
+
+    # -- create ------------------------------------------------------------------------------
+    def create_payload(self, order: NeutralOrder, ctx: TargetContext) -> EverShopCreatePlan:
+        """The cart → checkout plan for ``order``: SKUs and quantities, customer, addresses, methods.
+
+        EverShop reprices every line from its catalog, so source prices and totals are not sent;
+        ``expected_grand_total`` records the source total for the engine's drift report.
+        """
+        problems: list[tuple[str, str]] = []
+        items: list[EverShopCartItem] = []
+        for index, line in enumerate(order.lines):
+            if line.parent_line_id is not None:
+                ctx.warn(f"lines[{index}]: bundle component {line.sku!r} left out (EverShop adds the parent SKU)")
+                continue
+            if not line.sku:
+                problems.append((f"lines[{index}].sku", "EverShop creates lines from its catalog by SKU; none given"))
+                continue
+            if line.quantity < 1:
+                ctx.warn(f"lines[{index}]: quantity {line.quantity} of {line.sku!r} left out")
+                continue
+            if ctx.catalog is not None:
+                ref = ctx.catalog(line.sku)  # UnknownSku propagates: the engine parks the order
+                if ref.price is not None and ref.price != line.unit_price:
+                    ctx.warn(f"lines[{index}]: EverShop prices {line.sku!r} at {ref.price} (source {line.unit_price})")
+                if ref.stock is not None and ref.stock < line.quantity:
+                    ctx.warn(f"lines[{index}]: EverShop has {ref.stock} of {line.sku!r} in stock, "
+                             f"{line.quantity} ordered (checkout will fail)")
+            items.append(_new(EverShopCartItem, sku=line.sku, qty=line.quantity))
+        if not items and not problems:
+            problems.append(("lines", "no line can be created in EverShop"))
+        customer = order.customer
+        billing_src = order.billing_address or order.shipping_address
+        shipping_src = order.shipping_address or order.billing_address
+        email = customer.email or (billing_src.email if billing_src else None) or (
+            shipping_src.email if shipping_src else None)
+        if not email:
+            problems.append(("customer.email", "EverShop's guest checkout needs an email"))
+        name = join_name(customer.first_name, customer.last_name, customer.full_name) or (
+            join_name(billing_src.first_name, billing_src.last_name, billing_src.full_name) if billing_src else None)
+        shipping_plan = billing_plan = None
+        if shipping_src is None:
+            problems.append(("shipping_address", "EverShop requires a shipping and a billing address"))
+        else:
+            if order.shipping_address is None:
+                ctx.warn("shipping_address: none on the source; the billing address is used")
+            if order.billing_address is None:
+                ctx.warn("billing_address: none on the source; the shipping address is used")
+            shipping_plan = _plan_address(shipping_src, "shipping_address", name, ctx, problems)
+            billing_plan = (shipping_plan if billing_src is shipping_src
+                            else _plan_address(cast(Address, billing_src), "billing_address", name, ctx, problems))
+        if problems:
+            raise InvalidPayload("order for EverShop", problems)
+        self._create_warnings(order, ctx)
+        options = ctx.options
+        payment_code = str(options.get("payment_method_code") or "cod")
+        payment_name = options.get("payment_method_name") or ("Cash on Delivery" if payment_code == "cod" else None)
+        reference = ctx.reference.key if ctx.reference is not None else None
+        if reference is None:
+            ctx.warn("reference: none given; the created order cannot be found again after a lost answer")
+        fields: dict[str, Any] = {
+            "items": items,
+            "customer_email": email,
+            "customer_full_name": name,
+            "shipping_address": shipping_plan,
+            "billing_address": billing_plan,
+            "shipping_provider": str(options.get("shipping_provider_code") or "core"),
+            "shipping_method_code": options.get("shipping_method_code"),
+            "payment_method_code": payment_code,
+            "payment_method_name": payment_name,
+            "shipping_note": order.notes.customer,
+            "reference": reference,
+            "expected_grand_total": order.totals.grand_total,
+        }
+        return _new(EverShopCreatePlan, **fields)
+
+    @staticmethod
+    def _create_warnings(order: NeutralOrder, ctx: TargetContext) -> None:
+        """What EverShop cannot carry on create, said once each."""
+        ctx.warn(f"prices: EverShop reprices every line from its own catalog and computes tax and shipping; "
+                 f"source prices and totals are not sent (source grand total {order.totals.grand_total} "
+                 f"{order.currency} kept as expected_grand_total)")
+        if order.source.number:
+            ctx.warn(f"order number: EverShop numbers orders itself (10000 + id); source number "
+                     f"{order.source.number} is only in the reference")
+        ctx.warn("created_at: EverShop stamps the checkout time; the source date is not carried")
+        if (order.status, order.payment_status, order.fulfillment_status) != ("pending", "unpaid", "unfulfilled"):
+            ctx.warn(f"status: the order is created new/pending/pending; {order.status}/{order.payment_status}/"
+                     f"{order.fulfillment_status} is applied afterwards where EverShop allows it")
+        if order.discounts or (order.totals.discount or _ZERO) > 0:
+            ctx.warn("discounts: EverShop applies only its own coupons; source discounts are not carried")
+        if order.fees:
+            ctx.warn("fees: EverShop has no order fees; they are not carried")
+        if len(order.shipping_addresses) > 1:
+            ctx.warn("shipping_addresses: EverShop has one shipping address; only the first is used")
+        if order.notes.staff:
+            ctx.warn("notes.staff: EverShop has no staff note field on create; not carried")
+        if order.payment.method_code and order.payment.method_code != ctx.options.get("payment_method_code", "cod"):
+            ctx.warn(f"payment: source method {order.payment.method_code!r} is placed as "
+                     f"{ctx.options.get('payment_method_code', 'cod')!r} in EverShop")
+        for address in (order.billing_address, order.shipping_address):
+            if address is not None and address.email and order.customer.email and address.email != order.customer.email:
+                ctx.warn("addresses: EverShop addresses have no email; the customer email is used")
+                break
+
+    # -- status ------------------------------------------------------------------------------
+    def status_payload(self, order: NeutralOrder, ctx: TargetContext) -> EverShopStatusPlan | None:
+        """The actions that bring ``ctx.current`` (the EverShop order) towards ``order``'s status.
+
+        EverShop's status is derived, so the plan only captures a COD payment, marks shipments
+        delivered or cancels. Never cancels an order that is already canceled (EverShop restocks
+        again on every cancel); says what cannot be reached (refunds, holds, closed).
+        """
+        current = ctx.current
+        if current is None:
+            ctx.warn("status: the current EverShop order is unknown; assuming a freshly created new/pending/pending")
+            pay_code, ship_code, canceled, method = "pending", "pending", False, ctx.options.get(
+                "payment_method_code", "cod")
+            candidates: list[Shipment] = []
+        else:
+            pay_code, ship_code = _payment_code(current), _shipment_code(current)
+            canceled = _is_canceled(current)
+            method = current.payment.method_code
+            candidates = [s for s in current.shipments if s.status == "shipped"]
+        if order.status == "cancelled":
+            if canceled:
+                return None
+            if not cancelable(pay_code, ship_code):
+                ctx.warn(f"cancel: EverShop cannot cancel an order with payment {pay_code!r} and shipment "
+                         f"{ship_code!r} ('Order is not cancelable at this status'); cancel or refund it by hand")
+                return None
+            reason = str(ctx.options.get("cancel_reason") or EverShopCancel().reason)
+            return EverShopStatusPlan(cancel=True, cancel_reason=reason)
+        if canceled:
+            ctx.warn(f"status: the EverShop order is canceled and cannot be reopened (source is {order.status})")
+            return None
+        capture = False
+        if order.payment_status in ("paid", "partially_refunded", "refunded"):
+            if pay_code == "pending" and method == "cod":
+                capture = True
+            elif pay_code == "pending":
+                ctx.warn(f"payment: only COD payments can be captured through the API (method {method!r})")
+            if order.payment_status != "paid":
+                ctx.warn(f"payment: EverShop cannot record refunds; source is {order.payment_status}")
+        elif order.payment_status in ("authorized", "partially_paid"):
+            ctx.warn(f"payment: EverShop COD has no {order.payment_status} state; payment stays {pay_code}")
+        elif order.payment_status in ("voided", "failed"):
+            ctx.warn(f"payment: source payment is {order.payment_status}; EverShop can only cancel the whole order")
+        deliver: list[str] = []
+        source_delivered = [s for s in order.shipments if s.status == "delivered"]
+        if order.fulfillment_status == "delivered" and not source_delivered:
+            deliver = [s.source_shipment_id for s in candidates if s.source_shipment_id]
+        else:
+            remaining = list(candidates)
+            for shipment in source_delivered:
+                match = _shipment_match(shipment, remaining)
+                if match is not None and match.source_shipment_id:
+                    deliver.append(match.source_shipment_id)
+                    remaining.remove(match)
+        if order.fulfillment_status in ("delivered", "partially_delivered") and not deliver and ship_code not in (
+                "delivered", "partially_delivered"):
+            ctx.warn("shipments: the source is delivered but EverShop has no open shipment to mark delivered yet")
+        if order.fulfillment_status == "returned":
+            ctx.warn("shipments: EverShop has no returns; 'returned' is not mirrored")
+        if order.status == "on_hold":
+            ctx.warn("status: EverShop has no on-hold status")
+        if order.status == "archived":
+            ctx.warn("status: EverShop's 'closed' cannot be set through the API")
+        if not capture and not deliver:
+            return None
+        return EverShopStatusPlan(capture_payment=capture, deliver_shipments=deliver)
+
+    # -- shipments ---------------------------------------------------------------------------
+    def shipment_payload(
+        self, shipment: Shipment, order: NeutralOrder, ctx: TargetContext
+    ) -> EverShopShipmentCreate | EverShopLegacyShipmentCreate:
+        """``POST /api/orders/:uuid/shipments`` body: target ``order_item_id`` by SKU from
+        ``ctx.current``, a registered carrier (``custom`` by default) and the tracking number."""
+        if shipment.tracking_url:
+            ctx.warn("shipment: EverShop sets tracking URLs only through carrier extensions; the link is dropped")
+        if ctx.options.get("legacy_shipments"):
+            return EverShopLegacyShipmentCreate(carrier_name=shipment.carrier, tracking_number=shipment.tracking_number)
+        current = ctx.current
+        if current is None:
+            raise InvalidPayload("shipment for EverShop", [("ctx.current", "the target order is needed to find "
+                                                            "its order_item_id values")])
+        sku_of = {line.source_line_id: line.sku for line in order.lines if line.source_line_id}
+        shipped = current.shipped_quantities()
+        remaining: dict[str, tuple[int, int]] = {}  # sku → (order_item_id, qty still to ship)
+        for line in current.lines:
+            if line.sku and line.source_line_id and line.source_line_id.isdigit():
+                left = line.quantity - shipped.get(line.source_line_id, 0)
+                previous = remaining.get(line.sku)
+                remaining[line.sku] = (int(line.source_line_id), left + (previous[1] if previous else 0))
+        wanted = [(item.sku or sku_of.get(item.source_line_id or ""), item.quantity) for item in shipment.lines]
+        if not wanted:
+            wanted = [(sku, left) for sku, (_, left) in remaining.items() if left > 0]
+        items: list[EverShopShipmentItem] = []
+        for sku, quantity in wanted:
+            if not sku or sku not in remaining:
+                ctx.warn(f"shipment: SKU {sku!r} is not on the EverShop order; left out of the shipment")
+                continue
+            item_id, left = remaining[sku]
+            qty = min(quantity, left)
+            if qty < quantity:
+                ctx.warn(f"shipment: only {left} of {sku!r} left to ship in EverShop ({quantity} in the source "
+                         "shipment); EverShop refuses over-shipping")
+            if qty >= 1:
+                items.append(EverShopShipmentItem(order_item_id=item_id, qty=qty))
+                remaining[sku] = (item_id, left - qty)
+        if not items:
+            raise InvalidPayload("shipment for EverShop", [("lines", "nothing left to ship on the EverShop order")])
+        notify = ctx.options.get("notify_customer")
+        return EverShopShipmentCreate(
+            items=items, carrier=_carrier(shipment.carrier, ctx), tracking_number=shipment.tracking_number,
+            notify_customer=bool(notify) if notify is not None else False,
+        )
+
+    def shipment_update_payload(self, shipment: Shipment, ctx: TargetContext) -> EverShopShipmentUpdate | None:
+        """``PATCH /api/shipments/:uuid`` body when tracking differs from the mirrored target shipment.
+
+        The target shipment is ``options["target_shipment_id"]`` in ``ctx.current`` when given, else
+        the one matching by tracking number or lines.
+        """
+        carrier = _carrier(shipment.carrier, ctx)
+        target: Shipment | None = None
+        if ctx.current is not None:
+            wanted = ctx.options.get("target_shipment_id")
+            if wanted:
+                target = next((s for s in ctx.current.shipments if s.source_shipment_id == wanted), None)
+            else:
+                target = _shipment_match(shipment, list(ctx.current.shipments))
+        if target is not None and target.tracking_number == shipment.tracking_number and target.carrier == carrier:
+            return None
+        if shipment.tracking_number is None and target is not None and target.carrier == carrier:
+            return None
+        if shipment.tracking_number is None:
+            return EverShopShipmentUpdate(carrier=carrier)
+        return EverShopShipmentUpdate(carrier=carrier, tracking_number=shipment.tracking_number)
+
+    def cancel_payload(self, order: NeutralOrder, ctx: TargetContext) -> EverShopCancel:
+        """``POST /api/orders/:uuid/cancel`` body (``reason`` is required by EverShop)."""
+        current = ctx.current
+        if current is not None:
+            if _is_canceled(current):
+                ctx.warn("cancel: the EverShop order is already canceled; cancelling again would restock twice, "
+                         "so the connector must skip it")
+            elif not cancelable(_payment_code(current), _shipment_code(current)):
+                ctx.warn("cancel: EverShop refuses to cancel a paid or delivered order")
+        reason = ctx.options.get("cancel_reason")
+        return EverShopCancel(reason=str(reason)) if reason else EverShopCancel()
+
+    # -- render ------------------------------------------------------------------------------
+    def render(self, order: NeutralOrder) -> dict[str, Any]:
+        """``order`` as EverShop's admin GraphQL ``Order`` object (what :meth:`to_neutral` reads)."""
+        cur = order.currency
+        extra = dict(order.extra.get(PLATFORM, {}))
+        raw = order.raw_status
+        own = raw.platform == PLATFORM
+        triple = (order.status, order.payment_status, order.fulfillment_status)
+        order_code = (raw.code if own and raw.code else None) or STATUSES.outbound_for("order", *triple) or "new"
+        pay_code = _payment_code(order)
+        if pay_code == "stripe_authorized" and (order.payment.method_code or "").startswith("paypal"):
+            pay_code = "paypal_authorized"
+        ship_code = _shipment_code(order)
+        out: dict[str, Any] = {"uuid": order.source.id}
+        _put(out, "orderNumber", order.source.number)
+        out["status"] = {"code": order_code, "name": ORDER_STATUS_NAMES.get(order_code, "Unknown")}
+        out["paymentStatus"] = {"code": pay_code, "name": PAYMENT_STATUS_NAMES.get(pay_code, "Unknown")}
+        out["shipmentStatus"] = {"code": ship_code, "name": SHIPMENT_ROLLUP_NAMES.get(ship_code, "Unknown")}
+        out["currency"] = cur
+        customer = order.customer
+        if customer.id is not None:
+            out["customerId"] = int(customer.id) if customer.id.isdigit() else customer.id
+        _put(out, "customerEmail", customer.email)
+        _put(out, "customerFullName", join_name(customer.first_name, customer.last_name, customer.full_name))
+        coupon = next((d.code for d in order.discounts if d.code), None)
+        _put(out, "coupon", coupon)
+        out["createdAt"] = _gdate(order.created_at)
+        out["updatedAt"] = _gdate(order.updated_at or order.created_at)
+        shipping = order.shipping
+        _put(out, "shippingMethodName", shipping.method_name)
+        if shipping.method_code:
+            out["shippingMethodData"] = {"providerCode": "core", "methodCode": shipping.method_code,
+                                         "snapshot": {"code": shipping.method_code, "name": shipping.method_name or "",
+                                                      "cost": _gprice(shipping.amount_incl_tax, cur)}}
+        _put(out, "paymentMethod", order.payment.method_code)
+        _put(out, "paymentMethodName", order.payment.method_name)
+        _put(out, "shippingNote", order.notes.customer)
+        totals = order.totals
+        for key, value in (("grandTotal", totals.grand_total), ("subTotal", totals.subtotal),
+                           ("subTotalInclTax", totals.subtotal_incl_tax), ("discountAmount", totals.discount),
+                           ("shippingFeeExclTax", shipping.amount), ("shippingFeeInclTax", shipping.amount_incl_tax),
+                           ("shippingTaxAmount", shipping.tax_amount), ("taxAmount", totals.tax),
+                           ("totalTaxAmount", totals.tax)):
+            _put(out, key, _gprice(value, cur))
+        out["items"] = [self._render_line(line, cur) for line in order.lines]
+        _put(out, "shippingAddress", _render_address(order.shipping_address, extra.pop("shippingAddress", None)))
+        _put(out, "billingAddress", _render_address(order.billing_address, extra.pop("billingAddress", None)))
+        shipment_extra = extra.pop("shipments", None) or []
+        shipments = []
+        for index, shipment in enumerate(order.shipments):
+            phase = {"delivered": "delivered", "cancelled": "canceled"}.get(shipment.status, "shipped")
+            rendered: dict[str, Any] = {}
+            _put(rendered, "uuid", shipment.source_shipment_id)
+            _put(rendered, "carrier", shipment.carrier)
+            _put(rendered, "trackingNumber", shipment.tracking_number)
+            _put(rendered, "trackingUrl", shipment.tracking_url)
+            rendered["status"] = {"code": phase, "name": phase.capitalize(), "phase": phase}
+            rendered["items"] = [
+                {"orderItemId": int(item.source_line_id) if item.source_line_id and item.source_line_id.isdigit()
+                 else item.source_line_id, "qty": item.quantity, **({"productSku": item.sku} if item.sku else {})}
+                for item in shipment.lines
+            ]
+            _put(rendered, "createdAt", _gdate(shipment.shipped_at or order.created_at))
+            _put(rendered, "shippedAt", _gdate(shipment.shipped_at))
+            _put(rendered, "deliveredAt", _gdate(shipment.delivered_at))
+            if index < len(shipment_extra) and isinstance(shipment_extra[index], dict):
+                rendered.update(shipment_extra[index])
+            shipments.append(rendered)
+        out["shipments"] = shipments
+        meta = extra.pop("metaData", None)
+        meta = dict(meta) if isinstance(meta, dict) else {}
+        if order.mirror_of:
+            namespace = dict(meta.get(METAFIELD_NAMESPACE) or {})
+            namespace[METAFIELD_KEY] = order.mirror_of
+            meta[METAFIELD_NAMESPACE] = namespace
+        if meta:
+            out["metaData"] = meta
+        out.update(extra)
+        return out
+
+    @staticmethod
+    def _render_line(line: Line, cur: str) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        if line.source_line_id is not None:
+            out["orderItemId"] = line.source_line_id
+        _put(out, "productId", line.product_ref)
+        _put(out, "productSku", line.sku)
+        _put(out, "productName", line.name)
+        out["qty"] = line.quantity
+        unit_incl = line.unit_price_incl_tax
+        for key, value in (
+            ("finalPrice", line.unit_price), ("finalPriceInclTax", unit_incl),
+            ("taxAmount", line.tax_amount), ("discountAmount", line.discount_amount),
+            ("lineTotalWithDiscount", line.total_excl_tax), ("lineTotalWithDiscountInclTax", line.total),
+        ):
+            _put(out, key, _gprice(value, cur))
+        if line.tax_rate is not None:
+            out["taxPercent"] = float(line.tax_rate)
+        if line.options:
+            out["variantOptions"] = [
+                {"attributeCode": option.name.lower().replace(" ", "_"), "attributeName": option.name,
+                 "attributeId": index + 1, "optionId": index + 1, "optionText": option.value}
+                for index, option in enumerate(line.options)
+            ]
+        out.update(line.extra)
+        return out
+
+    # -- calls -------------------------------------------------------------------------------
+    def calls(self, payload: WriteModel) -> list[Call]:
+        """The EverShop HTTP calls a plan becomes (what ``ordersync translate --to evershop`` prints)."""
+        if isinstance(payload, EverShopCreatePlan):
+            return _create_calls(payload)
+        if isinstance(payload, EverShopStatusPlan):
+            calls: list[Call] = []
+            if payload.capture_payment:
+                calls.append(Call("POST", "/api/cod/captures", {"order_id": "{order_id}"},
+                                  "capture the cash-on-delivery payment (payment → paid)"))
+            for uuid in payload.deliver_shipments:
+                calls.append(Call("POST", f"/api/shipments/{uuid}/markDelivered", {},
+                                  "mark the shipment delivered"))
+            if payload.cancel:
+                calls.append(Call("GET", "/api/admin/graphql", None,
+                                  "read order(uuid){status{code}} first: cancelling twice restocks twice"))
+                calls.append(Call("POST", "/api/orders/{order_id}/cancel",
+                                  {"reason": payload.cancel_reason or EverShopCancel().reason}, "cancel the order"))
+            return calls
+        if isinstance(payload, EverShopShipmentCreate | EverShopLegacyShipmentCreate):
+            return [Call("POST", "/api/orders/{order_id}/shipments", payload.body(), "create the shipment")]
+        if isinstance(payload, EverShopShipmentUpdate):
+            return [Call("PATCH", "/api/shipments/{shipment_id}", payload.body(), "update the tracking")]
+        if isinstance(payload, EverShopCancel):
+            return [Call("POST", "/api/orders/{order_id}/cancel", payload.body(),
+                         "cancel the order (only when it is not canceled yet)")]
+        raise TypeError(f"not an EverShop write model: {type(payload).__name__}")
+
+
+def _create_calls(plan: EverShopCreatePlan) -> list[Call]:
+    cart: dict[str, Any] = {"items": [item.body() for item in plan.items], "customer_email": plan.customer_email}
+    if plan.customer_full_name:
+        cart["customer_full_name"] = plan.customer_full_name
+    calls = [
+        Call("POST", "/api/carts", cart, "create the cart (EverShop prices the items from its catalog)"),
+        Call("POST", "/api/carts/{cart_id}/contacts", {"email": plan.customer_email}, "set the contact email"),
+        Call("POST", "/api/carts/{cart_id}/addresses",
+             {"type": "shipping", "address": plan.shipping_address.body()}, "set the shipping address"),
+        Call("POST", "/api/carts/{cart_id}/addresses",
+             {"type": "billing", "address": plan.billing_address.body()}, "set the billing address"),
+        Call("POST", "/api/carts/{cart_id}/shippingMethods",
+             {"provider_code": plan.shipping_provider,
+              "method_code": plan.shipping_method_code or "{shipping_method_code}"},
+             "choose the shipping method" + ("" if plan.shipping_method_code
+                                             else " (the cart's first available method)")),
+        Call("POST", "/api/carts/{cart_id}/paymentMethods",
+             {"method_code": plan.payment_method_code,
+              **({"method_name": plan.payment_method_name} if plan.payment_method_name else {})},
+             "choose the payment method"),
+    ]
+    if plan.shipping_note:
+        calls.append(Call("POST", "/api/carts/{cart_id}/shippingNotes", {"note": plan.shipping_note},
+                          "set the customer's note"))
+    calls.append(Call("POST", "/api/orders", {"cart_id": "{cart_id}"},
+                      "place the order (store the cart id first: a retry answers 500 'Cart not found')"))
+    if plan.reference:
+        calls.append(Call("PATCH", "/api/orders/{order_id}/metafields",
+                          {"metafields": {METAFIELD_NAMESPACE: {METAFIELD_KEY: plan.reference}}},
+                          "stamp our reference (needs the ordersync.ref metafield definition)"))
+    return calls
+
+
+MAPPING = EverShopMapping()
+"""The EverShop mapping (what :func:`mappings.mapping_for` returns)."""
+
+
+def to_neutral(payload: Any, *, store: str | None = None, statuses: StatusTable | None = None) -> NeutralOrder:
+    """Read one EverShop order (GraphQL object or REST row, bare or enveloped) into the neutral order."""
+    return MAPPING.to_neutral(payload, store=store, statuses=statuses)
+
+
+def from_neutral(order: NeutralOrder, ctx: TargetContext | None = None, operation: str = "create") -> WriteModel | None:
+    """EverShop's write plan for one operation (``create``, ``status`` or ``cancel``) on ``order``."""
+    ctx = ctx or TargetContext()
+    if operation == "create":
+        return MAPPING.create_payload(order, ctx)
+    if operation == "status":
+        return MAPPING.status_payload(order, ctx)
+    if operation == "cancel":
+        return MAPPING.cancel_payload(order, ctx)
+    raise ValueError(f"unknown operation {operation!r} (create, status or cancel)")
