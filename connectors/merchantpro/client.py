@@ -203,7 +203,10 @@ class MerchantProConnector:
     def _feed(self, since: CursorState | None, lookback: float) -> Generator[OrderChange, None, CursorState]:
         open_before: dict[str, str | None] = dict((since or {}).get("open") or {})
         high = (since or {}).get("created_high")
-        high_at = datetime.fromisoformat(high) if isinstance(high, str) else None
+        try:
+            high_at = datetime.fromisoformat(high) if isinstance(high, str) else None
+        except ValueError:
+            raise InvalidPayload("MerchantPro cursor", [("created_high", f"{high!r} is not a timestamp")]) from None
         seen: set[str] = set()
         open_now: dict[str, str | None] = {}
         new_high = high_at

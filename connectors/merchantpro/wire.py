@@ -4,7 +4,10 @@ Read models mirror the order resource as the real API writes it: money as floats
 decimals (``13749.1667``) or bare ints for whole gross amounts (``109``), ``null`` and ``""`` both
 meaning "not set", ISO 8601 dates with the shop's offset (``+02:00``/``+03:00``), ids as numbers,
 stock as a string (``"-1.000"``), and the ``Info_url``/``info_url`` spelling drift. Only the fields
-ordersync uses are typed; everything else stays verbatim in ``model_extra``. A list row fetched with
+ordersync uses are typed; everything else stays verbatim in ``model_extra``. Sub-resources the
+mapping only carries verbatim (``invoice``, ``shipping_delivery_info``, a line's ``status``) have
+their own models for readers that need them, but are not validated as part of an order, so an
+unexpected shape there never rejects an order. A list row fetched with
 ``fields=`` carries ``id`` and little else, so every field except ``id`` is optional here; the
 mapping decides what a full order must have.
 
@@ -36,6 +39,7 @@ __all__ = [
     "SHIPPING_STATUSES",
     "TRANSITIONS",
     "MerchantProCancel",
+    "MerchantProDeliveryInfo",
     "MerchantProInternalNote",
     "MerchantProInvoice",
     "MerchantProLineItem",
@@ -47,6 +51,7 @@ __all__ = [
     "MerchantProOrderList",
     "MerchantProOrderUpdate",
     "MerchantProPage",
+    "MerchantProPickupAddress",
     "MerchantProProduct",
     "MerchantProProductList",
     "MerchantProShipment",
@@ -190,6 +195,20 @@ class MerchantProInvoice(_MPRead):
 
     prefix: str | None = None
     number: str | None = None
+
+
+class MerchantProPickupAddress(_MPRead):
+    """``shipping_delivery_info.pickup_address``: a locker/easybox/office pickup point."""
+
+    id: Id | None = None
+    name: str | None = None
+
+
+class MerchantProDeliveryInfo(_MPRead):
+    """``shipping_delivery_info``: delivery time text and an optional pickup point."""
+
+    delivery_time: str | None = None
+    pickup_address: MerchantProPickupAddress | None = None
 
 
 class MerchantProLineStatus(_MPRead):

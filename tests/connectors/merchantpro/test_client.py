@@ -356,3 +356,10 @@ def test_created_after_window_uses_lookback(shop: Shop, connector: MerchantProCo
     changes = [c.id for c in connector.iter_orders(first.cursor)]
     assert str(late["id"]) not in changes or late["shipping_status"] not in ("delivered", "cancelled", "returned")
     assert high
+
+
+def test_a_corrupt_cursor_is_an_invalid_payload(connector: MerchantProConnector) -> None:
+    from connectors.errors import InvalidPayload
+
+    with pytest.raises(InvalidPayload):
+        list(connector.iter_orders({"v": 1, "created_high": "not a time", "open": {}}))
