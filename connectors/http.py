@@ -35,7 +35,7 @@ from connectors.errors import (
     Rejected,
     Transient,
 )
-from connectors.ratelimit import BucketSpec, RateLimiter, RateSignal, Unlimited
+from connectors.ratelimit import BucketSpec, RateLimiter, RateSignal, TokenBucket
 
 __all__ = ["ErrorClassifier", "HttpClient", "SignalReader", "default_classify", "read_retry_after"]
 
@@ -133,7 +133,8 @@ class HttpClient:
         self.platform = platform
         self.store = store
         self.bucket = bucket
-        self.limiter: RateLimiter = limiter or Unlimited()
+        # Without a shared limiter, a private in-process bucket still honours the platform's waits.
+        self.limiter: RateLimiter = limiter or TokenBucket()
         self.max_attempts = max_attempts
         self.max_wait = max_wait
         self.backoff = backoff
