@@ -1382,9 +1382,86 @@ class Simulator(SimulatorBase):
             query.fields["carriers"].resolve = lambda *_: [self._gql_carrier(c) for c in _CARRIERS]
             query.fields["carrier"].resolve = lambda _root, _info, code: (
                 self._gql_carrier(code) if code in _CARRIERS else None)
+            query.fields["version"].resolve = lambda *_: "2.2.1"
+            query.fields["setting"].resolve = lambda *_: self._gql_setting()
+            query.fields["products"].resolve = lambda _root, _info, filters=None: self._gql_products(filters or [])
+            query.fields["product"].resolve = lambda _root, _info, id=None: next(
+                (self._gql_product(p) for p in self.products.values() if str(p.product_id) == str(id)), None)
+            query.fields["packages"].resolve = lambda *_: [self._gql_package(p) for p in self.packages]
+            query.fields["shippingZones"].resolve = lambda *_: [self._gql_zone(z) for z in self.zones]
+            query.fields["coreShippingMethods"].resolve = lambda *_: [self._gql_method(m) for m in self.methods]
         else:
             query.fields["cart"].resolve = lambda _root, _info, id: self._gql_cart(id)
         return schema
+
+    def _gql_setting(self) -> dict[str, Any]:
+        cod = self.settings.get("codPaymentStatus")
+        guest = self.settings.get("allowGuestCheckout")
+        return {"allowGuestCheckout": str(guest) in ("1", "True", "true"),
+                "codPaymentStatus": _int(cod) if cod is not None else None,
+                "codDisplayName": self.settings.get("codDisplayName"), "storeName": self.settings.get("storeName"),
+                "storeCurrency": self.currency, "weightUnit": "kg", "dimensionUnit": "cm"}
+
+    def _gql_product(self, product: _Product) -> dict[str, Any]:
+        price = _price(product.price, self.currency)
+        return {"productId": product.product_id, "uuid": product.uuid, "name": product.name,
+                "status": 1 if product.status else 0, "sku": product.sku, "variantGroupId": product.variant_group_id,
+                "inventory": {"qty": product.qty, "isInStock": product.qty > 0 or not product.manage_stock,
+                              "stockAvailability": 1, "manageStock": 1 if product.manage_stock else 0},
+                "price": {"regular": price, "special": price}}
+
+    def _gql_products(self, filters: list[dict[str, Any]]) -> dict[str, Any]:
+        """``ProductCollection`` with the filters sync needs: ``sku`` (eq, in), ``name`` (like), paging."""
+        rows = sorted(self.products.values(), key=lambda p: p.product_id, reverse=True)
+        current: list[dict[str, Any]] = []
+        for f in filters:
+            key, op, value = f.get("key"), f.get("operation"), str(f.get("value") or "")
+            if key == "sku" and op in ("eq", "in"):
+                wanted = {v.strip() for v in value.split(",")} if op == "in" else {value}
+                rows = [p for p in rows if p.sku in wanted]
+            elif key in ("name", "keyword") and op in ("eq", "like"):
+                rows = [p for p in rows if value.lower() in p.name.lower()]
+            elif key == "status" and op == "eq":
+                rows = [p for p in rows if int(p.status) == _int(value)]
+            else:
+                continue
+            current.append({"key": key, "operation": op, "value": value})
+        page = max(_int(next((f.get("value") for f in filters if f.get("key") == "page"), 1)), 1)
+        limit = max(_int(next((f.get("value") for f in filters if f.get("key") == "limit"), 20)), 1)
+        current += [{"key": "page", "operation": "eq", "value": str(page)},
+                    {"key": "limit", "operation": "eq", "value": str(limit)}]
+        return {"items": [self._gql_product(p) for p in rows[(page - 1) * limit: page * limit]],
+                "total": len(rows), "currentFilters": current}
+
+    @staticmethod
+    def _gql_package(package: dict[str, Any]) -> dict[str, Any]:
+        return {"packageId": package["package_id"], "uuid": package["uuid"], "name": package["name"],
+                "length": float(package["length"]), "width": float(package["width"]),
+                "height": float(package["height"]), "weight": _weight(package["weight"]),
+                "isDefault": package["is_default"], "updateApi": f"/api/packages/{package['uuid']}",
+                "deleteApi": f"/api/packages/{package['uuid']}"}
+
+    @staticmethod
+    def _gql_zone(zone: dict[str, Any]) -> dict[str, Any]:
+        return {"shippingZoneId": zone["shipping_zone_id"], "uuid": zone["uuid"], "name": zone["name"],
+                "countries": [{"code": c, "name": c} for c in zone["countries"]],
+                "provinces": [{"code": p, "name": p, "countryCode": p.split("-")[0]} for p in zone["provinces"]],
+                "providers": [{"shippingZoneProviderId": zone["shipping_zone_id"], "uuid": zone["uuid"],
+                               "zoneId": zone["shipping_zone_id"], "providerCode": "core", "isEnabled": True,
+                               "sortOrder": 0, "config": None}],
+                "updateApi": f"/api/shippingZones/{zone['uuid']}", "deleteApi": f"/api/shippingZones/{zone['uuid']}"}
+
+    def _gql_method(self, method: dict[str, Any]) -> dict[str, Any]:
+        rates = [r for r in self.rates if r["method_id"] == method["core_shipping_method_id"]]
+        return {"coreShippingMethodId": method["core_shipping_method_id"], "uuid": method["uuid"],
+                "name": method["name"], "isEnabled": method["is_enabled"], "sortOrder": method["sort_order"],
+                "defaultCarrierCode": None, "defaultServiceCode": None,
+                "rates": [{"coreShippingMethodRateId": r["core_shipping_method_rate_id"], "uuid": r["uuid"],
+                           "methodId": r["method_id"], "zoneId": r["zone_id"], "isEnabled": r["is_enabled"],
+                           "cost": _price(r["cost"], self.currency), "conditionType": None, "min": None,
+                           "max": None, "updateApi": f"/api/shippingProviders/core/rates/{r['uuid']}",
+                           "deleteApi": f"/api/shippingProviders/core/rates/{r['uuid']}"} for r in rates],
+                "addRateApi": "/api/shippingProviders/core/rates"}
 
     @staticmethod
     def _gql_carrier(code: str) -> dict[str, Any]:
@@ -2146,9 +2223,117 @@ type Carrier {
   capabilities: CarrierCapabilities!
 }
 
+type Inventory {
+  qty: Int!
+  isInStock: Boolean!
+  stockAvailability: Int!
+  manageStock: Int!
+}
+
+type ProductPrice {
+  regular: Price!
+  special: Price!
+}
+
+type Product {
+  productId: Int!
+  uuid: String!
+  name: String!
+  status: Int!
+  sku: String!
+  variantGroupId: ID
+  inventory: Inventory!
+  price: ProductPrice!
+}
+
+type ProductCollection {
+  items: [Product]
+  currentPage: Int!
+  total: Int!
+  currentFilters: [Filter]
+}
+
+type Setting {
+  allowGuestCheckout: Boolean
+  codPaymentStatus: Int
+  codDisplayName: String
+  storeName: String
+  storeCurrency: String
+  weightUnit: String
+  dimensionUnit: String
+}
+
+type Package {
+  packageId: Int!
+  uuid: String!
+  name: String!
+  length: Float!
+  width: Float!
+  height: Float!
+  weight: Weight!
+  isDefault: Boolean!
+  updateApi: String!
+  deleteApi: String!
+}
+
+type ShippingZoneProvider {
+  shippingZoneProviderId: Int!
+  uuid: String!
+  zoneId: Int!
+  providerCode: String!
+  isEnabled: Boolean!
+  sortOrder: Int!
+  config: JSON
+}
+
+type ShippingZone {
+  shippingZoneId: Int!
+  uuid: String!
+  name: String!
+  countries: [Country!]!
+  provinces: [Province]
+  providers: [ShippingZoneProvider!]!
+  updateApi: String!
+  deleteApi: String!
+}
+
+type CoreShippingMethodRate {
+  coreShippingMethodRateId: Int!
+  uuid: String!
+  methodId: Int!
+  zoneId: Int!
+  zone: ShippingZone
+  isEnabled: Boolean!
+  cost: Price
+  conditionType: String
+  min: Float
+  max: Float
+  updateApi: String!
+  deleteApi: String!
+}
+
+type CoreShippingMethod {
+  coreShippingMethodId: Int!
+  uuid: String!
+  name: String!
+  isEnabled: Boolean!
+  sortOrder: Int!
+  defaultCarrierCode: String
+  defaultServiceCode: String
+  rates: [CoreShippingMethodRate!]!
+  addRateApi: String!
+}
+
 type Query {
+  version: String!
+  setting: Setting
   orders(filters: [FilterInput]): OrderCollection
   order(uuid: String!): Order
+  products(filters: [FilterInput]): ProductCollection
+  product(id: ID): Product
+  packages: [Package!]!
+  shippingZones: [ShippingZone]
+  coreShippingMethods: [CoreShippingMethod!]!
   statusList: [Status]
   paymentStatusList: [PaymentStatus]
   shipmentStatusList: [ShipmentStatus]
