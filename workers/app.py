@@ -58,7 +58,7 @@ def celery_conf(settings: ProcessSettings, config: OrderSyncConfig | None = None
     eager = settings.broker_url.startswith("memory")
     transport = {"visibility_timeout": VISIBILITY_TIMEOUT}
     return {
-        "broker_url": settings.broker_url,
+        "broker_url": "memory://localhost/" if eager else settings.broker_url,
         "task_always_eager": eager,
         "task_eager_propagates": True,
         "task_acks_late": True,

@@ -29,7 +29,7 @@ def replay_item(ctx: Context, item: AttentionItem) -> str:
         replay = item.replay or {}
         args = (replay["route"], replay["store"], replay["order_id"])
         if eager:
-            outcome = reconcile.apply(args=args).get()
+            outcome = reconcile.apply(args=args).get(disable_sync_subtasks=False)
             if outcome.get("outcome") != "parked":
                 ctx.store.set_attention_status(item.id, "resolved")
             reason = f" ({outcome['reason']})" if outcome.get("reason") else ""

@@ -41,9 +41,11 @@ def backoff(attempt: int, base: float = 2.0, cap: float = MAX_COUNTDOWN) -> floa
 
 
 def _retry(task: Task, countdown: float, **kwargs: Any) -> Any:
+    """Retry later: a new broker message with a countdown, or — in-process — wait and run again."""
     countdown = min(MAX_COUNTDOWN, max(0.0, countdown))
     if task.request.is_eager:
-        time.sleep(min(countdown, 30.0))  # in-process: nothing else to do but wait
+        time.sleep(min(countdown, 30.0))
+        return task.run(**kwargs)
     return task.retry(countdown=countdown, kwargs=kwargs, max_retries=None)
 
 

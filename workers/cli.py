@@ -1,0 +1,393 @@
+"""The ``ordersync`` command line (Typer + Rich).
+
+Every command has ``--help``; bad input gets one clear line on stderr and a non-zero exit code
+(2 for bad input or configuration, 1 for a failure while running). Tracebacks are shown only with
+``--debug``.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import click
+import orjson
+import typer
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from connectors.base import PLATFORMS, OrderReference
+from connectors.errors import InvalidPayload, OrderSyncError
+from connectors.logging import configure_logging
+from connectors.wire import invalid_payload_from
+from mappings import mapping_for
+from mappings.base import TargetContext
+from mappings.neutral import NeutralOrder
+from sync.config import ConfigError, load_config
+from sync.store import SchemaOutdated, Store, StoreUnavailable
+
+__all__ = ["app", "main"]
+
+app = typer.Typer(
+    name="ordersync",
+    help="Mirror orders between EverShop, MerchantPro, BigCommerce and CS-Cart — exactly once.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+db_app = typer.Typer(help="State store maintenance.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+
+out = Console(highlight=False)
+err = Console(stderr=True, highlight=False)
+
+
+class UsageProblem(Exception):
+    """Bad input from the user: printed as one line, exit code 2."""
+
+
+_state: dict[str, Any] = {"debug": False, "config": None}
+
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option("--config", "-c", help="ordersync.toml to use (default: $ORDERSYNC_CONFIG or ./ordersync.toml).",
+                 envvar="ORDERSYNC_CONFIG"),
+]
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+) -> None:
+    """Order sync and translation middleware."""
+    _state["debug"] = debug
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _config(path: Path | None) -> Any:
+    config = load_config(path)
+    configure_logging(config.settings.log_level)
+    return config
+
+
+# -- translate ----------------------------------------------------------------------------------
+@app.command()
+def translate(
+    source: Annotated[str, typer.Option("--from", help=f"Input format: {', '.join(PLATFORMS)} or neutral.")],
+    target: Annotated[str, typer.Option("--to", help=f"Output: {', '.join(PLATFORMS)} or neutral.")],
+    file: Annotated[str, typer.Argument(help="The order JSON (what the platform's API returns); - for stdin.")] = "-",
+    plan: Annotated[bool, typer.Option("--plan", help="Print every HTTP call with its body, not only the body.")]
+    = False,
+    compact: Annotated[bool, typer.Option("--compact", help="One-line JSON.")] = False,
+) -> None:
+    """Convert one order from a platform's API shape to neutral JSON or another platform's write payload.
+
+    Input per platform: BigCommerce a bundle {"order", "products", "shipping_addresses", "shipments",
+    "coupons"} (only "order" required); MerchantPro GET /api/v2/orders/{id}; CS-Cart GET /api/orders/{id};
+    EverShop the admin GraphQL order object or the data of POST /api/orders. EverShop's output is the
+    list of cart and checkout calls.
+    """
+    known = (*PLATFORMS, "neutral")
+    for name, value in (("--from", source), ("--to", target)):
+        if value not in known:
+            raise UsageProblem(f"{name}: unknown platform {value!r} (one of {', '.join(known)})")
+    raw = sys.stdin.buffer.read() if file == "-" else _read_file(file)
+    try:
+        data = orjson.loads(raw)
+    except orjson.JSONDecodeError as error:
+        raise UsageProblem(f"input is not valid JSON: {error}") from None
+    if source == "neutral":
+        try:
+            order = NeutralOrder.model_validate(data)
+        except ValidationError as error:
+            raise invalid_payload_from("neutral order", error) from None
+    else:
+        order = mapping_for(source).to_neutral(data)
+    warnings = list(order.warnings)
+    result: Any
+    if target == "neutral":
+        result = order.model_dump(mode="json")
+    else:
+        mapping = mapping_for(target)
+        origin = order.source.store or order.source.platform
+        ctx = TargetContext(reference=OrderReference(key=OrderReference.for_source(origin, order.source.id),
+                                                     email=order.customer.email),
+                            statuses=mapping.statuses)
+        payload = mapping.create_payload(order, ctx)
+        warnings += [w for w in ctx.warnings if w not in warnings]
+        as_calls = plan or target == "evershop"
+        result = [call.as_dict() for call in mapping.calls(payload)] if as_calls else payload.body()
+    for warning in warnings:
+        err.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
+    option = 0 if compact else orjson.OPT_INDENT_2
+    sys.stdout.buffer.write(orjson.dumps(result, option=option | orjson.OPT_NON_STR_KEYS, default=str) + b"\n")
+
+
+def _read_file(path: str) -> bytes:
+    try:
+        return Path(path).read_bytes()
+    except FileNotFoundError:
+        raise UsageProblem(f"file not found: {path}") from None
+    except IsADirectoryError:
+        raise UsageProblem(f"{path} is a directory, not a JSON file") from None
+    except PermissionError:
+        raise UsageProblem(f"cannot read {path}: permission denied") from None
+
+
+# -- simulate -----------------------------------------------------------------------------------
+@app.command()
+def simulate(
+    platform: Annotated[str, typer.Argument(help=f"One of {', '.join(PLATFORMS)}.")],
+    port: Annotated[int, typer.Option("--port", "-p", min=1, max=65535, help="Port to listen on.")] = 8100,
+    host: Annotated[str, typer.Option(help="Interface; loopback only unless ORDERSYNC_SIM_ALLOW_ANY_HOST=1 "
+                                           "(containers).")] = "127.0.0.1",
+    orders: Annotated[int, typer.Option("--orders", "-k", min=0, help="Orders to seed.")] = 20,
+    seed: Annotated[int, typer.Option("--seed", "-s", help="Random seed (same seed, same shop).")] = 0,
+    webhook_url: Annotated[str | None, typer.Option(help="Send the platform's webhooks here.")] = None,
+    webhook_secret: Annotated[str | None, typer.Option(help="Secret to sign webhooks with.",
+                                                       envvar="ORDERSYNC_SIM_WEBHOOK_SECRET")] = None,
+    latency_ms: Annotated[float, typer.Option(min=0, help="Added latency per request.")] = 0.0,
+    no_rate_limit: Annotated[bool, typer.Option("--no-rate-limit", help="Turn the platform's limit off.")] = False,
+) -> None:
+    """Run a simulated shop (its real API paths, auth, errors and quirks) on 127.0.0.1."""
+    from connectors import simulator_class
+    from connectors.simulation import FaultConfig, serve
+
+    if platform not in PLATFORMS:
+        raise UsageProblem(f"unknown platform {platform!r} (one of {', '.join(PLATFORMS)})")
+    simulator = simulator_class(platform)(orders=orders, seed=seed, faults=FaultConfig(latency_ms=latency_ms),
+                                          rate_limit=not no_rate_limit)
+    if webhook_url:
+        simulator.configure_webhooks(webhook_url, webhook_secret)
+    try:
+        from connectors.simulation.runner import check_loopback
+
+        check_loopback(host)
+    except ValueError as error:
+        raise UsageProblem(str(error)) from None
+    err.print(f"{platform} simulator with {orders} orders on http://{host}:{port} (Ctrl+C stops it)")
+    serve(simulator.app, port=port, host=host)
+
+
+# -- database -----------------------------------------------------------------------------------
+@db_app.command("upgrade")
+def db_upgrade(config: ConfigOption = None,
+               url: Annotated[str | None, typer.Option(help="Database URL (overrides the config).",
+                                                       envvar="ORDERSYNC_DATABASE_URL")] = None) -> None:
+    """Create or migrate the state store to the latest schema."""
+    database = url or _config(config).settings.database_url
+    store = Store(database, auto_migrate=True)
+    out.print(f"state store at revision {store.current()} (head {store.head()})")
+
+
+# -- status -------------------------------------------------------------------------------------
+@app.command()
+def status(config: ConfigOption = None,
+           as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+           limit: Annotated[int, typer.Option(min=1, help="Attention items to show.")] = 20) -> None:
+    """Routes, cursors, counts per state, and the attention queue."""
+    cfg = _config(config)
+    store = Store(cfg.settings.database_url)
+    counts = store.counts()
+    cursors = store.cursors()
+    items = store.attention(limit=limit)
+    if as_json:
+        data = {
+            "routes": [r.model_dump(mode="json") for r in cfg.routes],
+            "cursors": [{"store": c.store, "state": c.state, "last_poll_at": c.last_poll_at,
+                         "last_error": c.last_error} for c in cursors],
+            **counts,
+            "attention_items": [{"id": i.id, "kind": i.kind, "route": i.route, "store": i.store,
+                                 "order_id": i.order_id, "reason": i.reason, "occurrences": i.occurrences,
+                                 "created_at": i.created_at, "replay": i.replay} for i in items],
+        }
+        sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str) + b"\n")
+        return
+    routes = Table(title="Routes", title_justify="left")
+    for column in ("route", "source → target", "operations", "poll", "two-way"):
+        routes.add_column(column)
+    for r in cfg.routes:
+        routes.add_row(r.name, f"{r.source} ({cfg.stores[r.source].platform}) → {r.target} "
+                               f"({cfg.stores[r.target].platform})", ", ".join(r.operations),
+                       f"{r.poll_interval:g}s", "yes" if r.two_way else "no")
+    out.print(routes)
+    table = Table(title="Cursors", title_justify="left")
+    for column in ("store", "last poll", "position", "last error"):
+        table.add_column(column)
+    for c in cursors:
+        table.add_row(c.store, str(c.last_poll_at or "-"), orjson.dumps(c.state).decode()[:60] if c.state else "-",
+                      c.last_error or "")
+    out.print(table)
+    table = Table(title="Orders per route and state", title_justify="left")
+    for column in ("route", "state", "orders"):
+        table.add_column(column)
+    for row in counts["bindings"]:
+        table.add_row(row["route"], row["state"], str(row["count"]))
+    out.print(table)
+    table = Table(title="Operations ledger", title_justify="left")
+    for column in ("operation", "status", "count"):
+        table.add_column(column)
+    for row in counts["operations"]:
+        table.add_row(row["operation"], row["status"], str(row["count"]))
+    out.print(table)
+    out.print("Inbox: " + (", ".join(f"{k} {v}" for k, v in counts["inbox"].items()) or "empty"))
+    table = Table(title=f"Attention queue ({sum(counts['attention'].values())} open)", title_justify="left")
+    for column in ("id", "kind", "route", "order", "reason", "seen"):
+        table.add_column(column, overflow="fold")
+    for item in items:
+        table.add_row(str(item.id), item.kind, item.route or "-", f"{item.store or ''}:{item.order_id or ''}",
+                      item.reason, f"{item.occurrences}x")
+    out.print(table)
+    if items:
+        out.print("Replay with [bold]ordersync replay ID[/] or [bold]ordersync replay --all[/].")
+
+
+# -- replay -------------------------------------------------------------------------------------
+@app.command()
+def replay(item_id: Annotated[int | None, typer.Argument(help="Attention item id (see `ordersync status`).")] = None,
+           replay_all: Annotated[bool, typer.Option("--all", help="Replay every open item.")] = False,
+           config: ConfigOption = None) -> None:
+    """Re-run what an attention item describes (reconcile the order, re-read the webhook)."""
+    if (item_id is None) == (not replay_all):
+        raise UsageProblem("give one attention item id, or --all")
+    from workers import context
+    from workers.replay import replay_item
+
+    cfg = _config(config)
+    ctx = context.Context.build(cfg)
+    context.install(ctx)
+    items = ctx.store.attention() if replay_all else [ctx.store.attention_item(item_id or 0)]
+    if items == [None]:
+        raise UsageProblem(f"no attention item {item_id}")
+    for item in items:
+        assert item is not None
+        outcome = replay_item(ctx, item)
+        out.print(f"#{item.id} {item.kind}: {outcome}")
+
+
+# -- sync / worker / beat / serve ---------------------------------------------------------------
+@app.command()
+def sync(route: Annotated[str | None, typer.Option(help="Only this route.")] = None,
+         full: Annotated[bool, typer.Option("--full", help="Ignore cursors: read every order.")] = False,
+         config: ConfigOption = None) -> None:
+    """One-shot run in this process: read changes, mirror them, show progress."""
+    from workers.oneshot import run_once
+
+    cfg = _config(config)
+    if route is not None:
+        cfg.route(route)
+    summary = run_once(cfg, route=route, full=full, console=out)
+    out.print(summary.table())
+    if summary.parked:
+        out.print(f"[yellow]{summary.parked} order(s) need attention:[/] see `ordersync status`.")
+
+
+@app.command()
+def worker(config: ConfigOption = None,
+           concurrency: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
+           loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO") -> None:
+    """Run a Celery worker (needs ORDERSYNC_BROKER_URL=redis://…)."""
+    from workers.app import QUEUE, configure
+
+    cfg = _config(config)
+    if cfg.settings.broker_url.startswith("memory"):
+        raise UsageProblem("a worker needs a real broker: set ORDERSYNC_BROKER_URL=redis://host:6379/0 "
+                           "(the embedded memory:// broker runs tasks in-process, e.g. `ordersync sync`)")
+    celery = configure(cfg.settings, cfg)
+    celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", QUEUE])
+
+
+@app.command()
+def beat(config: ConfigOption = None,
+         loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+         schedule_file: Annotated[str, typer.Option(help="Where beat keeps its state.")]
+         = "/tmp/ordersync-beat-schedule") -> None:  # noqa: S108 - beat's own state file, not a secret
+    """Run the scheduler: polls per route interval and the deep reconcile_all sweep."""
+    from workers.app import configure
+
+    cfg = _config(config)
+    if cfg.settings.broker_url.startswith("memory"):
+        raise UsageProblem("beat needs a real broker: set ORDERSYNC_BROKER_URL=redis://host:6379/0")
+    celery = configure(cfg.settings, cfg)
+    celery.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])
+
+
+@app.command()
+def serve(config: ConfigOption = None,
+          host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
+          port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000) -> None:
+    """Run the webhook intake API (POST /webhooks/{store}, /healthz, /readyz, /docs)."""
+    import uvicorn
+
+    from workers import context
+    from workers.api import create_app
+
+    cfg = _config(config)
+    context.install(context.Context.build(cfg))
+    uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)
+
+
+# -- demo ---------------------------------------------------------------------------------------
+@app.command()
+def demo(orders: Annotated[int, typer.Option(min=1, max=200, help="Orders to seed on the source shop.")] = 6,
+         seed: Annotated[int, typer.Option(help="Random seed.")] = 7) -> None:
+    """Mirror a simulated MerchantPro shop to a simulated BigCommerce shop, then follow its changes."""
+    from workers.demo import run_demo
+
+    run_demo(orders=orders, seed=seed, console=out)
+
+
+# -- entry point --------------------------------------------------------------------------------
+def _guard(call: Callable[[], Any]) -> int:
+    try:
+        call()
+    except click.exceptions.Exit as done:
+        return int(done.exit_code or 0)
+    except click.ClickException as error:
+        error.show()
+        return error.exit_code
+    except click.exceptions.Abort:
+        err.print("aborted")
+        return 130
+    except (UsageProblem, ConfigError) as error:
+        _print_error(str(error))
+        return 2
+    except InvalidPayload as error:
+        _print_error(str(error))
+        return 2
+    except (SchemaOutdated, StoreUnavailable, OrderSyncError) as error:
+        _print_error(str(error))
+        return 1
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+    except Exception as error:  # last line of defence: no traceback reaches a user
+        if _state["debug"]:
+            raise
+        _print_error(f"unexpected {type(error).__name__}: {error} (run with --debug for details)")
+        return 1
+    return 0
+
+
+def _print_error(message: str) -> None:
+    lines = message.splitlines() or [message]
+    err.print(f"[bold red]error:[/] {lines[0]}", soft_wrap=True)
+    for line in lines[1:]:
+        err.print(line, soft_wrap=True)
+
+
+def main() -> None:
+    """Console entry point (``ordersync``)."""
+    code = _guard(lambda: app(standalone_mode=False))
+    raise SystemExit(code)
+
+
+if __name__ == "__main__":
+    main()
