@@ -29,6 +29,8 @@ import orjson
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+import contextlib
+
 from mappings import mapping_for  # noqa: E402
 from mappings.base import TargetContext  # noqa: E402
 
@@ -57,10 +59,8 @@ def _seed_json_blocks(text: str) -> list[Any]:
         elif ch == "}" and depth:
             depth -= 1
             if depth == 0 and start is not None:
-                try:
+                with contextlib.suppress(orjson.JSONDecodeError):
                     blocks.append(_lenient_json(text[start:i + 1]))
-                except orjson.JSONDecodeError:
-                    pass
                 start = None
     return blocks
 
@@ -73,9 +73,11 @@ def collect() -> list[tuple[str, Any]]:
         samples = shared / "platforms" / "samples"
         bc = samples / "bigcommerce"
         load = lambda p: orjson.loads(p.read_bytes())  # noqa: E731
-        found.append(("bigcommerce", {"order": load(bc / "09_nango_order_100_guest_awaiting_fulfillment_KES.json"),
-                                      "products": load(bc / "10_nango_order_100_products_catalog_variant.json"),
-                                      "shipping_addresses": load(bc / "11_nango_order_100_shipping_addresses_autocreated.json")}))
+        found.append(("bigcommerce", {
+            "order": load(bc / "09_nango_order_100_guest_awaiting_fulfillment_KES.json"),
+            "products": load(bc / "10_nango_order_100_products_catalog_variant.json"),
+            "shipping_addresses": load(bc / "11_nango_order_100_shipping_addresses_autocreated.json"),
+        }))
         for name in ("03_aligent_order_101_guest_pending_manual_payment.json",
                      "12b_nango_POST_v2_orders_response_201_pending.json", "13b_nango_PUT_v2_orders_100_response.json"):
             found.append(("bigcommerce", {"order": load(bc / name)}))
@@ -102,7 +104,7 @@ def collect() -> list[tuple[str, Any]]:
         try:
             target = mapping_for(NEXT[platform])
             target.create_payload(mapping_for(platform).to_neutral(payload), TargetContext(statuses=target.statuses))
-        except Exception:  # noqa: BLE001, S112 - e.g. a list row without lines cannot become a create payload
+        except Exception:  # noqa: BLE001 - e.g. a list row without lines cannot become a create payload
             continue
         usable.append((platform, payload))
     return usable

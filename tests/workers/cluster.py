@@ -7,6 +7,7 @@ and starts ``celery -A workers.app worker`` subprocesses that run the production
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -122,7 +123,8 @@ class Cluster:
         context.install(ctx)
         return self.config
 
-    def start_worker(self, *, concurrency: int = 2, extra_env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
+    def start_worker(self, *, concurrency: int = 2,
+                     extra_env: Mapping[str, str] | None = None) -> subprocess.Popen[bytes]:
         """Start a real Celery worker process on the cluster's broker."""
         assert self.config_path is not None
         log = self.tmp / f"worker-{len(self.workers)}.log"
@@ -141,10 +143,8 @@ class Cluster:
 
     def kill_worker(self, process: subprocess.Popen[bytes]) -> None:
         """SIGKILL a worker and all its children (a crash, not a shutdown)."""
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         process.wait(10)
 
     def serve_api(self) -> str:
