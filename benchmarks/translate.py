@@ -17,6 +17,7 @@ interleaved rounds, best round kept).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import re
 import sys
 import time
@@ -28,8 +29,6 @@ import orjson
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-
-import contextlib
 
 from mappings import mapping_for  # noqa: E402
 from mappings.base import TargetContext  # noqa: E402
