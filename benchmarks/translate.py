@@ -71,7 +71,10 @@ def collect() -> list[tuple[str, Any]]:
     if shared is not None:
         samples = shared / "platforms" / "samples"
         bc = samples / "bigcommerce"
-        load = lambda p: orjson.loads(p.read_bytes())  # noqa: E731
+
+        def load(path: Path) -> Any:
+            return orjson.loads(path.read_bytes())
+
         found.append(("bigcommerce", {
             "order": load(bc / "09_nango_order_100_guest_awaiting_fulfillment_KES.json"),
             "products": load(bc / "10_nango_order_100_products_catalog_variant.json"),
