@@ -1,0 +1,6 @@
+// ordersync bridge: forward EverShop's 'shipment_delivered' event to SYNC_WEBHOOK_URL (see ../../services/forward.js).
+import { forward } from '../../services/forward.js';
+
+export default async function forwardToOrdersync(data) {
+  await forward('shipment_delivered', data);
+}
