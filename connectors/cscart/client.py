@@ -313,13 +313,17 @@ class CsCartConnector:
 
     def _page_all(self, params: Mapping[str, Any], seen: set[str],
                   server_now: list[int] | None = None) -> Iterator[OrderChange]:
-        """Every row of a filtered list, ``order_id`` ascending, page by page; rescans once when
-        the total changed while paging (a deletion shifts later rows onto pages already read)."""
+        """Every row of a filtered list, ``order_id`` ascending, page by page.
+
+        Rows only ever join the filtered set (a new order at the end, or an order updated while we
+        page), which at worst shows a row twice; a deletion shifts later rows onto pages already read,
+        so when the total shrinks between pages the list is read once more (``seen`` drops repeats).
+        """
         size = int(self.options["page_size"])
         for _attempt in range(2):
             page = 1
-            first_total: int | None = None
-            last_total = 0
+            previous: int | None = None
+            shrank = False
             while True:
                 query = {**params, "sort_by": "order_id", "sort_order": "asc", "page": page, "items_per_page": size}
                 listing, response = self._list_orders(query)
@@ -328,8 +332,8 @@ class CsCartConnector:
                     if when is not None:
                         server_now.append(when)
                 total = listing.params.total_items
-                first_total = total if first_total is None else first_total
-                last_total = total
+                shrank = shrank or (previous is not None and total < previous)
+                previous = total
                 for row in listing.orders:
                     if row.order_id in seen or row.is_parent_order:
                         continue
@@ -337,11 +341,10 @@ class CsCartConnector:
                     yield OrderChange(id=row.order_id, number=row.order_id,
                                       updated_at=datetime.fromtimestamp(row.updated_at, UTC)
                                       if row.updated_at else None)
-                pages = max(1, -(-total // size))
-                if page >= pages or not listing.orders:
+                if page >= max(1, -(-total // size)) or not listing.orders:
                     break
                 page += 1
-            if first_total == last_total:
+            if not shrank:
                 return
 
     def _legacy_changes(self, since: dict[str, Any] | None, lookback: float, started: int,

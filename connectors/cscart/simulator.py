@@ -318,6 +318,9 @@ class Simulator(SimulatorBase):
                 self._change_status(order, status, when=updated)
             order.columns["updated_at"] = str(updated)
 
+    def configure_webhooks(self, url: str | None, secret: str | None = None) -> None:
+        """Accepted and ignored: CS-Cart has no outgoing webhooks, so this store never sends any."""
+
     # -- the guard hooks ---------------------------------------------------------------------------
     def authenticate(self, request: Request) -> Response | None:
         """Basic auth with the admin e-mail and API key; a read-only admin may only read."""

@@ -24,6 +24,7 @@ from decimal import Decimal
 from typing import Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_core import PydanticUndefined
 
 from connectors.errors import InvalidPayload
 from connectors.wire import ReadModel, WriteModel, format_location
@@ -55,10 +56,12 @@ __all__ = [
     "CsCartUserData",
     "CsCartUserDataUpdate",
     "NotifyFlag",
+    "construct",
     "entries",
     "parse_cscart",
     "parse_id_list",
     "parse_statuses",
+    "read_order",
 ]
 
 M = TypeVar("M", bound=BaseModel)
@@ -149,8 +152,11 @@ class CsCartOrderProduct(ReadModel):
     price: Decimal
     amount: int
     discount: Decimal | None = Field(default=None, description="Per-unit discount (promotions).")
+    base_price: Decimal | None = Field(default=None, description="Unit price before the discount.")
+    subtotal: Decimal | None = Field(default=None, description="price * amount (+ tax in early stores).")
     tax_value: Decimal | None = None
-    shipped_amount: int | None = None
+    shipped_amount: int | None = Field(default=None, description="Quantity already in shipments.")
+    shipment_amount: int | None = Field(default=None, description="Quantity still to ship.")
     extra: Any = Field(default=None, description="dict: product_options, product_options_value, base_price...")
 
     def options_value(self) -> list[dict[str, Any]]:
@@ -341,6 +347,57 @@ class CsCartOrderList(ReadModel):
 
     orders: list[CsCartOrderRow] = Field(default_factory=list)
     params: CsCartListParams = Field(default_factory=CsCartListParams)
+
+
+# --------------------------------------------------------------------------------------------
+# Building models from valid data, and the door into CsCartOrder
+# --------------------------------------------------------------------------------------------
+
+_SPECS: dict[type[BaseModel], tuple[dict[str, Any], tuple[tuple[str, Any], ...], int]] = {}
+_new = object.__new__
+_set = object.__setattr__
+
+
+def construct(cls: type[M], /, _extra: dict[str, Any] | None = None, **values: Any) -> M:
+    """``cls.model_construct(**values)`` without its per-field Python loop (about 3x faster).
+
+    For values that are already valid (validated wire data, or the neutral order built from it).
+    Fields not given get their defaults; only the given ones count as set, so ``exclude_unset``
+    (``WriteModel.body``) keeps working. ``_extra`` becomes ``model_extra`` on read models.
+    """
+    spec = _SPECS.get(cls)
+    if spec is None:
+        static: dict[str, Any] = {}
+        factories: list[tuple[str, Any]] = []
+        for name, info in cls.model_fields.items():
+            if info.default_factory is not None:
+                factories.append((name, info.default_factory))
+            elif info.default is not PydanticUndefined:
+                static[name] = info.default
+        spec = _SPECS[cls] = (static, tuple(factories), len(cls.model_fields))
+    fields_set = set(values)
+    if len(values) != spec[2]:
+        for name, default in spec[0].items():
+            if name not in values:
+                values[name] = default
+        for name, factory in spec[1]:
+            if name not in values:
+                values[name] = factory()
+    model = _new(cls)
+    _set(model, "__dict__", values)
+    _set(model, "__pydantic_fields_set__", fields_set)
+    _set(model, "__pydantic_extra__", _extra)
+    _set(model, "__pydantic_private__", None)
+    return model
+
+
+def read_order(raw: Any, *, what: str = "CS-Cart order") -> CsCartOrder:
+    """``GET /api/orders/{id}`` as a validated :class:`CsCartOrder` (``InvalidPayload`` names the field).
+
+    A hand-written reader for the common shapes was tried and measured: pydantic's validator is as
+    fast or faster here, so this is the one door.
+    """
+    return parse_cscart(CsCartOrder, raw, what=what)
 
 
 # --------------------------------------------------------------------------------------------

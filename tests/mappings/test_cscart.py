@@ -595,3 +595,28 @@ def test_reference_marker() -> None:
     order = to_neutral(detail)
     assert order.mirror_of == "ordersync:mp:77"
     assert order.notes.staff == "note one\nnote two"
+
+
+def test_hand_written_request_fixtures_validate_as_write_models() -> None:
+    create = parse_wire(CsCartOrderCreate, fixture("order_create_options_coupon.request.json"), what="create")
+    assert create.shipping_id == {"0": "4", "1": "9"}
+    assert create.coupon_codes == ["SPRING10"]
+    assert create.products["2"].product_options == {"12": "45", "13": "48"}
+    assert create.body() == {**fixture("order_create_options_coupon.request.json"),
+                             "products": {k: {**v, "amount": int(v["amount"])} for k, v in
+                                          fixture("order_create_options_coupon.request.json")["products"].items()}}
+    shipment = parse_wire(CsCartShipmentCreate, fixture("shipment_create.request.json"), what="shipment")
+    assert shipment.body() == fixture("shipment_create.request.json")
+    update = parse_wire(CsCartShipmentUpdate, fixture("shipment_update.request.json"), what="shipment update")
+    assert update.body() == fixture("shipment_update.request.json")
+    total = parse_wire(CsCartOrderUpdate, fixture("order_total_correction.request.json"), what="total")
+    assert total.body() == {"total": "124.25"}
+    with pytest.raises(InvalidPayload, match="tracking_number or carrier"):
+        parse_wire(CsCartShipmentCreate, {"shipping_id": "1", "products": {"1": 1}}, what="shipment")
+    with pytest.raises(InvalidPayload, match="user_id or user_data"):
+        parse_wire(CsCartOrderCreate, {"payment_id": "1", "shipping_id": "1",
+                                       "products": {"1": {"product_id": "1", "amount": 1}}}, what="create")
+    with pytest.raises(InvalidPayload, match="status"):
+        parse_wire(CsCartStatusUpdate, {"status": "processed"}, what="status")
+    with pytest.raises(InvalidPayload, match="Extra inputs"):
+        parse_wire(CsCartShipmentUpdate, {"status": "S"}, what="shipment update")  # CS-Cart cannot change it

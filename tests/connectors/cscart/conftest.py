@@ -58,6 +58,7 @@ def connect(clock: Clock) -> Iterator[Callable[..., CsCartConnector]]:
                                       options={"page_size": 5, **options}, timeout=timeout)
         connector = open_connector(settings, transport=transport)
         connector._clock = clock
+        connector.http.backoff = 0.01  # retries without the production back-off pauses
         opened.append((connector, transport))
         return connector
 
