@@ -589,6 +589,8 @@ def _unwrap(payload: Any) -> tuple[bool, dict[str, Any], str]:
 
 def _is_rest(obj: dict[str, Any]) -> bool:
     """A REST row has snake_case columns and none of the GraphQL object's camelCase fields."""
+    if "shipment_id" in obj and "order_id" not in obj and "order_number" not in obj:
+        raise InvalidPayload(_WHAT, [("shipment_id", "this is a shipment row, not an order")])
     return not _REST_KEYS.isdisjoint(obj) and _GQL_KEYS.isdisjoint(obj)
 
 
@@ -647,7 +649,7 @@ def _from_gql(o: GqlOrder, raw: dict[str, Any], store: str | None, table: Status
         ))
         raw_shipment = raw_shipments[index] if raw_shipments else None
         rest = _unmapped(s, raw_shipment, _GQL_SHIPMENT_KEEP) if isinstance(raw_shipment, dict) else {}
-        if shipped_at is not None and s.createdAt is not None:
+        if shipped_at is not None and created_at is not None and created_at != shipped_at:
             rest["createdAt"] = cast(dict[str, Any], raw_shipment)["createdAt"]
         shipment_rests.append(rest)
     if any(shipment_rests):
@@ -749,7 +751,7 @@ def _from_rest(o: OrderRow, raw: dict[str, Any], store: str | None, table: Statu
             status=_PHASE_TO_NEUTRAL.get(phase, "shipped"), delivered_at=delivered_at, comment=None,
         ))
         rest = _unmapped(s, raw_shipments[index], _REST_SHIPMENT_KEEP)
-        if shipped_at is not None and s.created_at is not None:
+        if shipped_at is not None and created_at is not None and created_at != shipped_at:
             rest["created_at"] = raw_shipments[index]["created_at"]
         shipment_rests.append(rest)
     if any(shipment_rests):
