@@ -313,7 +313,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
 
     # --- lines and taxes ------------------------------------------------------------------------
     products: list[tuple[str, CsCartOrderProduct, dict[str, Any]]] = []
-    raw_products = raw.get("products") if "products" in raw else raw.get("items")
+    raw_products = raw.get("products")
     for key, product in entries(order.products):
         item_id = product.item_id or key
         row = raw_products[key] if isinstance(raw_products, dict) else raw_products[int(key)]

@@ -377,12 +377,12 @@ def construct(cls: type[M], /, _extra: dict[str, Any] | None = None, **values: A
         spec = _SPECS[cls] = (static, tuple(factories), len(cls.model_fields))
     fields_set = set(values)
     if len(values) != spec[2]:
-        for name, default in spec[0].items():
-            if name not in values:
-                values[name] = default
+        merged = spec[0].copy()  # defaults here are immutable (None, False, strings); lists use factories
+        merged.update(values)
         for name, factory in spec[1]:
-            if name not in values:
-                values[name] = factory()
+            if name not in merged:
+                merged[name] = factory()
+        values = merged
     model = _new(cls)
     _set(model, "__dict__", values)
     _set(model, "__pydantic_fields_set__", fields_set)
