@@ -301,13 +301,13 @@ class BCOrder(_Read):
     """
 
     id: int
-    customer_id: int = 0
+    customer_id: int | None = 0
     date_created: BCDate
     date_modified: BCDate = None
     date_shipped: BCDate = None
     status_id: int
     status: str | None = None
-    is_tax_inclusive_pricing: bool = False
+    is_tax_inclusive_pricing: bool | None = False
     subtotal_ex_tax: Decimal | None = None
     subtotal_inc_tax: Decimal | None = None
     subtotal_tax: Decimal | None = None
@@ -333,7 +333,7 @@ class BCOrder(_Read):
     customer_message: str | None = None
     discount_amount: Decimal | None = None
     coupon_discount: Decimal | None = None
-    is_deleted: bool = False
+    is_deleted: bool | None = False
     billing_address: BCBillingAddress | None = None
     customer_locale: str | None = None
     external_order_id: str | None = None
