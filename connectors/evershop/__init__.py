@@ -40,7 +40,7 @@ CAPABILITIES = Capabilities(
     webhooks="bridge",
     modified_since_filter=False,
     reference_field=f"order metafield {REFERENCE_METAFIELD} (+ the checked-out cart id)",
-    rate_limit="none documented",
+    rate_limit="undocumented: 120 /api requests per 60 s per client IP, hard-coded in 2.2.1 (RateLimit-* headers)",
     cannot_carry=(
         "lines[].unit_price",
         "lines[].tax_amount",

@@ -54,7 +54,7 @@ from connectors.evershop.wire import (
     shipment_rollup,
 )
 from connectors.simulation import FaultConfig, SimulatorBase, json_response
-from connectors.simulation.app import Handler, read_json
+from connectors.simulation.app import Handler, WindowState, ceil_seconds, read_json
 from connectors.simulation.catalog import DEMO_PRODUCTS, fake_shopper
 
 __all__ = ["DEFAULT_CREDENTIALS", "Simulator", "sign_webhook"]
@@ -238,7 +238,9 @@ class Simulator(SimulatorBase):
     """EverShop 2.2.1 in memory: catalog, guest checkout, admin GraphQL, oms routes, bridge webhooks."""
 
     platform: ClassVar[str] = "evershop"
-    default_rate_limit: ClassVar[tuple[int, float] | None] = None  # EverShop documents no rate limit
+    default_rate_limit: ClassVar[tuple[int, float] | None] = (120, 60.0)
+    """EverShop 2.2.1 hard-codes 120 ``/api/**`` requests per 60 s per client IP (express-rate-limit,
+    ``modules/base/services/rateLimit.js``); undocumented, but real. ``rate_limit=False`` turns it off."""
 
     def __init__(
         self,
@@ -439,6 +441,17 @@ class Simulator(SimulatorBase):
     def error_response(self, status: int, message: str) -> Response:
         """EverShop's error body (``{"error": {"status", "message"}}``)."""
         return _Fail(status, message).response()
+
+    def rate_headers(self, state: WindowState) -> dict[str, str]:
+        """express-rate-limit's ``standardHeaders`` (IETF draft-6)."""
+        return {"RateLimit-Policy": f"{state.quota};w={int(state.window)}", "RateLimit-Limit": str(state.quota),
+                "RateLimit-Remaining": str(state.remaining), "RateLimit-Reset": str(ceil_seconds(state.reset_after))}
+
+    def rate_limited_response(self, state: WindowState) -> Response:
+        """EverShop's API 429: the JSON error envelope and ``Retry-After`` = the whole window."""
+        response = _Fail(429, "Too many requests. Please slow down and try again later.").response()
+        response.headers["Retry-After"] = str(int(state.window))
+        return response
 
     # -- routes ----------------------------------------------------------------------------------
     def routes(self) -> list[BaseRoute]:

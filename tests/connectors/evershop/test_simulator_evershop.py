@@ -452,3 +452,21 @@ def test_seeded_orders_and_signed_bridge_webhooks(shop: Shop) -> None:
     status = json.loads(received[2][1])
     assert status["data"] == {"orderId": placed["order_id"], "before": "new", "after": "processing"}
     assert status["order"]["shipment_status"] == "shipped"  # the state after the change, as the bridge reads it
+
+
+def test_rate_limit_is_evershops_hard_coded_window() -> None:
+    shop = Shop(Simulator())
+    try:
+        answer = shop.gql("{ orders { total } }")
+        assert answer.headers["RateLimit-Policy"] == "120;w=60"
+        assert answer.headers["RateLimit-Limit"] == "120"
+        assert int(answer.headers["RateLimit-Remaining"]) == 118  # the login counted too
+        for _ in range(118):
+            shop.gql("{ orders { total } }")
+        limited = shop.gql("{ orders { total } }")
+        assert limited.status_code == 429
+        assert limited.json() == {"error": {"status": 429,
+                                            "message": "Too many requests. Please slow down and try again later."}}
+        assert limited.headers["Retry-After"] == "60"
+    finally:
+        shop.close()

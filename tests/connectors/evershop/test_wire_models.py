@@ -166,4 +166,4 @@ def test_capabilities() -> None:
     assert CAPABILITIES.webhooks == "bridge"
     assert not CAPABILITIES.modified_since_filter
     assert "ordersync.ref" in CAPABILITIES.reference_field
-    assert CAPABILITIES.rate_limit == "none documented"
+    assert "120" in CAPABILITIES.rate_limit
