@@ -1003,8 +1003,8 @@ class BigCommerceMapping:
         if ref is not None and ref.product_id.isdigit():
             values: dict[str, Any] = {"product_id": int(ref.product_id), "quantity": line.quantity,
                                       "price_ex_tax": price_ex, "price_inc_tax": price_inc}
-            if ref.variant_id and ref.variant_id.isdigit():
-                values["variant_id"] = int(ref.variant_id)
+            if ref.variant_id and ref.variant_id.isdigit() and ref.options:
+                values["variant_id"] = int(ref.variant_id)  # a real variant; a base variant needs no id
             elif ref.options:
                 values["product_options"] = [
                     _construct(BCProductOptionWrite, {"id": int(k), "value": str(v)})

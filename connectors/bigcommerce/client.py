@@ -552,8 +552,8 @@ class BigCommerceConnector:
     def resolve_sku(self, sku: str) -> ProductRef:
         """The catalog product and variant for a SKU (``GET /v3/catalog/variants?sku=``), cached.
 
-        ``variant_id`` is set only for real variants (with option values); a simple product's base
-        variant is left out so the order create uses the product alone.
+        ``options`` (option id → value id) are filled only for real variants; a simple product's base
+        variant has none, which tells the mapping to send the product alone.
         """
         cached = self._sku_cache.get(sku)
         if cached is not None:
@@ -573,7 +573,7 @@ class BigCommerceConnector:
         ref = ProductRef(
             sku=sku,
             product_id=str(match.product_id),
-            variant_id=str(match.id) if match.option_values else None,
+            variant_id=str(match.id),
             price=match.calculated_price if match.calculated_price is not None else match.price,
             options={str(value.option_id): str(value.id) for value in match.option_values},
             stock=match.inventory_level,

@@ -555,6 +555,10 @@ def test_create_payload_variants_options_and_status_override() -> None:
                                                                              options={"31": "62"}))
     body = MAPPING.create_payload(n, options_only).body()
     assert body["products"][1]["product_options"] == [{"id": 31, "value": "62"}]
+    base_variant = TargetContext(reference=REF, catalog=lambda s: ProductRef(sku=s, product_id="5", variant_id="64"))
+    body = MAPPING.create_payload(n, base_variant).body()
+    assert body["products"][1]["product_id"] == 5
+    assert "variant_id" not in body["products"][1]
 
 
 def test_status_and_cancel_payloads() -> None:

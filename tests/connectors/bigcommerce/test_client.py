@@ -340,7 +340,8 @@ def test_resolve_sku_and_unknown_sku(sim: Simulator, connector: BigCommerceConne
     assert (tee.product_id, tee.variant_id, tee.price) == (str(variant.product_id), str(variant.id), Decimal("24"))
     assert tee.options == {str(variant.option_values[0]["option_id"]): str(variant.option_values[0]["id"])}
     mug = connector.resolve_sku("MUG-BLK")
-    assert mug.variant_id is None
+    assert mug.variant_id == str(sim.variants_by_sku["MUG-BLK"].id)
+    assert mug.options == {}
     assert mug.stock == 1000
     calls = sim.stats.by_route["GET /v3/catalog/variants"]
     connector.resolve_sku("TEE-M")
