@@ -99,10 +99,17 @@ class _Read(ReadModel):
     model_config = ConfigDict(coerce_numbers_to_str=True)
 
 
+class _Value(_Read):
+    """A GraphQL value wrapper (``Price``, ``Date``, status, country...): presentation extras such as
+    ``text`` or ``badge`` are ignored instead of copied (hot path; nothing maps them)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
 # -- GraphQL (admin and storefront) -----------------------------------------------------------
 
 
-class GqlPrice(_Read):
+class GqlPrice(_Value):
     """``Price {value: Float!, currency, text}``."""
 
     value: Decimal
@@ -110,14 +117,14 @@ class GqlPrice(_Read):
     text: str | None = None
 
 
-class GqlDate(_Read):
+class GqlDate(_Value):
     """``Date {value, text}`` / ``DateTime {value, timezone, text}``: ``value`` is epoch ms as a string."""
 
     value: datetime | None = None
     text: str | None = None
 
 
-class GqlStatus(_Read):
+class GqlStatus(_Value):
     """``Status`` / ``PaymentStatus`` / ``ShipmentStatus``: ``{code, name, badge}`` (+ ``phase``)."""
 
     code: str | None = None
@@ -125,14 +132,14 @@ class GqlStatus(_Read):
     phase: str | None = None
 
 
-class GqlCountry(_Read):
+class GqlCountry(_Value):
     """``Country {code, name}``."""
 
     code: str | None = None
     name: str | None = None
 
 
-class GqlProvince(_Read):
+class GqlProvince(_Value):
     """``Province {code, name, countryCode}``; ``code`` is EverShop's ``US-CA`` form."""
 
     code: str | None = None
@@ -153,7 +160,7 @@ class GqlAddress(_Read):
     province: GqlProvince | None = None
 
 
-class GqlVariantOption(_Read):
+class GqlVariantOption(_Value):
     """``VariantOption {attributeCode, attributeName, attributeId, optionId, optionText}``."""
 
     attributeCode: str | None = None
@@ -227,7 +234,7 @@ class GqlUnshippedItem(_Read):
     qtyUnshipped: int | None = None
 
 
-class GqlShippingSnapshot(_Read):
+class GqlShippingSnapshot(_Value):
     """``ShippingMethodSnapshot {code, name, cost}``."""
 
     code: str | None = None
