@@ -840,16 +840,23 @@ class Simulator(SimulatorBase):
         return []
 
     def set_shipping_method(self, cart: _Cart, provider: Any, code: Any) -> None:
-        """``POST /api/carts/:id/shippingMethods`` logic."""
+        """``POST /api/carts/:id/shippingMethods`` logic (``resolveShippingQuote``'s messages, 400)."""
         if not provider:
             raise _Fail(400, "provider_code is required", message_first=True)
+        if not code:
+            raise _Fail(400, "Missing provider_code or method_code", message_first=True)
         if provider != "core":
             raise _Fail(400, f'Shipping provider "{provider}" is not registered', message_first=True)
         address = cart.shipping_address or {}
+        if not address.get("country"):
+            raise _Fail(400, "Shipping address is required", message_first=True)
+        if not any(address["country"] in z["countries"] and (not z["provinces"] or address.get("province")
+                                                              in z["provinces"]) for z in self.zones):
+            raise _Fail(400, "We do not ship to this address", message_first=True)
         available = self._methods_for(address.get("country"), address.get("province"))
         method = next((m for m in available if m["code"] == code), None)
         if method is None:
-            raise _Fail(400, "The selected shipping method is not available for this cart", message_first=True)
+            raise _Fail(400, "Selected shipping method is no longer available", message_first=True)
         cart.shipping_method = {"provider_code": "core", "method_code": method["code"], "name": method["name"],
                                 "cost": method["cost"], "quotedAt": _iso(self._now())}
 

@@ -173,6 +173,12 @@ def test_cart_errors(shop: Shop) -> None:
                                                                "method_code": shop.sim.methods[0]["uuid"]})
     refused = shop.http.post("/api/orders", json={"cart_id": cart})
     assert (refused.status_code, refused.json()["error"]["message"]) == (400, "Payment method stripe is not available")
+    far = shop.http.post("/api/carts", json={"items": [{"sku": "PEN-3", "qty": 1}]}).json()["data"]["cartId"]
+    shop.http.post(f"/api/carts/{far}/addresses", json={"type": "shipping",
+                                                       "address": {**ADDRESS, "country": "JP", "province": "JP-13"}})
+    nowhere = shop.http.post(f"/api/carts/{far}/shippingMethods",
+                             json={"provider_code": "core", "method_code": shop.sim.methods[0]["uuid"]})
+    assert (nowhere.status_code, nowhere.json()["error"]["message"]) == (400, "We do not ship to this address")
     no_body = shop.http.post("/api/orders", json={})
     assert no_body.json() == {"error": {"status": 400, "message": "must have required property 'cart_id'"}}
 
