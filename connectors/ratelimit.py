@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from connectors.errors import RateLimited
 
-__all__ = ["BucketSpec", "RateLimiter", "RateSignal", "TokenBucket", "Unlimited"]
+__all__ = ["BucketSpec", "RateLimiter", "RateSignal", "TokenBucket", "Unlimited", "bucket_from_options"]
 
 
 @dataclass(frozen=True)
@@ -44,6 +44,31 @@ class BucketSpec:
         """A bucket that allows ``requests`` per ``seconds`` on average."""
         rate = requests / seconds
         return cls(rate=rate, burst=burst if burst is not None else max(1.0, min(requests, rate * 2)))
+
+
+def bucket_from_options(options: Mapping[str, Any], default: BucketSpec) -> BucketSpec:
+    """A store's bucket from its ``rate_limit = {requests, per_seconds, burst}`` option (same on every platform).
+
+    Missing keys keep the platform's default; ``ValueError`` names a bad value.
+    """
+    spec = options.get("rate_limit")
+    if spec is None:
+        return default
+    if not isinstance(spec, Mapping):
+        raise ValueError("option rate_limit must be a table {requests = N, per_seconds = S, burst = B}")
+    try:
+        per = float(spec.get("per_seconds", 1.0))
+        requests = spec.get("requests")
+        rate = default.rate if requests is None else float(requests) / per
+        burst = spec.get("burst")
+        if burst is None:
+            burst = default.burst if requests is None else max(1.0, min(float(requests), rate * 2))
+        if rate <= 0 or per <= 0 or float(burst) <= 0:
+            raise ValueError
+        return BucketSpec(rate=rate, burst=float(burst))
+    except (TypeError, ValueError):
+        raise ValueError(f"option rate_limit {dict(spec)!r}: requests, per_seconds and burst must be positive "
+                         "numbers") from None
 
 
 @runtime_checkable

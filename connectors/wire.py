@@ -61,7 +61,7 @@ def invalid_payload_from(what: str, error: ValidationError, prefix: str = "") ->
     for item in error.errors(include_url=False, include_input=False):
         path = format_location(item["loc"])
         if prefix:
-            path = f"{prefix}.{path}" if path else prefix
+            path = f"{prefix}{path}" if path.startswith("[") else (f"{prefix}.{path}" if path else prefix)
         message = str(item["msg"])
         if message.startswith("Value error, "):
             message = message[len("Value error, ") :]

@@ -190,6 +190,11 @@ class Engine:
                                platform=self.runtime.store_config(other).platform) from None
 
         there_id = (binding.target_id if is_origin else binding.source_id) or ""
+        if is_origin and target.mirror_of != binding.reference and hasattr(there_connector, "stamp_reference"):
+            # Platforms that stamp our reference in a second call (EverShop's metafield): make sure the
+            # stamp is there, so the order can always be found again by reference.
+            there_connector.stamp_reference(there_id, binding.reference)
+            log.info("reference.stamped", target_id=there_id, reference=binding.reference)
         target = self._apply_updates(route, binding, source, target, other, there_id, there_connector, result)
         self.store.update_binding(
             binding_id,

@@ -122,6 +122,8 @@ def neutral_orders(draw: st.DrawFn, platform: str = "neutral", currency: str | N
         ("on_hold", "authorized", "unfulfilled"),
     ]))
     shipments: list[Shipment] = []
+    if fulfillment == "partially_shipped" and len(lines) == 1 and lines[0].quantity == 1:
+        fulfillment = "shipped"  # one unit cannot ship partially
     if fulfillment in ("shipped", "partially_shipped", "delivered"):
         shipped_lines = lines if fulfillment != "partially_shipped" else lines[:1]
         shipments.append(Shipment(

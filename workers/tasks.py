@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import random
 import time
+from datetime import timedelta
 from typing import Any
 
 import structlog
@@ -32,6 +33,7 @@ __all__ = ["backoff", "handle_webhook", "poll", "reconcile", "reconcile_all"]
 
 log = structlog.get_logger("ordersync.tasks")
 MAX_DELIVERIES = 5
+SWEEP_DAYS = 30
 
 
 def backoff(attempt: int, base: float = 2.0, cap: float = MAX_COUNTDOWN) -> float:
@@ -177,13 +179,12 @@ def reconcile_all(self: Task) -> dict[str, Any]:
         if replay.get("task") == "reconcile":
             enqueue_reconcile(replay["route"], replay["store"], replay["order_id"])
             retried += 1
-    for binding in ctx.store.stale_pending(ctx.engine.clock() - _stale_after()):
+    for binding in ctx.store.stale_pending(ctx.engine.clock() - timedelta(minutes=5)):
         enqueue_reconcile(binding.route, binding.source_store, binding.source_id)
         retried += 1
-    return {"stores": stores, "retried": retried}
-
-
-def _stale_after() -> Any:
-    from datetime import timedelta
-
-    return timedelta(minutes=5)
+    # Deletions leave no trace in a change feed (CS-Cart has no webhooks): re-check recent mirrors.
+    swept = 0
+    for binding in ctx.store.recent_links(ctx.engine.clock() - timedelta(days=SWEEP_DAYS)):
+        enqueue_reconcile(binding.route, binding.source_store, binding.source_id)
+        swept += 1
+    return {"stores": stores, "retried": retried, "swept": swept}

@@ -68,7 +68,7 @@ from connectors.errors import (
 )
 from connectors.http import HttpClient, read_retry_after
 from connectors.parsing import parse_timestamp
-from connectors.ratelimit import BucketSpec, RateLimiter, RateSignal
+from connectors.ratelimit import BucketSpec, RateLimiter, RateSignal, bucket_from_options
 from connectors.wire import WriteModel, invalid_payload_from, parse_wire
 
 __all__ = [
@@ -247,11 +247,7 @@ class SignalLimiter:
 
 
 def _bucket(options: Mapping[str, Any]) -> BucketSpec:
-    spec = options.get("rate_limit") or {}
-    requests = int(spec.get("requests", 150))
-    seconds = float(spec.get("per_seconds", 30))
-    burst = spec.get("burst")
-    return BucketSpec.per_window(requests, seconds, float(burst) if burst is not None else None)
+    return bucket_from_options(options, BucketSpec.per_window(150, 30))
 
 
 def _store_root(base_url: str) -> str:
@@ -331,6 +327,20 @@ class BigCommerceConnector:
                 raise InvalidPayload("bigcommerce cursor", [("modified_since", "not a timestamp")]) from None
         limit = max(1, min(int(self.options["page_size"]), 250))
         seen: dict[int, datetime | None] = {}
+        # Archived orders are hidden from the list unless asked for with is_deleted=true; read them too,
+        # so an archive on the source reaches the mirror even when its webhook is lost.
+        passes = [False, True] if self.options.get("read_archived", True) else [False]
+        for archived in passes:
+            try:
+                yield from self._pages(lower, limit, seen, archived)
+            except Rejected:
+                if not archived:
+                    raise  # a store that refuses is_deleted: archived orders come by webhook only
+        return {"modified_since": signpost.isoformat()}
+
+    def _pages(self, lower: datetime | None, limit: int, seen: dict[int, datetime | None],
+               archived: bool) -> Generator[OrderChange, None, None]:
+        """Page through one list (live or archived orders) from ``lower``, re-reading if rows shifted."""
         for _ in range(3):
             shifted = False
             page = 1
@@ -338,6 +348,8 @@ class BigCommerceConnector:
                 params: dict[str, Any] = {"sort": "date_modified:asc", "limit": limit, "page": page}
                 if lower is not None:
                     params["min_date_modified"] = lower.isoformat(timespec="seconds")
+                if archived:
+                    params["is_deleted"] = "true"
                 rows = self.http.get_json("/v2/orders", params=params)
                 if not rows:
                     break  # 204 past the last page (or [])
@@ -358,8 +370,7 @@ class BigCommerceConnector:
                     break
                 page += 1
             if not shifted:
-                break
-        return {"modified_since": signpost.isoformat()}
+                return
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:

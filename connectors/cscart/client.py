@@ -1,8 +1,8 @@
 """The CS-Cart connector: ordersync's hands on one CS-Cart / Multi-Vendor store.
 
 Auth is HTTP Basic (administrator e-mail + API key). There is no documented rate limit, so the
-connector paces itself (option ``rate_limit_per_second``, default 10) and still honours 429/503
-with ``Retry-After`` from hosts and WAFs.
+connector paces itself (option ``rate_limit = {requests, per_seconds}``, default 10 per second)
+and still honours 429/503 with ``Retry-After`` from hosts and WAFs.
 
 Reading changes: ``updated_at_from`` (4.13+) with ``sort_by=order_id&sort_order=asc`` paging.
 Stores that ignore it (older ones silently drop unknown parameters) are detected with a probe
@@ -70,7 +70,7 @@ from connectors.errors import (
 )
 from connectors.http import HttpClient, read_retry_after
 from connectors.parsing import format_decimal
-from connectors.ratelimit import BucketSpec, RateLimiter
+from connectors.ratelimit import BucketSpec, RateLimiter, bucket_from_options
 
 __all__ = ["DEFAULT_OPTIONS", "FINAL_STATUSES", "CsCartConnector", "classify", "open_connector"]
 
@@ -79,7 +79,6 @@ log = structlog.get_logger("ordersync.cscart")
 DEFAULT_OPTIONS: dict[str, Any] = {
     "api_prefix": "/api",
     "company_id": None,
-    "rate_limit_per_second": 10.0,
     "page_size": 100,
     "updated_at_filter": "auto",
     "watch_days": 30,
@@ -202,12 +201,11 @@ class CsCartConnector:
         self.settings = settings
         self.options = merge_options(DEFAULT_OPTIONS, settings.options)
         self._clock = clock
-        rate = float(self.options["rate_limit_per_second"])
         self.http = HttpClient(
             platform=PLATFORM,
             store=settings.store,
             base_url=_api_root(settings, str(self.options["api_prefix"] or "")),
-            bucket=BucketSpec(rate=rate, burst=max(1.0, rate)),
+            bucket=bucket_from_options(self.options, BucketSpec(rate=10.0, burst=10.0)),
             limiter=limiter,
             auth=httpx.BasicAuth(settings.secret("email"), settings.secret("api_key")),
             timeout=settings.timeout,

@@ -75,7 +75,7 @@ from connectors.evershop.write import (
 )
 from connectors.http import HttpClient, read_retry_after
 from connectors.parsing import format_decimal, parse_decimal, parse_timestamp
-from connectors.ratelimit import BucketSpec, RateLimiter, RateSignal, TokenBucket
+from connectors.ratelimit import BucketSpec, RateLimiter, RateSignal, TokenBucket, bucket_from_options
 
 __all__ = [
     "DEFAULT_OPTIONS",
@@ -97,8 +97,7 @@ log = structlog.get_logger("ordersync.evershop")
 DEFAULT_OPTIONS: dict[str, Any] = {
     # EverShop 2.2.1 hard-codes 120 /api requests per 60 s per client IP (modules/base/services/
     # rateLimit.js, express-rate-limit) and reports RateLimit-* headers, which the bucket follows.
-    "rate_limit": 2.0,  # requests per second (120 / 60 s)
-    "burst": 20.0,
+    # EverShop 2.2.1 hard-codes 120 /api requests per 60 s per client IP; burst 20 as observed.
     "max_wait": 10.0,  # seconds a call may wait for the budget before raising RateLimited
     "metafield_namespace": METAFIELD_NAMESPACE,
     "metafield_key": METAFIELD_KEY,
@@ -478,7 +477,6 @@ class EverShopConnector:
         self.settings = settings
         self.options = merge_options(DEFAULT_OPTIONS, settings.options)
         self.capabilities: Capabilities = CAPABILITIES
-        rate = float(self.options["rate_limit"])
         base_url = settings.base_url.rstrip("/")
         if base_url.endswith("/api"):
             base_url = base_url[: -len("/api")]
@@ -486,7 +484,7 @@ class EverShopConnector:
             platform=PLATFORM,
             store=settings.store,
             base_url=base_url,
-            bucket=BucketSpec(rate=rate, burst=float(self.options.get("burst") or rate)),
+            bucket=bucket_from_options(self.options, BucketSpec(rate=2.0, burst=20.0)),
             limiter=limiter or TokenBucket(),
             timeout=settings.timeout,
             transport=transport,

@@ -66,7 +66,7 @@ from connectors.merchantpro.wire import (
     id_text,
     parse_lenient,
 )
-from connectors.ratelimit import BucketSpec, RateLimiter
+from connectors.ratelimit import BucketSpec, RateLimiter, bucket_from_options
 
 __all__ = ["DEFAULT_OPTIONS", "LockedOut", "MerchantProConnector", "classify", "open_connector"]
 
@@ -77,8 +77,6 @@ PAGE = 100
 FEED_FIELDS = "id,payment_status,shipping_status,date_created,date_modified"
 
 DEFAULT_OPTIONS: dict[str, Any] = {
-    "requests_per_minute": 80,  # sustained budget (documented 80/min)
-    "burst": 4,  # documented 4 req/s
     "lockout_seconds": 300.0,  # how long to stay quiet after a 403 without Retry-After
     "workers": 3,  # fan-out threads for get_orders (the budget is small)
     "created_after_precision": "date",  # the docs only show dates for created_after
@@ -151,7 +149,7 @@ class MerchantProConnector:
         self.capabilities: Capabilities = CAPABILITIES
         self.options = merge_options(DEFAULT_OPTIONS, settings.options)
         auth = httpx.BasicAuth(settings.secret("api_key"), settings.secret("api_secret"))
-        bucket = BucketSpec(rate=float(self.options["requests_per_minute"]) / 60.0, burst=float(self.options["burst"]))
+        bucket = bucket_from_options(self.options, BucketSpec(rate=80 / 60.0, burst=4.0))
         self.http = HttpClient(
             platform=PLATFORM, store=settings.store, base_url=settings.base_url, bucket=bucket, limiter=limiter,
             auth=auth, timeout=settings.timeout, transport=transport,

@@ -23,6 +23,7 @@ import httpx
 import redis
 
 from connectors import simulator_class
+from connectors.logging import configure_logging
 from connectors.simulation import FaultConfig, serve_in_thread
 from connectors.simulation.runner import RunningServer
 from sync.config import OrderSyncConfig, load_config
@@ -116,6 +117,7 @@ class Cluster:
         self.config_path.write_text("\n".join(lines) + "\n")
         os.environ.update(self.env)
         self.config = load_config(self.config_path)
+        configure_logging("WARNING")
         configure(self.config.settings, self.config)
         celery_app.conf.task_always_eager = False
         _reset_pool()
@@ -172,10 +174,19 @@ class Cluster:
             if predicate():
                 return
             time.sleep(0.2)
-        tail = "\n".join(log.read_text(errors="replace")[-3000:] for log in self.logs if log.exists())
-        raise AssertionError(f"timed out after {timeout}s waiting for {what}\nworker logs:\n{tail}")
+        raise AssertionError(f"timed out after {timeout}s waiting for {what}\n{self.diagnostics()}")
 
-    def merchant(self, store: str, method: str, path: str, body: Any = None) -> httpx.Response:
+    def diagnostics(self) -> str:
+        """Attention queue, bindings and the workers' log tails, for failure messages."""
+        store = context.current().store
+        items = "\n".join(f"  {i.kind} {i.store}:{i.order_id}: {i.reason}" for i in store.attention(limit=20))
+        binds = "\n".join(f"  {b.route} {b.source_id} -> {b.target_id} {b.state}{' deleted' if b.deleted else ''}"
+                          for b in store.bindings())
+        tail = "\n".join(log.read_text(errors="replace")[-3000:] for log in self.logs if log.exists())
+        return f"attention:\n{items}\nbindings:\n{binds}\nworker logs:\n{tail}"
+
+    def merchant(self, store: str, method: str, path: str, body: Any = None,
+                 params: Mapping[str, Any] | None = None) -> httpx.Response:
         """Act on a shop through its own API as the merchant would, waiting out its 429s."""
         shop = self.shops[store]
         creds = CREDENTIALS[shop.platform]
@@ -189,7 +200,7 @@ class Cluster:
             headers["X-Auth-Token"] = creds["token"]
         with httpx.Client(base_url=shop.base_url, auth=auth, headers=headers, timeout=15) as client:
             for _ in range(60):
-                response = client.request(method, path, json=body)
+                response = client.request(method, path, json=body, params=params)
                 if response.status_code != 429:
                     assert response.status_code < 300, f"{method} {path}: {response.status_code} {response.text[:300]}"
                     return response
@@ -205,6 +216,32 @@ class Cluster:
         """The target id bound to a source order (empty until linked)."""
         binding = next((b for b in self.bindings(route) if b.source_id == source_id), None)
         return (binding.target_id or "") if binding else ""
+
+    def settle(self, timeout: float = 120.0, quiet: float = 2.0) -> None:
+        """Wait until the queue is empty, no binding is pending and no write is in flight, for ``quiet`` s."""
+        store = context.current().store
+
+        def idle() -> bool:
+            counts = store.counts()
+            busy = any(row["status"] == "started" for row in counts["operations"])
+            pending = any(row["state"] == "pending" for row in counts["bindings"])
+            return self.queue_length() == 0 and self.unacked() == 0 and not busy and not pending
+
+        deadline = time.monotonic() + timeout
+        calm_since: float | None = None
+        while time.monotonic() < deadline:
+            if idle():
+                calm_since = calm_since or time.monotonic()
+                if time.monotonic() - calm_since >= quiet:
+                    return
+            else:
+                calm_since = None
+            time.sleep(0.2)
+        raise AssertionError(f"the cluster did not settle in {timeout}s\n{self.diagnostics()}")
+
+    def unacked(self) -> int:
+        """Messages delivered to a worker and not yet acknowledged (acks_late: still running)."""
+        return int(redis.Redis.from_url(self.redis_url).hlen("unacked"))
 
     def queue_length(self) -> int:
         """Messages waiting in the broker queue."""
@@ -248,7 +285,10 @@ def _toml(value: Any) -> str:
 
 def _reset_pool() -> None:
     """Drop Celery's cached broker connections so the new broker URL takes effect."""
+    from kombu import pools
+
     if celery_app._pool is not None:
         celery_app._pool.force_close_all()
         celery_app._pool = None
     celery_app.amqp._producer_pool = None
+    pools.reset()
