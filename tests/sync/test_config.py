@@ -22,7 +22,8 @@ webhook_secret = "${T_MP_HOOK}"
 platform = "bigcommerce"
 base_url = "https://api.bigcommerce.com/stores/abc"
 credentials = { token = "${T_BC_TOKEN}" }
-status_map = { inbound = { order = { "11" = "processing/paid" } }, outbound = { order = { "processing/unpaid" = "7" } } }
+status_map.inbound.order = { "11" = "processing/paid" }
+status_map.outbound.order = { "processing/unpaid" = "7" }
 
 [[routes]]
 source = "ro"
@@ -50,7 +51,8 @@ class TestLoad:
         """Durations parse, the route gets a name and all operations, secrets resolve from the environment."""
         config = load_config(write(tmp_path, GOOD))
         route = config.route("ro-to-us")
-        assert route.poll_interval == 120 and route.lookback == 300
+        assert route.poll_interval == 120
+        assert route.lookback == 300
         assert route.operations == ["create", "status", "shipments", "cancel", "delete"]
         assert config.stores["ro"].credentials["api_secret"].get_secret_value() == "s3cr3t"
         assert config.stores["ro"].base_url == "https://www.shop.ro"
@@ -87,7 +89,8 @@ poll_interval = "soon"
         paths = {path for path, _ in caught.value.problems}
         message = str(caught.value)
         assert "stores.a.credentials.token" in paths
-        assert "stores.b.credentials.token" in paths and "T_MISSING is not set" in message
+        assert "stores.b.credentials.token" in paths
+        assert "T_MISSING is not set" in message
         assert "stores.a.base_url" in paths
         assert "stores.b.platform" in paths
         assert any(p.startswith("routes[0].poll_interval") or p == "routes.0.poll_interval" for p in paths), paths

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,8 @@ class TestBindings:
         b = store.open_binding(route="r", source_store="s", source_id="1", target_store="t", reference="ref")
         c = store.open_binding(route="r2", source_store="s", source_id="1", target_store="t", reference="ref")
         assert a.id == b.id != c.id
-        assert b.state == "pending" and b.pending_since is not None
+        assert b.state == "pending"
+        assert b.pending_since is not None
 
     def test_concurrent_open_yields_one_row(self, store: Store) -> None:
         """Eight threads racing to open the same binding end with a single row."""
@@ -43,21 +45,29 @@ class TestBindings:
         store.update_binding(row.id, target_id="T-7", state="linked", pending_since=None,
                              source_updated_at=utcnow())
         found = store.binding_by_target("r", "t", "T-7")
-        assert found is not None and found.id == row.id and found.state == "linked"
-        assert found.source_updated_at is not None and found.source_updated_at.tzinfo is not None
+        assert found is not None
+        assert found.id == row.id
+        assert found.state == "linked"
+        assert found.source_updated_at is not None
+        assert found.source_updated_at.tzinfo is not None
 
 
 class TestLedger:
     def test_begin_reports_previous_status(self, store: Store) -> None:
         """First begin has no previous; a crash leaves 'started'; success makes later begins no-ops."""
-        kwargs = {"key": "k", "route": "r", "source_store": "s", "source_id": "1", "operation": "create"}
+        kwargs: dict[str, Any] = {"key": "k", "route": "r", "source_store": "s", "source_id": "1", "operation": "create"}
         row, previous = store.begin_operation(**kwargs)
-        assert previous is None and row.status == "started" and row.attempts == 1
+        assert previous is None
+        assert row.status == "started"
+        assert row.attempts == 1
         row, previous = store.begin_operation(**kwargs)
-        assert previous == "started" and row.attempts == 2
+        assert previous == "started"
+        assert row.attempts == 2
         store.finish_operation("k", "succeeded", result={"id": "T1"})
         row, previous = store.begin_operation(**kwargs)
-        assert previous == "succeeded" and row.status == "succeeded" and row.result == {"id": "T1"}
+        assert previous == "succeeded"
+        assert row.status == "succeeded"
+        assert row.result == {"id": "T1"}
 
     def test_finish_unknown_key_is_an_error(self, store: Store) -> None:
         """Finishing something never begun is a programming error, reported clearly."""
@@ -77,7 +87,9 @@ class TestInboxAndAttention:
         """One open item per subject; it counts occurrences and closes on resolve."""
         store.park(kind="unknown_sku", reason="SKU X", route="r", store="s", order_id="1", payload="{}")
         item = store.park(kind="unknown_sku", reason="SKU Y", route="r", store="s", order_id="1")
-        assert item.occurrences == 2 and item.reason == "SKU Y" and item.payload == "{}"
+        assert item.occurrences == 2
+        assert item.reason == "SKU Y"
+        assert item.payload == "{}"
         assert store.counts()["attention"] == {"unknown_sku": 1}
         assert store.resolve_attention(route="r", store="s", order_id="1") == 1
         assert store.attention() == []

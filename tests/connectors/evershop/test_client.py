@@ -465,7 +465,8 @@ def make(shop: FakeShop, clock: Clock, **options: Any) -> EverShopConnector:
     """A connector on the fake (an unthrottled bucket: the budget has its own tests)."""
     settings = ConnectionSettings(store="es", platform="evershop", base_url="http://shop.test/api",
                                   credentials={"email": EMAIL, "password": PASSWORD},
-                                  options={"recovery_delay": 0, "rate_limit": {"requests": 10_000, "burst": 10_000}, **options})
+                                  options={"recovery_delay": 0, "rate_limit": {"requests": 10_000, "burst": 10_000},
+                                           **options})
     return EverShopConnector(settings, transport=httpx.MockTransport(shop), clock=clock, sleep=lambda _: None)
 
 

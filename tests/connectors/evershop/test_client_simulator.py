@@ -56,7 +56,8 @@ def sim() -> Simulator:
 def connect(sim: Simulator, **options: Any) -> EverShopConnector:
     settings = ConnectionSettings(store="sim", platform="evershop", base_url="http://evershop.sim",
                                   credentials=dict(sim.credentials),
-                                  options={"rate_limit": {"requests": 10_000, "burst": 10_000}, "recovery_delay": 0, **options})
+                                  options={"rate_limit": {"requests": 10_000, "burst": 10_000}, "recovery_delay": 0,
+                                           **options})
     return EverShopConnector(settings, transport=ASGITransport(sim, timeout=5.0))
 
 
