@@ -55,7 +55,8 @@ class TestBindings:
 class TestLedger:
     def test_begin_reports_previous_status(self, store: Store) -> None:
         """First begin has no previous; a crash leaves 'started'; success makes later begins no-ops."""
-        kwargs: dict[str, Any] = {"key": "k", "route": "r", "source_store": "s", "source_id": "1", "operation": "create"}
+        kwargs: dict[str, Any] = {"key": "k", "route": "r", "source_store": "s", "source_id": "1",
+                                  "operation": "create"}
         row, previous = store.begin_operation(**kwargs)
         assert previous is None
         assert row.status == "started"
