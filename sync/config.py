@@ -197,6 +197,8 @@ class ProcessSettings(BaseSettings):
     log_level: str = "INFO"
     reconcile_all_interval: float = Field(default=86400.0, description="Deep sweep period (seconds).")
     max_attempts: int = Field(default=8, ge=1, description="Retries of one reconcile before it is parked.")
+    lock_ttl: float = Field(default=60.0, gt=0, description="Per-order lock lifetime (extended before each "
+                            "write); after a crash the order is free again within this time.")
     webhook_base_path: str = "/webhooks"
 
     @field_validator("reconcile_all_interval", mode="before")

@@ -18,6 +18,7 @@ matter, and a crash at any point is recovered by simply running it again:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -52,7 +53,7 @@ __all__ = ["Engine", "Outcome", "ReconcileResult"]
 Outcome = Literal["synced", "unchanged", "stale", "filtered", "skipped", "parked", "deleted"]
 log = structlog.get_logger("ordersync.engine")
 
-LOCK_TTL = 120.0
+LOCK_TTL = 60.0
 MAX_PASSES = 3
 LOOKUP_SKEW = timedelta(minutes=10)
 RESOLVED_BY_SYNC = ("unknown_sku", "rejected", "invalid_payload", "retries_exhausted", "auth", "conflict",
@@ -91,11 +92,13 @@ class Engine:
     """Reconciles orders along the configured routes."""
 
     def __init__(self, runtime: Runtime, store: Store, *, locker: Locker | None = None,
-                 clock: Callable[[], datetime] = utcnow) -> None:
+                 clock: Callable[[], datetime] = utcnow, lock_ttl: float = LOCK_TTL) -> None:
         self.runtime = runtime
         self.store = store
         self.locker: Locker = locker or LocalLocker()
         self.clock = clock
+        self.lock_ttl = lock_ttl
+        self._held = threading.local()
 
     # -- entry point ----------------------------------------------------------------------------
     def reconcile(self, route_name: str, store_name: str, order_id: str) -> ReconcileResult:
@@ -112,7 +115,8 @@ class Engine:
             binding = self._binding_for(route, store_name, order_id)
             origin = (binding.source_store, binding.source_id) if binding else (store_name, order_id)
             seen: dict[str, Any] = {}
-            with self.locker.hold(f"{route.name}:{origin[0]}:{origin[1]}", LOCK_TTL):
+            with self.locker.hold(f"{route.name}:{origin[0]}:{origin[1]}", self.lock_ttl) as held:
+                self._held.lock = held
                 try:
                     return self._reconcile_locked(route, store_name, order_id, seen)
                 except OrderSyncError as error:
@@ -267,6 +271,7 @@ class Engine:
                     self.store.update_binding(binding.id or 0, progress=dict(progress))
 
                 log.info("create.calling", previous=previous)
+                self._refresh_lock()
                 try:
                     created = connector.create_order(payload, reference, on_progress=remember)
                 except OutcomeUnknown as error:
@@ -343,9 +348,17 @@ class Engine:
                 break
         return target
 
+    def _refresh_lock(self) -> None:
+        """Restart the per-order lock's lifetime before a write (a lost lock raises, retriably)."""
+        held = getattr(self._held, "lock", None)
+        extend = getattr(held, "extend", None)
+        if extend is not None:
+            extend()
+
     def _execute(self, route: Route, binding: Binding, op: PlannedOp, key: str, other: str, there_id: str,
                  connector: Connector, result: ReconcileResult, known: dict[str, Any]) -> bool:
         """Run one planned write under its idempotency key; returns whether a call was made."""
+        self._refresh_lock()
         with structlog.contextvars.bound_contextvars(idempotency_key=key, operation=op.kind, target_store=other,
                                                      target_id=there_id):
             row, previous = self.store.begin_operation(key=key, route=route.name, source_store=binding.source_store,

@@ -28,8 +28,11 @@ __all__ = ["LocalLocker", "Locker", "Runtime"]
 class Locker(Protocol):
     """Serialises work on one order across workers (a Redis lock in production)."""
 
-    def hold(self, name: str, ttl: float) -> AbstractContextManager[None]:
-        """Hold the lock ``name`` for at most ``ttl`` seconds; raise if another holder has it."""
+    def hold(self, name: str, ttl: float) -> AbstractContextManager[Any]:
+        """Hold the lock ``name`` for ``ttl`` seconds; raise if another holder has it.
+
+        The yielded handle may have ``extend()``, which restarts the ``ttl`` (long reconciles).
+        """
         ...
 
 

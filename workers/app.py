@@ -56,7 +56,9 @@ def beat_schedule(config: OrderSyncConfig | None) -> dict[str, dict[str, Any]]:
 def celery_conf(settings: ProcessSettings, config: OrderSyncConfig | None = None) -> dict[str, Any]:
     """Celery settings for a process."""
     eager = settings.broker_url.startswith("memory")
-    transport = {"visibility_timeout": VISIBILITY_TIMEOUT}
+    transport: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT}
+    if VISIBILITY_TIMEOUT < 600:  # a short timeout is only useful if abandoned messages are swept as often
+        transport.update(unacked_restore_interval=max(1, int(VISIBILITY_TIMEOUT // 2)), unacked_restore_throttle=1)
     return {
         "broker_url": "memory://localhost/" if eager else settings.broker_url,
         "task_always_eager": eager,

@@ -19,7 +19,7 @@ from sync.config import OrderSyncConfig, load_config
 from sync.engine import Engine
 from sync.runtime import Runtime
 from sync.store import Store
-from workers.locks import Locks
+from workers.locks import HeldLock, Locks
 from workers.ratelimit import RedisTokenBucket
 from workers.redis_client import redis_from_url
 
@@ -33,10 +33,10 @@ class RedisLocker:
         self.locks = locks
 
     @contextmanager
-    def hold(self, name: str, ttl: float) -> Iterator[None]:
+    def hold(self, name: str, ttl: float) -> Iterator[HeldLock]:
         """Hold the per-order lock; raises ``LockBusy`` when another worker has it."""
-        with self.locks.hold(name, ttl):
-            yield
+        with self.locks.hold(name, ttl) as held:
+            yield held
 
 
 @dataclass
@@ -57,7 +57,7 @@ class Context:
         limiter = runtime_kwargs.pop("limiter", None) or RedisTokenBucket(client)
         runtime = Runtime(config, limiter=limiter, **runtime_kwargs)
         store = store or Store(settings.database_url)
-        engine = Engine(runtime, store, locker=RedisLocker(Locks(client)))
+        engine = Engine(runtime, store, locker=RedisLocker(Locks(client)), lock_ttl=settings.lock_ttl)
         return cls(config=config, store=store, redis=client, runtime=runtime, engine=engine)
 
     def close(self) -> None:

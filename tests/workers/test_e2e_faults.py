@@ -80,7 +80,7 @@ def test_worker_killed_mid_reconcile_and_restarted(cluster: Cluster) -> None:  #
     bc = cluster.add_shop("us", "bigcommerce", rate_limit=False, faults=FaultConfig(latency_ms=600))
     bc.simulator.currency = "RON"
     cluster.write_config([{"source": "ro", "target": "us"}], options={"ro": FAST_MP, "us": FAST_BC})
-    quick = {"ORDERSYNC_VISIBILITY_TIMEOUT": "4"}
+    quick = {"ORDERSYNC_VISIBILITY_TIMEOUT": "4", "ORDERSYNC_LOCK_TTL": "5"}
     first = cluster.start_worker(concurrency=2, extra_env=quick)
     cluster.poll("ro")
     cluster.wait(lambda: any(op.operation == "create" and op.status == "started" for op in _operations()), 60,
@@ -98,14 +98,14 @@ def test_worker_killed_mid_reconcile_and_restarted(cluster: Cluster) -> None:  #
 
 
 def test_429_storm_stays_within_the_shared_bucket_and_loses_nothing(cluster: Cluster) -> None:  # noqa: F811
-    """Two worker processes (6 children) against a 30-per-10 s window with spurious 429s: the shared
+    """Two worker processes (6 children) against a 60-per-10 s window with spurious 429s: the shared
     Redis bucket keeps every process under the quota, and every order still arrives."""
     n = 10
     cluster.add_shop("ro", "merchantpro", orders=n, seed=9, rate_limit=False)
-    bc = cluster.add_shop("us", "bigcommerce", rate_limit=(30, 10.0),
+    bc = cluster.add_shop("us", "bigcommerce", rate_limit=(60, 10.0),
                           faults=FaultConfig(rate_limit_rate=0.15, seed=5))
     bc.simulator.currency = "RON"
-    bucket = {"requests": 25, "per_seconds": 10, "burst": 5}
+    bucket = {"requests": 50, "per_seconds": 10, "burst": 8}
     cluster.write_config([{"source": "ro", "target": "us"}], options={"ro": FAST_MP, "us": {"rate_limit": bucket}})
     cluster.start_worker(concurrency=3)
     cluster.start_worker(concurrency=3)
@@ -118,7 +118,7 @@ def test_429_storm_stays_within_the_shared_bucket_and_loses_nothing(cluster: Clu
     assert spurious > 0, "the storm really happened"
     assert over_quota == 0, f"{over_quota} requests went above the window: the bucket leaked"
     peak = max(bc.simulator.stats.per_second.values())
-    assert peak <= bucket["burst"] + 3, f"peak {peak} req/s above burst + rate"
+    assert peak <= bucket["burst"] + 5, f"peak {peak} req/s above burst + rate"
     assert len(bc.simulator.orders) == n
 
 
