@@ -314,8 +314,9 @@ def _reference(meta: Any) -> tuple[str | None, dict[str, Any] | None]:
     if not isinstance(meta, dict) or not meta:
         return None, None
     ns = meta.get(METAFIELD_NAMESPACE)
-    if not isinstance(ns, dict) or not isinstance(ns.get(METAFIELD_KEY), str):
-        return None, dict(meta)
+    if not isinstance(ns, dict) or not isinstance(ns.get(METAFIELD_KEY), str) \
+            or not ns[METAFIELD_KEY].startswith("ordersync:"):
+        return None, dict(meta)  # only an ordersync reference marks a mirror; anything else stays in extra
     rest = {k: v for k, v in meta.items() if k != METAFIELD_NAMESPACE}
     others = {k: v for k, v in ns.items() if k != METAFIELD_KEY}
     if others:

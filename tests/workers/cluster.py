@@ -78,6 +78,12 @@ class Cluster:
     api: RunningServer | None = None
     env: dict[str, str] = field(default_factory=dict)
     logs: list[Path] = field(default_factory=list)
+    external: dict[str, tuple[str, str, dict[str, str], str | None]] = field(default_factory=dict)
+
+    def add_external(self, name: str, platform: str, base_url: str, credentials: dict[str, str],
+                     webhook_secret: str | None = None) -> None:
+        """A real shop (e.g. the live EverShop) as a store of the cluster."""
+        self.external[name] = (platform, base_url, credentials, webhook_secret)
 
     # -- setup ----------------------------------------------------------------------------------
     def add_shop(self, name: str, platform: str, *, orders: int = 0, seed: int = 1,
@@ -108,6 +114,20 @@ class Cluster:
                 var = f"E2E_{name.upper()}_WEBHOOK"
                 self.env[var] = WEBHOOK_SECRET
                 lines.append(f'webhook_secret = "${{{var}}}"')
+            store_options = dict((options or {}).get(name, {}))
+            if store_options:
+                lines.append(f"options = {_toml(store_options)}")
+        for name, (platform, base_url, credentials, secret) in self.external.items():
+            lines += ["", f"[stores.{name}]", f'platform = "{platform}"', f'base_url = "{base_url}"']
+            refs = {}
+            for key, value in credentials.items():
+                var = f"E2E_{name.upper()}_{key.upper()}"
+                self.env[var] = value
+                refs[key] = f"${{{var}}}"
+            lines.append("credentials = { " + ", ".join(f'{k} = "{v}"' for k, v in refs.items()) + " }")
+            if secret:
+                self.env[f"E2E_{name.upper()}_WEBHOOK"] = secret
+                lines.append(f'webhook_secret = "${{E2E_{name.upper()}_WEBHOOK}}"')
             store_options = dict((options or {}).get(name, {}))
             if store_options:
                 lines.append(f"options = {_toml(store_options)}")
@@ -149,11 +169,11 @@ class Cluster:
             os.killpg(process.pid, signal.SIGKILL)
         process.wait(10)
 
-    def serve_api(self) -> str:
+    def serve_api(self, port: int = 0) -> str:
         """Serve the webhook intake in this process; returns its base URL."""
         from workers.api import create_app
 
-        self.api = serve_in_thread(create_app())
+        self.api = serve_in_thread(create_app(), port=port)
         return self.api.url
 
     # -- driving and observing ------------------------------------------------------------------
