@@ -155,6 +155,8 @@ def simulate(
                                                        envvar="ORDERSYNC_SIM_WEBHOOK_SECRET")] = None,
     latency_ms: Annotated[float, typer.Option(min=0, help="Added latency per request.")] = 0.0,
     no_rate_limit: Annotated[bool, typer.Option("--no-rate-limit", help="Turn the platform's limit off.")] = False,
+    rate_limit: Annotated[str | None, typer.Option(help="Override the platform's window, e.g. 9000/30 "
+                                                        "(requests per seconds).")] = None,
 ) -> None:
     """Run a simulated shop (its real API paths, auth, errors and quirks) on 127.0.0.1."""
     from connectors import simulator_class
@@ -162,8 +164,15 @@ def simulate(
 
     if platform not in PLATFORMS:
         raise UsageProblem(f"unknown platform {platform!r} (one of {', '.join(PLATFORMS)})")
+    window: Any = not no_rate_limit
+    if rate_limit:
+        try:
+            quota, seconds = rate_limit.split("/")
+            window = (int(quota), float(seconds))
+        except ValueError:
+            raise UsageProblem(f"--rate-limit {rate_limit!r}: expected REQUESTS/SECONDS, e.g. 9000/30") from None
     simulator = simulator_class(platform)(orders=orders, seed=seed, faults=FaultConfig(latency_ms=latency_ms),
-                                          rate_limit=not no_rate_limit)
+                                          rate_limit=window)
     if webhook_url:
         simulator.configure_webhooks(webhook_url, webhook_secret)
     try:

@@ -68,7 +68,7 @@ from connectors.errors import (
 )
 from connectors.http import HttpClient, read_retry_after
 from connectors.parsing import parse_timestamp
-from connectors.ratelimit import BucketSpec, RateLimiter, RateSignal, bucket_from_options
+from connectors.ratelimit import BucketSpec, RateLimiter, RateSignal, TokenBucket, bucket_from_options
 from connectors.wire import WriteModel, invalid_payload_from, parse_wire
 
 __all__ = [
@@ -207,7 +207,7 @@ def classify(response: httpx.Response) -> ConnectorError:
 
 
 class SignalLimiter:
-    """The default limiter: no local budget, but it obeys BigCommerce's signals.
+    """A limiter with no local budget that only obeys BigCommerce's signals (for tools that pace themselves).
 
     After a 429 or ``X-Rate-Limit-Requests-Left: 0`` every request for the store waits until the
     reported reset (raising :class:`RateLimited` when that is longer than the caller may wait).
@@ -283,7 +283,7 @@ class BigCommerceConnector:
             store=settings.store,
             base_url=_store_root(settings.base_url),
             bucket=_bucket(self.options),
-            limiter=limiter or SignalLimiter(),
+            limiter=limiter or TokenBucket(),
             headers=headers,
             timeout=settings.timeout,
             transport=transport,

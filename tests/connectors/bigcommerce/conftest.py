@@ -12,7 +12,7 @@ from connectors.bigcommerce.simulator import Simulator
 from connectors.testing import ASGITransport
 from tests.connectors.bigcommerce.samples import settings
 
-FAST = {"backoff": 0.01}
+FAST = {"backoff": 0.01, "rate_limit": {"requests": 10_000, "per_seconds": 1, "burst": 1000}}
 
 
 @pytest.fixture

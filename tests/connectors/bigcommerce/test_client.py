@@ -54,7 +54,9 @@ def test_protocol_and_capabilities(connector: BigCommerceConnector) -> None:
     assert connector.capabilities.delete == "archive"
     assert connector.capabilities.reference_field == "external_order_id + external_source"
     assert "150" in connector.capabilities.rate_limit
-    assert connector.http.bucket == BucketSpec.per_window(150, 30)
+    default = open_connector(settings())
+    assert default.http.bucket == BucketSpec.per_window(150, 30)  # the Standard/Plus plan quota
+    default.close()
 
 
 def test_change_feed_pages_until_204(sim: Simulator, make_connector: Make) -> None:
