@@ -51,7 +51,7 @@ def _reset(base: str) -> None:
 def run_ordersync(root: str, quota: int, window: float, concurrency: int) -> tuple[float, int]:
     """The connector: change feed + concurrent bundles. Returns (seconds, orders)."""
     settings = ConnectionSettings(store="bench", platform="bigcommerce", base_url=root,
-                                  credentials={"token": TOKEN},  # type: ignore[dict-item]
+                                  credentials={"token": TOKEN},
                                   # 95 % of the window: the quota is shared with the store's other clients
                                   options={"rate_limit": {"requests": quota * 0.95, "per_seconds": window,
                                                           "burst": 10},
