@@ -105,4 +105,9 @@ def test_live_evershop_to_merchantpro(cluster: Cluster) -> None:  # noqa: F811
     cluster.wait(arrived, 120, "the shipment and the cancellation on MerchantPro")
     cluster.settle()
     assert len(mp.simulator.orders) == 2, "one MerchantPro order per EverShop order"
+    if bridge:  # the changes really came through the bridge's signed webhooks and our intake
+        from workers import context
+
+        inbox = context.current().store.counts()["inbox"]
+        assert sum(inbox.values()) >= 4, inbox
     shop.close()
