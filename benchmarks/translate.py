@@ -34,6 +34,12 @@ from mappings import mapping_for  # noqa: E402
 from mappings.base import TargetContext  # noqa: E402
 
 NEXT = {"bigcommerce": "merchantpro", "merchantpro": "cscart", "cscart": "evershop", "evershop": "bigcommerce"}
+# Store write defaults a real target needs (CS-Cart creates need a payment and a shipping method id).
+OPTIONS: dict[str, dict[str, Any]] = {"cscart": {"payment_id": 2, "shipping_id": 1}}
+
+
+def _context(platform: str) -> TargetContext:
+    return TargetContext(statuses=mapping_for(platform).statuses, options=OPTIONS.get(platform, {}))
 
 
 def _shared() -> Path | None:
@@ -105,7 +111,7 @@ def collect() -> list[tuple[str, Any]]:
     for platform, payload in found:
         try:
             target = mapping_for(NEXT[platform])
-            target.create_payload(mapping_for(platform).to_neutral(payload), TargetContext(statuses=target.statuses))
+            target.create_payload(mapping_for(platform).to_neutral(payload), _context(NEXT[platform]))
         except Exception:  # noqa: BLE001 - e.g. a list row without lines cannot become a create payload
             continue
         usable.append((platform, payload))
@@ -123,18 +129,44 @@ def _best_rate(work: Callable[[], int], seconds: float) -> float:
     return best
 
 
+def by_platform(payloads: list[tuple[str, Any]]) -> None:
+    """µs per order of ``to_neutral`` and of ``create_payload`` (to the next platform), per platform."""
+    for platform in NEXT:
+        mine = [payload for p, payload in payloads if p == platform]
+        if not mine:
+            continue
+        source, target, ctx = mapping_for(platform), mapping_for(NEXT[platform]), _context(NEXT[platform])
+        orders = [source.to_neutral(payload) for payload in mine]
+        best_read = best_write = float("inf")
+        for _ in range(5):
+            started = time.perf_counter()
+            for _ in range(200):
+                for payload in mine:
+                    source.to_neutral(payload)
+            best_read = min(best_read, (time.perf_counter() - started) / (200 * len(mine)))
+            started = time.perf_counter()
+            for _ in range(200):
+                for order in orders:
+                    ctx.warnings.clear()
+                    target.create_payload(order, ctx)
+            best_write = min(best_write, (time.perf_counter() - started) / (200 * len(mine)))
+        print(f"{platform:12s} to_neutral {best_read * 1e6:6.1f} µs  create_payload → {NEXT[platform]:12s} "
+              f"{best_write * 1e6:6.1f} µs  ({len(mine)} payloads)")
+
+
 def main() -> None:
     """Measure and print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=3.0, help="Time per contestant per round.")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--by-platform", action="store_true", help="Also print µs per order per platform.")
     args = parser.parse_args()
     payloads = collect()
     if not payloads:
         raise SystemExit("no payloads found")
     raw = [orjson.dumps(payload) for _, payload in payloads]
     jobs = [(mapping_for(p), mapping_for(NEXT[p]), payload) for p, payload in payloads]
-    contexts = [TargetContext(statuses=target.statuses) for _, target, _ in jobs]
+    contexts = [_context(NEXT[p]) for p, _ in payloads]
 
     def translate_round() -> int:
         for (source, target, payload), ctx in zip(jobs, contexts, strict=True):
@@ -153,6 +185,8 @@ def main() -> None:
             orjson.dumps(orjson.loads(data))
         return len(raw)
 
+    if args.by_platform:
+        by_platform(payloads)
     counts: dict[str, int] = {}
     for platform, _ in payloads:
         counts[platform] = counts.get(platform, 0) + 1
