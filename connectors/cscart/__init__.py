@@ -32,7 +32,7 @@ CAPABILITIES = Capabilities(
     webhooks="none",
     modified_since_filter=True,
     reference_field="details (admin notes): a marker line [ordersync:<store>:<id>]",
-    rate_limit="none documented (host/WAF limits only); ordersync paces at option rate_limit_per_second (10)",
+    rate_limit="none documented (host/WAF limits only); ordersync paces at option rate_limit (10 per second)",
     cannot_carry=(
         "currency (orders carry none; amounts are in the store's primary currency)",
         "line prices (repriced from the catalog; only the grand total is forced)",
