@@ -291,7 +291,10 @@ def sync(route: Annotated[str | None, typer.Option(help="Only this route.")] = N
 
     cfg = _config(config)
     if route is not None:
-        cfg.route(route)
+        try:
+            cfg.route(route)
+        except KeyError as error:
+            raise UsageProblem(str(error).strip("'\"")) from None
     summary = run_once(cfg, route=route, full=full, console=out)
     out.print(summary.table())
     if summary.parked:
