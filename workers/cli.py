@@ -86,6 +86,9 @@ def translate(
     plan: Annotated[bool, typer.Option("--plan", help="Print every HTTP call with its body, not only the body.")]
     = False,
     compact: Annotated[bool, typer.Option("--compact", help="One-line JSON.")] = False,
+    option: Annotated[list[str] | None, typer.Option("--option", "-o", help="Target store option KEY=VALUE, as "
+                                                     "in ordersync.toml (e.g. -o payment_id=2 for CS-Cart).")]
+    = None,
 ) -> None:
     """Convert one order from a platform's API shape to neutral JSON or another platform's write payload.
 
@@ -119,15 +122,32 @@ def translate(
         origin = order.source.store or order.source.platform
         ctx = TargetContext(reference=OrderReference(key=OrderReference.for_source(origin, order.source.id),
                                                      email=order.customer.email),
-                            statuses=mapping.statuses)
-        payload = mapping.create_payload(order, ctx)
+                            statuses=mapping.statuses, options=_options(option or []))
+        try:
+            payload = mapping.create_payload(order, ctx)
+        except OrderSyncError as error:  # the order cannot become a create on the target: bad input here
+            raise UsageProblem(f"cannot translate to {target}: {error}") from None
         warnings += [w for w in ctx.warnings if w not in warnings]
         as_calls = plan or target == "evershop"
         result = [call.as_dict() for call in mapping.calls(payload)] if as_calls else payload.body()
     for warning in warnings:
         err.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
-    option = 0 if compact else orjson.OPT_INDENT_2
-    sys.stdout.buffer.write(orjson.dumps(result, option=option | orjson.OPT_NON_STR_KEYS, default=str) + b"\n")
+    layout = 0 if compact else orjson.OPT_INDENT_2
+    sys.stdout.buffer.write(orjson.dumps(result, option=layout | orjson.OPT_NON_STR_KEYS, default=str) + b"\n")
+
+
+def _options(pairs: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; values are read as JSON when they parse (numbers, booleans, objects)."""
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageProblem(f"--option {pair!r}: expected KEY=VALUE")
+        try:
+            options[key.strip()] = orjson.loads(value)
+        except orjson.JSONDecodeError:
+            options[key.strip()] = value
+    return options
 
 
 def _read_file(path: str) -> bytes:
