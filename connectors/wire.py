@@ -10,18 +10,33 @@ platforms such as BigCommerce answer 400 to read-only or null fields.
 
 :func:`parse_wire` is the only way raw JSON enters a wire model: it turns pydantic's
 ``ValidationError`` into :class:`~connectors.errors.InvalidPayload` naming the field path.
+
+:func:`plain_reader` is the hot-path variant for the mappings: the same validation (generated from
+the read model), into plain dicts instead of model instances; on invalid input the caller falls
+back to :func:`parse_wire`, so errors stay exactly the model's.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any, TypeVar
+from collections.abc import Callable, Sequence
+from types import UnionType
+from typing import Annotated, Any, TypeVar, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 from connectors.errors import InvalidPayload
 
-__all__ = ["ReadModel", "WriteModel", "format_location", "invalid_payload_from", "parse_wire"]
+__all__ = [
+    "ReadModel",
+    "WriteModel",
+    "format_location",
+    "invalid_payload_from",
+    "parse_wire",
+    "plain_reader",
+    "plain_twin",
+    "to_plain",
+]
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -78,3 +93,102 @@ def parse_wire(model: type[M], data: Any, *, what: str, prefix: str = "") -> M:
         return model.model_validate(data)
     except ValidationError as error:
         raise invalid_payload_from(what, error, prefix) from None
+
+
+# -- plain readers: the same validation, into plain dicts (the mappings' hot path) -------------------
+
+# Config keys that shape validation and mean the same on a TypedDict; everything else (``extra``,
+# ``frozen``, titles...) is about model instances.
+_PLAIN_CONFIG_KEYS = (
+    "coerce_numbers_to_str", "populate_by_name", "str_strip_whitespace", "str_to_lower", "str_to_upper",
+    "str_min_length", "str_max_length", "strict", "allow_inf_nan", "ser_json_timedelta", "regex_engine",
+    "val_temporal_unit", "validate_by_alias", "validate_by_name",
+)
+_PLAIN_TYPES: dict[type[BaseModel], Any] = {}
+_typed_dict: Any = TypedDict  # called with a computed name and fields (a static checker cannot follow)
+
+
+def _plain_type(annotation: Any) -> Any:
+    """``annotation`` with every read model in it replaced by its plain twin (lists, dicts, unions and
+    ``Annotated`` metadata kept as they are)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return plain_twin(annotation)
+    origin = get_origin(annotation)
+    if origin is None:
+        return annotation
+    args = get_args(annotation)
+    if origin is Annotated:
+        return Annotated[(_plain_type(args[0]), *annotation.__metadata__)]
+    if origin is Union or origin is UnionType:
+        return Union[tuple(_plain_type(arg) for arg in args)]  # noqa: UP007 - built from a tuple
+    if origin is list:
+        return list.__class_getitem__(_plain_type(args[0]))
+    if origin is dict:
+        return dict.__class_getitem__((args[0], _plain_type(args[1])))
+    return annotation  # Any, Literal, ... (no models inside)
+
+
+def plain_twin(model: type[BaseModel]) -> Any:
+    """A ``TypedDict`` that validates exactly like the read model ``model``, into a plain dict.
+
+    Every field keeps its type, its constraints and validators (``Field(ge=0)``, ``pattern``,
+    ``BeforeValidator``…) and its default, so the dict always has every field, holding what the
+    model's attribute would hold; nested read models become nested twins. Unknown fields are left
+    out (``extra="ignore"``): hot paths copy them verbatim from the raw JSON. Only plain field
+    declarations are supported: a model with aliases or model/field validators is refused, since
+    its twin could not behave the same.
+    """
+    known = _PLAIN_TYPES.get(model)
+    if known is not None:
+        return known
+    if model.__pydantic_decorators__.model_validators or model.__pydantic_decorators__.field_validators:
+        raise TypeError(f"{model.__name__} has validators: a plain twin would not run them")
+    fields: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if info.alias is not None or info.validation_alias is not None:
+            raise TypeError(f"{model.__name__}.{name} has an alias: not supported by plain twins")
+        metadata = list(info.metadata)
+        if info.default_factory is not None:
+            metadata.append(Field(default_factory=info.default_factory))
+        elif not info.is_required():
+            metadata.append(Field(default=info.default))
+        annotation = _plain_type(info.annotation)
+        fields[name] = Annotated[(annotation, *metadata)] if metadata else annotation
+    twin = _typed_dict(f"{model.__name__}Plain", fields)
+    config: dict[str, Any] = {key: value for key, value in model.model_config.items() if key in _PLAIN_CONFIG_KEYS}
+    twin.__pydantic_config__ = {**config, "extra": "ignore"}
+    _PLAIN_TYPES[model] = twin
+    return twin
+
+
+def plain_reader(annotation: Any) -> Callable[[Any], Any]:
+    """``validate_python`` of a validator for ``annotation`` (a read model, or e.g. ``list[Model]``)
+    that reads JSON like the models in it but returns plain dicts (see :func:`plain_twin`).
+
+    Why: building a model instance per object (fields-set, ``model_extra`` copy) is about half of
+    what validating an order costs, and a mapping that only reads fields and copies the rest from
+    the raw JSON does not need instances. It raises ``ValidationError`` exactly when the models
+    would; callers then validate again with the model to raise the model's own
+    :class:`InvalidPayload` (paths and messages unchanged), e.g.::
+
+        try:
+            order = _READ_ORDER(raw)
+        except ValidationError:
+            order = to_plain(parse_wire(Order, raw, what=...))  # raises the model's error
+    """
+    return TypeAdapter(_plain_type(annotation)).validator.validate_python
+
+
+def to_plain(value: Any) -> Any:
+    """A validated model (or a list/dict of them) as the plain dicts :func:`plain_reader` returns.
+
+    Only reached when a model accepts what its plain twin refused, which the twins are built never
+    to do; kept so that such a disagreement could never turn a valid payload into an error.
+    """
+    if isinstance(value, BaseModel):
+        return {name: to_plain(getattr(value, name)) for name in type(value).model_fields}
+    if isinstance(value, list):
+        return [to_plain(item) for item in value]
+    if isinstance(value, dict):
+        return {key: to_plain(item) for key, item in value.items()}
+    return value
