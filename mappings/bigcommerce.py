@@ -39,7 +39,6 @@ from connectors.base import Capabilities, ProductRef
 from connectors.bigcommerce import CAPABILITIES
 from connectors.bigcommerce.wire import (
     SHIPPING_PROVIDERS,
-    BCAddress,
     BCAddressWrite,
     BCCoupon,
     BCFeeWrite,
@@ -60,7 +59,7 @@ from connectors.bigcommerce.wire import (
 )
 from connectors.errors import InvalidPayload, UnknownSku
 from connectors.parsing import parse_decimal
-from connectors.wire import WriteModel, invalid_payload_from, parse_wire
+from connectors.wire import WriteModel, invalid_payload_from, parse_wire, plain_reader, to_plain
 from mappings.base import Call, TargetContext
 from mappings.money import quantum
 from mappings.neutral import (
@@ -247,6 +246,16 @@ _SHIPMENTS = TypeAdapter(list[_Shipment])
 _COUPONS = TypeAdapter(list[BCCoupon])
 _TAXES = TypeAdapter(list[BCTax])
 
+# The hot path validates exactly like the models above but into plain dicts (no model instance per
+# object: about a third less validation time); the models stay the door for errors, so an invalid
+# payload raises the same InvalidPayload as before. See connectors.wire.plain_reader.
+_READ_ORDER = plain_reader(_Order)
+_READ_PRODUCTS = plain_reader(list[_Product])
+_READ_ADDRESSES = plain_reader(list[_ShippingAddress])
+_READ_SHIPMENTS = plain_reader(list[_Shipment])
+_READ_COUPONS = plain_reader(list[BCCoupon])
+_READ_TAXES = plain_reader(list[BCTax])
+
 # Region names → codes for the countries whose shoppers most often reach these stores (BigCommerce
 # sends the state *name*; targets such as EverShop need the code).
 _US_STATES = {
@@ -365,35 +374,48 @@ def _region_code(state: str | None, country: str | None) -> str | None:
 # -- inbound -----------------------------------------------------------------------------------------
 
 
-def _address(model: BCAddress, source_id: str | None = None) -> Address:
-    country = model.country_iso2
+def _address(model: dict[str, Any], source_id: str | None = None) -> Address:
+    """A validated BigCommerce address (order ``billing_address`` or a shipping address) as neutral."""
+    country = model["country_iso2"]
     country = country.upper() if country else None
-    region = model.state or None
+    region = model["state"] or None
     return _construct(Address, {
-        "first_name": model.first_name or None,
-        "last_name": model.last_name or None,
-        "company": model.company or None,
-        "line1": model.street_1 or None,
-        "line2": model.street_2 or None,
-        "city": model.city or None,
+        "first_name": model["first_name"] or None,
+        "last_name": model["last_name"] or None,
+        "company": model["company"] or None,
+        "line1": model["street_1"] or None,
+        "line2": model["street_2"] or None,
+        "city": model["city"] or None,
         "region": region,
-        "region_code": _region_code(region, country),
-        "postal_code": model.zip or None,
+        "region_code": _region_code(region, country) if region and country else None,
+        "postal_code": model["zip"] or None,
         "country_code": country,
-        "phone": model.phone or None,
-        "email": model.email or None,
+        "phone": model["phone"] or None,
+        "email": model["email"] or None,
         "full_name": None,
-        "country": model.country or None,
+        "country": model["country"] or None,
         "source_address_id": source_id,
     })
 
 
-def _list(bundle: Mapping[str, Any], key: str, raw_order: Mapping[str, Any],
-          adapter: TypeAdapter[list[M]]) -> tuple[list[M], list[Any]]:
+def _read_order(raw: Any, prefix: str) -> dict[str, Any]:
+    """The order validated like :class:`_Order`, as a plain dict (``InvalidPayload`` when invalid)."""
+    if isinstance(raw, dict):
+        try:
+            return _READ_ORDER(raw)  # type: ignore[no-any-return]
+        except ValidationError:
+            pass
+    plain: dict[str, Any] = to_plain(parse_wire(_Order, raw, what=_WHAT, prefix=prefix))  # raises its error
+    return plain
+
+
+def _list(bundle: Mapping[str, Any], key: str, raw_order: Mapping[str, Any], read: Callable[[Any], Any],
+          adapter: TypeAdapter[list[M]]) -> tuple[list[dict[str, Any]], list[Any]]:
     """A sub-resource list from the bundle, else embedded in the order; ``([], [])`` when absent.
 
     ``None`` (a 204) and a link object mean "not fetched / none"; anything else that is not a list
-    is an invalid payload.
+    is an invalid payload. Items come back as plain dicts validated like ``adapter``'s models
+    (``read``); on invalid items the models validate again to name the problem.
     """
     raw = bundle.get(key) if bundle else None
     where = key
@@ -409,7 +431,11 @@ def _list(bundle: Mapping[str, Any], key: str, raw_order: Mapping[str, Any],
     if not raw:
         return [], []
     try:
-        return adapter.validate_python(raw), raw
+        return read(raw), raw
+    except ValidationError:
+        pass
+    try:
+        return to_plain(adapter.validate_python(raw)), raw
     except ValidationError as error:
         found = invalid_payload_from(_WHAT, error)
         raise InvalidPayload(_WHAT, [(f"{where}{path}" if path.startswith("[") else f"{where}.{path}", reason)
@@ -447,13 +473,13 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
         prefix = "order"
     else:
         bundle, raw_order, prefix = {}, payload, ""
-    order = parse_wire(_Order, raw_order, what=_WHAT, prefix=prefix)
-    if order.date_created is None:
+    order = _read_order(raw_order, prefix)
+    if order["date_created"] is None:
         raise InvalidPayload(_WHAT, [(f"{prefix}.date_created" if prefix else "date_created", "required")])
-    currency = (order.currency_code or order.default_currency_code or "").strip().upper()
+    currency = (order["currency_code"] or order["default_currency_code"] or "").strip().upper()
     if len(currency) != 3 or not currency.isalpha():
         raise InvalidPayload(_WHAT, [(f"{prefix}.currency_code" if prefix else "currency_code",
-                                      f"expected an ISO 4217 code, got {order.currency_code!r}")])
+                                      f"expected an ISO 4217 code, got {order['currency_code']!r}")])
     q = quantum(currency)
 
     def c(value: Decimal | None) -> Decimal | None:
@@ -462,11 +488,12 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
         rounded = value.quantize(q)
         return rounded if rounded == value else value
 
-    products, raw_products = _list(bundle, "products", raw_order, _PRODUCTS)
-    addresses, raw_addresses = _list(bundle, "shipping_addresses", raw_order, _ADDRESSES)
-    shipments, raw_shipments = _list(bundle, "shipments", raw_order, _SHIPMENTS) if bundle else ([], [])
-    coupons, raw_coupons = _list(bundle, "coupons", raw_order, _COUPONS)
-    taxes, raw_taxes = _list(bundle, "taxes", raw_order, _TAXES) if bundle else ([], [])
+    products, raw_products = _list(bundle, "products", raw_order, _READ_PRODUCTS, _PRODUCTS)
+    addresses, raw_addresses = _list(bundle, "shipping_addresses", raw_order, _READ_ADDRESSES, _ADDRESSES)
+    shipments, raw_shipments = _list(bundle, "shipments", raw_order, _READ_SHIPMENTS, _SHIPMENTS) \
+        if bundle else ([], [])
+    coupons, raw_coupons = _list(bundle, "coupons", raw_order, _READ_COUPONS, _COUPONS)
+    taxes, raw_taxes = _list(bundle, "taxes", raw_order, _READ_TAXES, _TAXES) if bundle else ([], [])
 
     warnings: list[str] = []
     extra = _rest(raw_order, _ORDER_MAPPED_KEYS)
@@ -477,8 +504,9 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
     # -- lines
     rates: dict[int, Decimal] = {}
     for tax in taxes:
-        if tax.order_product_id is not None and tax.rate is not None:
-            rates[tax.order_product_id] = rates.get(tax.order_product_id, _ZERO) + tax.rate
+        product_id, rate = tax["order_product_id"], tax["rate"]
+        if product_id is not None and rate is not None:
+            rates[product_id] = rates.get(product_id, _ZERO) + rate
     lines: list[Line] = []
     skus: dict[int, str | None] = {}
     shipped_total = 0
@@ -486,151 +514,180 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
     lines_ex_total = _ZERO
     lines_inc_total = _ZERO
     for product, raw in zip(products, raw_products, strict=True):
-        quantity = product.quantity
+        quantity = product["quantity"]
         discount = _ZERO
-        if product.applied_discounts:
-            for applied in product.applied_discounts:
-                discount += applied.amount
-        price_ex = product.price_ex_tax
-        price_inc = product.price_inc_tax if product.price_inc_tax is not None else price_ex
-        total_ex = product.total_ex_tax if product.total_ex_tax is not None else price_ex * quantity
-        total_inc = product.total_inc_tax if product.total_inc_tax is not None else price_inc * quantity
+        applied_discounts = product["applied_discounts"]
+        if applied_discounts:
+            for applied in applied_discounts:
+                discount += applied["amount"]
+        price_ex = product["price_ex_tax"]
+        price_inc = product["price_inc_tax"]
+        if price_inc is None:
+            price_inc = price_ex
+        total_ex = product["total_ex_tax"]
+        if total_ex is None:
+            total_ex = price_ex * quantity
+        total_inc = product["total_inc_tax"]
+        if total_inc is None:
+            total_inc = price_inc * quantity
         lines_ex_total += total_ex
         lines_inc_total += total_inc
-        total = product.discounted_total_inc_tax if product.discounted_total_inc_tax is not None \
-            else total_inc - discount
-        line_tax = product.total_tax if product.total_tax is not None else total_inc - total_ex
+        total = product["discounted_total_inc_tax"]
+        if total is None:
+            total = total_inc - discount
+        line_tax = product["total_tax"]
+        if line_tax is None:
+            line_tax = total_inc - total_ex
+        product_options = product["product_options"]
         options = [
-            _construct(LineOption, {"name": option.display_name or option.name or "",
-                                    "value": option.display_value or option.value or ""})
-            for option in product.product_options
-        ] if product.product_options else []
-        sku = _text(product.sku)
-        skus[product.id] = sku
-        if product.type != "digital":
+            _construct(LineOption, {"name": option["display_name"] or option["name"] or "",
+                                    "value": option["display_value"] or option["value"] or ""})
+            for option in product_options
+        ] if product_options else []
+        sku = _text(product["sku"])
+        line_id = product["id"]
+        skus[line_id] = sku
+        if product["type"] != "digital":
             physical_total += quantity
-            shipped = product.quantity_shipped or 0
+            shipped = product["quantity_shipped"] or 0
             shipped_total += shipped if 0 <= shipped <= quantity else (quantity if shipped > 0 else 0)
-        parent = product.parent_order_product_id
+        product_id = product["product_id"]
+        variant_id = product["variant_id"]
+        parent = product["parent_order_product_id"]
         lines.append(_construct(Line, {
-            "source_line_id": str(product.id),
+            "source_line_id": str(line_id),
             "sku": sku,
-            "name": _text(product.name),
-            "product_ref": str(product.product_id) if product.product_id else None,
-            "variant_ref": str(product.variant_id) if product.variant_id else None,
+            "name": _text(product["name"]),
+            "product_ref": str(product_id) if product_id else None,
+            "variant_ref": str(variant_id) if variant_id else None,
             "options": options,
             "quantity": quantity,
             "unit_price": c(price_ex),
             "unit_price_incl_tax": c(price_inc),
-            "tax_rate": rates.get(product.id) if rates else None,
+            "tax_rate": rates.get(line_id) if rates else None,
             "tax_amount": c(line_tax),
             "discount_amount": c(discount),
             "total": c(total),
             "total_excl_tax": c(total_ex - discount) if discount else c(total_ex),
-            "quantity_shipped": product.quantity_shipped,
-            "quantity_refunded": product.quantity_refunded,
+            "quantity_shipped": product["quantity_shipped"],
+            "quantity_refunded": product["quantity_refunded"],
             "parent_line_id": str(parent) if parent else None,
             "extra": _rest(raw, _LINE_MAPPED_KEYS),
         }))
-    if not products and order.items_total:
-        physical_total = order.items_total
-        shipped_total = min(order.items_shipped or 0, order.items_total)
+    items_total = order["items_total"]
+    if not products and items_total:
+        physical_total = items_total
+        shipped_total = min(order["items_shipped"] or 0, items_total)
 
     # -- statuses
     table = statuses or STATUSES
-    code = str(order.status_id)
+    code = str(order["status_id"])
     triple = table.inbound_for("order", code)
     if triple is None:
         warnings.append(f"status: unknown BigCommerce status_id {code}; read as pending")
         triple = _FALLBACK_TRIPLE
-    payment_code = _text(order.payment_status)
+    payment_code = _text(order["payment_status"])
     payment_triple = None
     if payment_code is not None:
         payment_triple = table.inbound_for("payment", payment_code.lower())
         if payment_triple is None:
             warnings.append(f"status: unknown BigCommerce payment_status {payment_code!r}; ignored")
-    status = "archived" if order.is_deleted else (triple.status or "pending")
+    status = "archived" if order["is_deleted"] else (triple.status or "pending")
     payment_status = _merge_payment(triple, payment_triple)
     fulfillment_status = _fulfillment(triple.fulfillment_status, shipped_total, physical_total)
 
     # -- addresses and customer
-    billing = order.billing_address
+    billing = order["billing_address"]
     billing_address = _address(billing) if billing is not None else None
-    raw_billing = raw_order.get("billing_address")
-    if billing is not None and isinstance(raw_billing, dict):
-        rest = _rest(raw_billing, _ADDRESS_MAPPED_KEYS)
-        if rest:
-            extra["@billing_address"] = rest
-    shipping_addresses = [_address(address, str(address.id)) for address in addresses]
+    if billing is not None:
+        raw_billing = raw_order.get("billing_address")
+        if isinstance(raw_billing, dict):
+            rest = _rest(raw_billing, _ADDRESS_MAPPED_KEYS)
+            if rest:
+                extra["@billing_address"] = rest
+    shipping_addresses = [_address(address, str(address["id"])) for address in addresses]
     method = None
     if addresses:
         extra["@shipping_addresses"] = {
-            str(address.id): _rest(raw, _SHIPPING_ADDRESS_MAPPED_KEYS)
+            str(address["id"]): _rest(raw, _SHIPPING_ADDRESS_MAPPED_KEYS)
             for address, raw in zip(addresses, raw_addresses, strict=True)
         }
-        method = _text(addresses[0].shipping_method)
+        method = _text(addresses[0]["shipping_method"])
         if method == "None":
             method = None
-    customer = _construct(Customer, {
-        "id": str(order.customer_id) if order.customer_id else None,
-        "email": billing_address.email if billing_address else None,
-        "first_name": billing_address.first_name if billing_address else None,
-        "last_name": billing_address.last_name if billing_address else None,
-        "phone": billing_address.phone if billing_address else None,
-        "locale": _text(order.customer_locale),
-        "full_name": None,
-    })
+    customer_id = order["customer_id"]
+    if billing_address is not None:
+        customer = _construct(Customer, {
+            "id": str(customer_id) if customer_id else None,
+            "email": billing_address.email,
+            "first_name": billing_address.first_name,
+            "last_name": billing_address.last_name,
+            "phone": billing_address.phone,
+            "locale": _text(order["customer_locale"]),
+            "full_name": None,
+        })
+    else:
+        customer = _construct(Customer, {
+            "id": str(customer_id) if customer_id else None, "email": None, "first_name": None,
+            "last_name": None, "phone": None, "locale": _text(order["customer_locale"]), "full_name": None,
+        })
 
     # -- shipments
     neutral_shipments: list[Shipment] = []
     if shipments:
         shipment_extra: dict[str, Any] = {}
         for shipment, raw in zip(shipments, raw_shipments, strict=True):
-            provider = _text(shipment.shipping_provider)
-            carrier = _text(shipment.tracking_carrier)
+            provider = _text(shipment["shipping_provider"])
+            carrier = _text(shipment["tracking_carrier"])
+            link = _text(shipment["tracking_link"])
+            generated = _text(shipment["generated_tracking_link"])
             neutral_shipments.append(_construct(Shipment, {
-                "source_shipment_id": str(shipment.id),
+                "source_shipment_id": str(shipment["id"]),
                 "carrier": provider or carrier,
-                "tracking_number": _text(shipment.tracking_number),
-                "tracking_url": _text(shipment.tracking_link) or _text(shipment.generated_tracking_link),
-                "shipped_at": shipment.date_created,
+                "tracking_number": _text(shipment["tracking_number"]),
+                "tracking_url": link or generated,
+                "shipped_at": shipment["date_created"],
                 "lines": [
-                    _construct(ShipmentLine, {"source_line_id": str(item.order_product_id),
-                                              "sku": skus.get(item.order_product_id), "quantity": item.quantity})
-                    for item in shipment.items
+                    _construct(ShipmentLine, {"source_line_id": str(item["order_product_id"]),
+                                              "sku": skus.get(item["order_product_id"]),
+                                              "quantity": item["quantity"]})
+                    for item in shipment["items"]
                 ],
                 "status": "shipped",
                 "delivered_at": None,
-                "comment": _text(shipment.comments),
+                "comment": _text(shipment["comments"]),
             }))
             rest = _rest(raw, _SHIPMENT_MAPPED_KEYS)
             if provider and carrier:
                 rest["tracking_carrier"] = carrier  # both set: the neutral carrier keeps the first
-            if _text(shipment.tracking_link) and _text(shipment.generated_tracking_link):
-                rest["generated_tracking_link"] = shipment.generated_tracking_link
-            shipment_extra[str(shipment.id)] = rest
+            if link and generated:
+                rest["generated_tracking_link"] = shipment["generated_tracking_link"]
+            shipment_extra[str(shipment["id"])] = rest
         extra["@shipments"] = shipment_extra
 
     # -- money
     discounts: list[Discount] = []
     for coupon in coupons:
-        amount = coupon.discount if coupon.discount is not None else coupon.amount
-        discounts.append(_construct(Discount, {"code": _text(coupon.code), "amount": c(amount or _ZERO),
+        amount = coupon["discount"] if coupon["discount"] is not None else coupon["amount"]
+        discounts.append(_construct(Discount, {"code": _text(coupon["code"]), "amount": c(amount or _ZERO),
                                                "name": None}))
     if coupons:
         extra["@coupons"] = raw_coupons
     if taxes:
         extra["@taxes"] = raw_taxes
-    if order.discount_amount:
-        discounts.append(_construct(Discount, {"code": None, "amount": c(order.discount_amount),
+    discount_amount = order["discount_amount"]
+    if discount_amount:
+        discounts.append(_construct(Discount, {"code": None, "amount": c(discount_amount),
                                                "name": "Manual Discount"}))
     fees: list[Fee] = []
-    if order.handling_cost_ex_tax or order.handling_cost_inc_tax:
-        fees.append(_construct(Fee, {"kind": "handling", "amount": c(order.handling_cost_ex_tax or _ZERO),
-                                     "amount_incl_tax": c(order.handling_cost_inc_tax), "name": "Handling"}))
-    if order.wrapping_cost_ex_tax or order.wrapping_cost_inc_tax:
-        fees.append(_construct(Fee, {"kind": "wrapping", "amount": c(order.wrapping_cost_ex_tax or _ZERO),
-                                     "amount_incl_tax": c(order.wrapping_cost_inc_tax), "name": "Gift wrapping"}))
+    handling_ex, handling_inc = order["handling_cost_ex_tax"], order["handling_cost_inc_tax"]
+    if handling_ex or handling_inc:
+        fees.append(_construct(Fee, {"kind": "handling", "amount": c(handling_ex or _ZERO),
+                                     "amount_incl_tax": c(handling_inc), "name": "Handling"}))
+    wrapping_ex, wrapping_inc = order["wrapping_cost_ex_tax"], order["wrapping_cost_inc_tax"]
+    if wrapping_ex or wrapping_inc:
+        fees.append(_construct(Fee, {"kind": "wrapping", "amount": c(wrapping_ex or _ZERO),
+                                     "amount_incl_tax": c(wrapping_inc), "name": "Gift wrapping"}))
     fee_incl_total = _ZERO
     raw_fees = bundle.get("fees") if bundle else None
     if not isinstance(raw_fees, list):
@@ -642,38 +699,39 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
             fee_incl_total += fee.amount_incl_tax if fee.amount_incl_tax is not None else fee.amount
         if bundle and bundle.get("fees") is raw_fees:
             extra["@fees"] = raw_fees
+    coupon_discount = order["coupon_discount"]
     discount_total: Decimal | None = None
-    if order.discount_amount is not None or order.coupon_discount is not None:
-        discount_total = (order.discount_amount or _ZERO) + (order.coupon_discount or _ZERO)
+    if discount_amount is not None or coupon_discount is not None:
+        discount_total = (discount_amount or _ZERO) + (coupon_discount or _ZERO)
 
     if bundle and len(bundle) > 1:
         for key, value in bundle.items():
             if key not in _BUNDLE_KNOWN:
                 extra[f"@{key}"] = value
 
-    external = _text(order.external_order_id)
+    external = _text(order["external_order_id"])
     mirror_of = external if external and external.startswith("ordersync:") else None
     if mirror_of is not None:
         extra.pop("external_order_id", None)
 
-    shipping_ex = c(order.shipping_cost_ex_tax)
+    shipping_ex = c(order["shipping_cost_ex_tax"])
     _check_totals(order, q, discount_total or _ZERO, fee_incl_total, warnings,
                   (lines_ex_total, lines_inc_total) if products else None)
 
     return _construct(NeutralOrder, {
         "schema_version": 1,
-        "source": _construct(SourceRef, {"platform": PLATFORM, "store": store, "id": str(order.id),
-                                         "number": str(order.id)}),
-        "created_at": order.date_created,
-        "updated_at": order.date_modified,
+        "source": _construct(SourceRef, {"platform": PLATFORM, "store": store, "id": str(order["id"]),
+                                         "number": str(order["id"])}),
+        "created_at": order["date_created"],
+        "updated_at": order["date_modified"],
         "currency": currency,
-        "prices_include_tax": bool(order.is_tax_inclusive_pricing),
+        "prices_include_tax": bool(order["is_tax_inclusive_pricing"]),
         "status": status,
         "payment_status": payment_status,
         "fulfillment_status": fulfillment_status,
         "raw_status": _construct(RawStatus, {
             "platform": PLATFORM, "code": code,
-            "label": _text(order.status) or table.label("order", code),
+            "label": _text(order["status"]) or table.label("order", code),
             "payment_code": payment_code,
             "fulfillment_code": None,
         }),
@@ -686,27 +744,28 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
             "method_code": None,
             "method_name": method,
             "amount": shipping_ex,
-            "amount_incl_tax": c(order.shipping_cost_inc_tax),
-            "tax_amount": c(order.shipping_cost_tax),
+            "amount_incl_tax": c(order["shipping_cost_inc_tax"]),
+            "tax_amount": c(order["shipping_cost_tax"]),
         }),
         "discounts": discounts,
         "fees": fees,
         "totals": _construct(Totals, {
-            "subtotal": c(order.subtotal_ex_tax),
+            "subtotal": c(order["subtotal_ex_tax"]),
             "discount": c(discount_total),
             "shipping": shipping_ex,
-            "tax": c(order.total_tax),
-            "grand_total": c(order.total_inc_tax),
-            "subtotal_incl_tax": c(order.subtotal_inc_tax),
-            "refunded": c(order.refunded_amount),
+            "tax": c(order["total_tax"]),
+            "grand_total": c(order["total_inc_tax"]),
+            "subtotal_incl_tax": c(order["subtotal_inc_tax"]),
+            "refunded": c(order["refunded_amount"]),
         }),
         "payment": _construct(Payment, {
             "method_code": None,
-            "method_name": _text(order.payment_method),
-            "transaction_id": _text(order.payment_provider_id),
+            "method_name": _text(order["payment_method"]),
+            "transaction_id": _text(order["payment_provider_id"]),
         }),
         "shipments": neutral_shipments,
-        "notes": _construct(Notes, {"customer": _text(order.customer_message), "staff": _text(order.staff_notes)}),
+        "notes": _construct(Notes, {"customer": _text(order["customer_message"]),
+                                    "staff": _text(order["staff_notes"])}),
         "mirror_of": mirror_of,
         "extra": {PLATFORM: extra},
         "warnings": warnings,
@@ -729,7 +788,7 @@ def _fee(raw: Any, index: int, c: Callable[[Decimal | None], Decimal | None]) ->
                             "amount_incl_tax": c(amount_incl), "name": str(name) if name else None})
 
 
-def _check_totals(order: BCOrder, q: Decimal, discount: Decimal, fees: Decimal, warnings: list[str],
+def _check_totals(order: dict[str, Any], q: Decimal, discount: Decimal, fees: Decimal, warnings: list[str],
                   lines: tuple[Decimal, Decimal] | None) -> None:
     """Warn when declared totals do not add up (one minor unit ``q`` of tolerance).
 
@@ -739,37 +798,38 @@ def _check_totals(order: BCOrder, q: Decimal, discount: Decimal, fees: Decimal, 
     ``subtotal_ex + shipping_ex + handling_ex + wrapping_ex - discount + total_tax``. Store credit and
     gift certificates are payments, not part of the total; a store whose ``discount_amount`` already
     includes ``coupon_discount`` is accepted too. The subtotal must match the lines (before discounts)
-    either excluding or including tax.
+    either excluding or including tax. ``order`` is the validated order (plain dict).
     """
-    grand = order.total_inc_tax
-    currency = order.currency_code or order.default_currency_code
-    if order.subtotal_ex_tax is not None or order.subtotal_inc_tax is not None:
+    grand = order["total_inc_tax"]
+    currency = order["currency_code"] or order["default_currency_code"]
+    subtotal_ex, subtotal_inc, total_tax = order["subtotal_ex_tax"], order["subtotal_inc_tax"], order["total_tax"]
+    if subtotal_ex is not None or subtotal_inc is not None:
         incl = fees - discount
-        for part in (order.subtotal_inc_tax, order.shipping_cost_inc_tax, order.handling_cost_inc_tax,
-                     order.wrapping_cost_inc_tax):
+        for part in (subtotal_inc, order["shipping_cost_inc_tax"], order["handling_cost_inc_tax"],
+                     order["wrapping_cost_inc_tax"]):
             if part is not None:
                 incl += part
         excl = fees - discount
-        for part in (order.subtotal_ex_tax, order.shipping_cost_ex_tax, order.handling_cost_ex_tax,
-                     order.wrapping_cost_ex_tax, order.total_tax):
+        for part in (subtotal_ex, order["shipping_cost_ex_tax"], order["handling_cost_ex_tax"],
+                     order["wrapping_cost_ex_tax"], total_tax):
             if part is not None:
                 excl += part
-        coupon = order.coupon_discount or _ZERO
+        coupon = order["coupon_discount"] or _ZERO
         if abs(grand - incl) > q and abs(grand - excl) > q and not (
                 coupon and (abs(grand - incl - coupon) <= q or abs(grand - excl - coupon) <= q)):
             # (the last case reads discount_amount as already including the coupons)
-            first = incl if order.is_tax_inclusive_pricing else excl
+            first = incl if order["is_tax_inclusive_pricing"] else excl
             warnings.append(f"totals: declared total_inc_tax {grand} differs from the computed {first} ({currency})")
-    if order.total_ex_tax is not None and order.total_tax is not None \
-            and abs(grand - order.total_ex_tax - order.total_tax) > q:
-        warnings.append(f"totals: total_inc_tax {grand} is not total_ex_tax {order.total_ex_tax} "
-                        f"+ total_tax {order.total_tax} ({currency})")
+    total_ex = order["total_ex_tax"]
+    if total_ex is not None and total_tax is not None and abs(grand - total_ex - total_tax) > q:
+        warnings.append(f"totals: total_inc_tax {grand} is not total_ex_tax {total_ex} "
+                        f"+ total_tax {total_tax} ({currency})")
     if lines is not None:
         lines_ex, lines_inc = lines
-        ok_ex = order.subtotal_ex_tax is None or abs(order.subtotal_ex_tax - lines_ex) <= q
-        ok_inc = order.subtotal_inc_tax is None or abs(order.subtotal_inc_tax - lines_inc) <= q
+        ok_ex = subtotal_ex is None or abs(subtotal_ex - lines_ex) <= q
+        ok_inc = subtotal_inc is None or abs(subtotal_inc - lines_inc) <= q
         if not ok_ex and not ok_inc:
-            warnings.append(f"totals: declared subtotal_ex_tax {order.subtotal_ex_tax} differs from the lines' "
+            warnings.append(f"totals: declared subtotal_ex_tax {subtotal_ex} differs from the lines' "
                             f"{lines_ex} ({currency})")
 
 
