@@ -29,7 +29,11 @@ import zlib
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, Literal, cast
+from operator import itemgetter
+from typing import Any, ClassVar, Literal, TypeVar, cast
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import PydanticUndefined
 
 from connectors.base import Capabilities
 from connectors.cscart import CAPABILITIES, PLATFORM
@@ -37,17 +41,13 @@ from connectors.cscart.wire import (
     CsCartOrder,
     CsCartOrderCreate,
     CsCartOrderLine,
-    CsCartOrderProduct,
     CsCartOrderUpdate,
-    CsCartPaymentMethod,
     CsCartShipment,
     CsCartShipmentCreate,
     CsCartShipmentUpdate,
-    CsCartShippingMethod,
     CsCartStatus,
     CsCartStatusParams,
     CsCartStatusUpdate,
-    CsCartTax,
     CsCartTaxApplies,
     CsCartUserData,
     construct,
@@ -58,7 +58,7 @@ from connectors.cscart.wire import (
 )
 from connectors.errors import ConnectorError, InvalidPayload, Rejected
 from connectors.parsing import format_decimal, parse_decimal
-from connectors.wire import WriteModel
+from connectors.wire import WriteModel, plain_reader, to_plain
 from mappings.base import Call, TargetContext, totals_warning
 from mappings.money import quantum
 from mappings.neutral import (
@@ -98,6 +98,8 @@ __all__ = [
     "status_table_from_statuses",
     "to_neutral",
 ]
+
+M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_CURRENCY = "USD"
 """The currency assumed when neither the bundle nor the caller names the store's currency."""
@@ -184,10 +186,10 @@ _SHIPMENT_MAPPED = frozenset({"shipment_id", "order_id", "shipment_timestamp", "
 
 
 def _text(value: str | None) -> str | None:
-    """CS-Cart writes "not set" as ``""``; the neutral order uses ``None``."""
-    if value is None:
+    """CS-Cart writes "not set" as ``""``; the neutral order uses ``None`` (blank text is not set either)."""
+    if not value or value.isspace():
         return None
-    return value if value.strip() else None
+    return value
 
 
 def _unix(value: int | None, field: str, *, zero_is_none: bool = True) -> datetime | None:
@@ -279,6 +281,83 @@ def _carrier_in(code: str | None) -> str | None:
 # to_neutral
 # ------------------------------------------------------------------------------------------------
 
+# The hot path validates exactly like CsCartOrder / CsCartShipment but into plain dicts (no model
+# instance per line, tax, method...: about half the validation time); the models stay the door for
+# anything the fast pass refuses, so errors are raised exactly as before. See connectors.wire.plain_reader.
+_READ_ORDER = plain_reader(CsCartOrder)
+_READ_SHIPMENT = plain_reader(CsCartShipment)
+_APPLIES_FIELDS = frozenset(CsCartTaxApplies.model_fields)
+"""Declared ``applies`` fields; its other keys are the early-4.x per-line amounts."""
+
+
+_Spec = tuple[dict[str, Any], tuple[tuple[str, Any], ...], int, set[str]]
+_SPECS: dict[type[BaseModel], _Spec] = {}
+_new = object.__new__
+# BaseModel's own slots, set through their descriptors (what model_construct does, minus the lookups).
+_set_dict = BaseModel.__dict__["__dict__"].__set__
+_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
+_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
+_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
+
+
+def _make(cls: type[M], values: dict[str, Any]) -> M:
+    """:func:`~connectors.cscart.wire.construct` for the read path, from a dict literal.
+
+    Same result (no validation; fields not given get their defaults; the fields-set is the keys
+    given; a complete dict becomes the instance dict as is), without collecting keyword arguments
+    into a dict on every call, which costs as much again for a ``Line``.
+    """
+    spec = _SPECS.get(cls)
+    if spec is None:
+        static: dict[str, Any] = {}
+        factories: list[tuple[str, Any]] = []
+        for name, info in cls.model_fields.items():
+            if info.default_factory is not None:
+                factories.append((name, info.default_factory))
+            elif info.default is not PydanticUndefined:
+                static[name] = info.default
+        spec = _SPECS[cls] = (static, tuple(factories), len(cls.model_fields), set(cls.model_fields))
+    if len(values) == spec[2]:
+        fields_set = spec[3].copy()  # every field given
+    else:
+        fields_set = set(values)
+        merged = spec[0].copy()  # defaults here are immutable (None, False, strings); lists use factories
+        merged.update(values)
+        for name, factory in spec[1]:
+            if name not in merged:
+                merged[name] = factory()
+        values = merged
+    model: M = _new(cls)
+    _set_dict(model, values)
+    _set_fields_set(model, fields_set)
+    _set_extra(model, None)
+    _set_private(model, None)
+    return model
+
+
+def _read_order(raw: Any) -> dict[str, Any]:
+    """``GET /api/orders/{id}`` validated like :class:`CsCartOrder`, as a plain dict."""
+    if isinstance(raw, dict):
+        try:
+            return _READ_ORDER(raw)  # type: ignore[no-any-return]
+        except ValidationError:
+            pass
+    plain: dict[str, Any] = to_plain(read_order(raw))  # raises the model's InvalidPayload
+    return plain
+
+
+def _read_shipment(raw: Any, index: int) -> dict[str, Any]:
+    """A shipment row validated like :class:`CsCartShipment`, as a plain dict."""
+    if isinstance(raw, dict):
+        try:
+            return _READ_SHIPMENT(raw)  # type: ignore[no-any-return]
+        except ValidationError:
+            pass
+    plain: dict[str, Any] = to_plain(parse_cscart(CsCartShipment, raw, what="CS-Cart shipment",
+                                                  prefix=f"shipments[{index}]"))
+    return plain
+
+
 
 def to_neutral(payload: Any, *, store: str | None = None, statuses: StatusTable | None = None,
                currency: str | None = None) -> NeutralOrder:
@@ -306,20 +385,26 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
         bundle_currency = payload.get("currency")
     else:
         raw = payload
-    order = read_order(raw)
+    order = _read_order(raw)
 
     cur = _currency(bundle_currency, currency, warnings)
     q = quantum(cur)
 
     # --- lines and taxes ------------------------------------------------------------------------
-    products: list[tuple[str, CsCartOrderProduct, dict[str, Any]]] = []
-    raw_products = raw.get("products")
-    for key, product in entries(order.products):
-        item_id = product.item_id or key
-        row = raw_products[key] if isinstance(raw_products, dict) else raw_products[int(key)]
-        products.append((item_id, product, row))
-    taxes = [(tax_id, tax) for tax_id, tax in entries(order.taxes)]
-    include_flags = {tax.price_includes_tax for _, tax in taxes}
+    products: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
+    order_products = order["products"]
+    if order_products:
+        raw_products = raw["products"]
+        for key, product in entries(order_products):
+            row = raw_products[key] if isinstance(raw_products, dict) else raw_products[int(key)]
+            products.append((product["item_id"] or key, product, row))
+    taxes: list[tuple[str, dict[str, Any], Any]] = []
+    order_taxes = order["taxes"]
+    if order_taxes:
+        raw_taxes = raw["taxes"]
+        for key, tax in entries(order_taxes):
+            taxes.append((key, tax, raw_taxes.get(key) if isinstance(raw_taxes, dict) else raw_taxes[int(key)]))
+    include_flags = {tax["price_includes_tax"] for _, tax, _ in taxes}
     prices_include_tax = True in include_flags
     if len(include_flags) > 1:
         warnings.append("taxes: some taxes are included in prices and some are not; "
@@ -336,11 +421,11 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
     shipped_total = 0
     any_shipped_info = False
     for item_id, product, row in products:
-        qty = product.amount
+        qty = product["amount"]
         if qty < 0:
             raise InvalidPayload("CS-Cart order", [(f"products.{item_id}.amount", "must not be negative")])
-        price = product.price
-        disc = product.discount or _ZERO
+        price = product["price"]
+        disc = product["discount"] or _ZERO
         tax = line_tax.get(item_id, _ZERO)
         line_goods = price * qty
         declared_goods += line_goods
@@ -358,61 +443,72 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
         subtotal_excl += total_excl + discount_amount
         subtotal_incl += total + discount_amount
         ordered += qty
-        if product.shipped_amount is not None:
+        shipped_amount = product["shipped_amount"]
+        if shipped_amount is not None:
             any_shipped_info = True
-            shipped_total += min(product.shipped_amount, qty)
-        sku = _text(product.product_code)
+            shipped_total += min(shipped_amount, qty)
+        sku = _text(product["product_code"])
         sku_by_item[item_id] = sku
-        product_id = product.product_id if product.product_id not in ("", "0") else None
-        lines.append(construct(Line, 
-            source_line_id=item_id,
-            sku=sku,
-            name=_text(product.product),
-            product_ref=product_id,
-            variant_ref=None,
-            options=_options(product),
-            quantity=qty,
-            unit_price=unit_excl,
-            unit_price_incl_tax=unit_incl,
-            tax_rate=line_rate.get(item_id),
-            tax_amount=tax,
-            discount_amount=discount_amount,
-            total=total,
-            total_excl_tax=total_excl,
-            quantity_shipped=product.shipped_amount,
-            quantity_refunded=None,
-            parent_line_id=None,
-            extra={k: v for k, v in row.items() if k not in _LINE_MAPPED} if isinstance(row, dict) else {},
-        ))
-    if order.subtotal is not None and products and not _close(order.subtotal, declared_goods, q):
-        warnings.append(f"totals: declared subtotal {order.subtotal} differs from the lines' {declared_goods}")
+        product_id = product["product_id"]
+        lines.append(_make(Line, {
+            "source_line_id": item_id,
+            "sku": sku,
+            "name": _text(product["product"]),
+            "product_ref": product_id if product_id not in ("", "0") else None,
+            "variant_ref": None,
+            "options": _options(product["extra"]),
+            "quantity": qty,
+            "unit_price": unit_excl,
+            "unit_price_incl_tax": unit_incl,
+            "tax_rate": line_rate.get(item_id),
+            "tax_amount": tax,
+            "discount_amount": discount_amount,
+            "total": total,
+            "total_excl_tax": total_excl,
+            "quantity_shipped": shipped_amount,
+            "quantity_refunded": None,
+            "parent_line_id": None,
+            "extra": {k: v for k, v in row.items() if k not in _LINE_MAPPED} if isinstance(row, dict) else {},
+        }))
+    declared_subtotal = order["subtotal"]
+    if declared_subtotal is not None and products and not _close(declared_subtotal, declared_goods, q):
+        warnings.append(f"totals: declared subtotal {declared_subtotal} differs from the lines' {declared_goods}")
 
     # --- shipping, discounts, fees --------------------------------------------------------------
     shipping = _shipping(order, ship_tax, ship_tax_incl)
-    discount_total = (order.discount or _ZERO) + (order.subtotal_discount or _ZERO)
-    discounts = _discounts(order, raw, discount_total)
+    discount_total = (order["discount"] or _ZERO) + (order["subtotal_discount"] or _ZERO)
+    discounts = _discounts(order, discount_total)
     fees: list[Fee] = []
-    surcharge = order.payment_surcharge or _ZERO
+    surcharge = order["payment_surcharge"] or _ZERO
+    payment_method = order["payment_method"]
+    if not isinstance(payment_method, dict):
+        payment_method = None  # [] (an empty PHP array) or absent
     if surcharge:
-        title = order.payment_method.surcharge_title if isinstance(order.payment_method, CsCartPaymentMethod) else None
-        fees.append(construct(Fee, kind="payment_surcharge", amount=surcharge, amount_incl_tax=None,
-                                        name=_text(title)))
+        title = payment_method["surcharge_title"] if payment_method is not None else None
+        fees.append(_make(Fee, {
+            "kind": "payment_surcharge",
+            "amount": surcharge,
+            "amount_incl_tax": None,
+            "name": _text(title),
+        }))
 
-    totals = construct(Totals, 
-        subtotal=subtotal_excl,
-        discount=discount_total,
-        shipping=shipping.amount,
-        tax=total_tax,
-        grand_total=order.total,
-        subtotal_incl_tax=subtotal_incl if prices_include_tax else None,
-        refunded=None,
-    )
+    grand_total = order["total"]
+    totals = _make(Totals, {
+        "subtotal": subtotal_excl,
+        "discount": discount_total,
+        "shipping": shipping.amount,
+        "tax": total_tax,
+        "grand_total": grand_total,
+        "subtotal_incl_tax": subtotal_incl if prices_include_tax else None,
+        "refunded": None,
+    })
     computed = subtotal_excl - discount_total + (shipping.amount or _ZERO) + total_tax + surcharge
-    if abs(order.total - computed) > q:
-        warnings.append(totals_warning(order.total, [computed], cur) or "totals: mismatch")
+    if abs(grand_total - computed) > q:
+        warnings.append(totals_warning(grand_total, [computed], cur) or "totals: mismatch")
 
     # --- shipments and statuses -----------------------------------------------------------------
-    shipments, shipments_extra = _shipments(shipments_raw, order.order_id, sku_by_item, warnings)
+    order_id = order["order_id"]
+    shipments, shipments_extra = _shipments(shipments_raw, order_id, sku_by_item, warnings)
     if not any_shipped_info and shipments:
         shipped_by_item: dict[str, int] = {}
         for shipment in shipments:
@@ -420,9 +516,9 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
                 key = item.source_line_id or ""
                 shipped_by_item[key] = shipped_by_item.get(key, 0) + item.quantity
         any_shipped_info = True
-        shipped_total = sum(min(shipped_by_item.get(item_id, 0), p.amount) for item_id, p, _ in products)
+        shipped_total = sum(min(shipped_by_item.get(item_id, 0), p["amount"]) for item_id, p, _ in products)
 
-    letter = order.status
+    letter = order["status"]
     table = statuses or STATUS_TABLE
     triple = table.inbound_for("order", letter)
     if triple is None:
@@ -440,68 +536,73 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
             fulfillment = "partially_shipped"
         elif fulfillment in ("partially_shipped",):
             fulfillment = "unfulfilled"
-    if order.is_parent_order or letter == PARENT_STATUS:
+    if order["is_parent_order"] or letter == PARENT_STATUS:
         warnings.append("multi-vendor: this is a parent order (status T), a container for the vendors' child "
                         "orders, not a real order; sync the child orders instead")
 
     # --- people, notes, payment -----------------------------------------------------------------
-    email = _text(order.email)
-    billing = _address(order.b_firstname, order.b_lastname, order.b_address, order.b_address_2, order.b_city,
-                       order.b_state, order.b_state_descr, order.b_county, order.b_zipcode, order.b_country,
-                       order.b_country_descr, order.b_phone, email, _text(order.company))
-    shipping_address = _address(order.s_firstname, order.s_lastname, order.s_address, order.s_address_2,
-                                order.s_city, order.s_state, order.s_state_descr, order.s_county, order.s_zipcode,
-                                order.s_country, order.s_country_descr, order.s_phone, email, None)
-    user_id = order.user_id if order.user_id not in (None, "", "0") else None
-    customer = construct(Customer, 
-        id=user_id, email=email, first_name=_text(order.firstname), last_name=_text(order.lastname),
-        phone=_text(order.phone), locale=_text(order.lang_code),
-        full_name=None,
-    )
-    mirror_of, staff = _split_details(order.details)
-    method = order.payment_method if isinstance(order.payment_method, CsCartPaymentMethod) else None
-    payment_id = order.payment_id or (method.payment_id if method else None)
-    transaction = order.payment_info.get("transaction_id") if isinstance(order.payment_info, dict) else None
-    payment = construct(Payment, 
-        method_code=payment_id if payment_id not in (None, "", "0") else None,
-        method_name=_text(method.payment) if method else None,
-        transaction_id=str(transaction) if transaction not in (None, "") else None,
-    )
+    email = _text(order["email"])
+    billing = _address(_BILLING_COLUMNS(order), email, _text(order["company"]))
+    shipping_address = _address(_SHIPPING_COLUMNS(order), email, None)
+    user_id = order["user_id"]
+    customer = _make(Customer, {
+        "id": user_id if user_id not in (None, "", "0") else None,
+        "email": email,
+        "first_name": _text(order["firstname"]),
+        "last_name": _text(order["lastname"]),
+        "phone": _text(order["phone"]),
+        "locale": _text(order["lang_code"]),
+        "full_name": None,
+    })
+    mirror_of, staff = _split_details(order["details"])
+    payment_id = order["payment_id"] or (payment_method["payment_id"] if payment_method is not None else None)
+    payment_info = order["payment_info"]
+    transaction = payment_info.get("transaction_id") if isinstance(payment_info, dict) else None
+    payment = _make(Payment, {
+        "method_code": payment_id if payment_id not in (None, "", "0") else None,
+        "method_name": _text(payment_method["payment"]) if payment_method is not None else None,
+        "transaction_id": str(transaction) if transaction not in (None, "") else None,
+    })
 
-    created_at = _unix(order.timestamp, "timestamp", zero_is_none=False)
+    created_at = _unix(order["timestamp"], "timestamp", zero_is_none=False)
     if created_at is None:  # pragma: no cover - zero_is_none=False never gives None
         raise InvalidPayload("CS-Cart order", [("timestamp", "missing")])
     extra = {k: v for k, v in raw.items() if k not in _ORDER_MAPPED}
     if shipments_extra:
         extra["shipments"] = shipments_extra
-    return construct(NeutralOrder, 
-        schema_version=1,
-        source=construct(SourceRef, platform=PLATFORM, store=store, id=order.order_id, number=order.order_id),
-        created_at=created_at,
-        updated_at=_unix(order.updated_at, "updated_at"),
-        currency=cur,
-        prices_include_tax=prices_include_tax,
-        status=cast(OrderStatus, status),
-        payment_status=cast(PaymentStatus, payment_status),
-        fulfillment_status=cast(FulfillmentStatus, fulfillment),
-        raw_status=construct(RawStatus, platform=PLATFORM, code=letter, label=table.label("order", letter),
-                                             payment_code=None, fulfillment_code=None),
-        customer=customer,
-        billing_address=billing,
-        shipping_address=shipping_address,
-        shipping_addresses=[shipping_address] if shipping_address is not None else [],
-        lines=lines,
-        shipping=shipping,
-        discounts=discounts,
-        fees=fees,
-        totals=totals,
-        payment=payment,
-        shipments=shipments,
-        notes=construct(Notes, customer=_text(order.notes), staff=staff),
-        mirror_of=mirror_of,
-        extra={PLATFORM: extra},
-        warnings=warnings,
-    )
+    return _make(NeutralOrder, {
+        "schema_version": 1,
+        "source": _make(SourceRef, {"platform": PLATFORM, "store": store, "id": order_id, "number": order_id}),
+        "created_at": created_at,
+        "updated_at": _unix(order["updated_at"], "updated_at"),
+        "currency": cur,
+        "prices_include_tax": prices_include_tax,
+        "status": cast(OrderStatus, status),
+        "payment_status": cast(PaymentStatus, payment_status),
+        "fulfillment_status": cast(FulfillmentStatus, fulfillment),
+        "raw_status": _make(RawStatus, {
+            "platform": PLATFORM,
+            "code": letter,
+            "label": table.label("order", letter),
+            "payment_code": None,
+            "fulfillment_code": None,
+        }),
+        "customer": customer,
+        "billing_address": billing,
+        "shipping_address": shipping_address,
+        "shipping_addresses": [shipping_address] if shipping_address is not None else [],
+        "lines": lines,
+        "shipping": shipping,
+        "discounts": discounts,
+        "fees": fees,
+        "totals": totals,
+        "payment": payment,
+        "shipments": shipments,
+        "notes": _make(Notes, {"customer": _text(order["notes"]), "staff": staff}),
+        "mirror_of": mirror_of,
+        "extra": {PLATFORM: extra},
+        "warnings": warnings,
+    })
 
 
 def _close(a: Decimal, b: Decimal, q: Decimal) -> bool:
@@ -520,14 +621,16 @@ def _currency(bundle: Any, default: str | None, warnings: list[str]) -> str:
 
 
 def _read_taxes(
-    taxes: list[tuple[str, CsCartTax]],
-    products: list[tuple[str, CsCartOrderProduct, dict[str, Any]]],
+    taxes: list[tuple[str, dict[str, Any], Any]],
+    products: list[tuple[str, dict[str, Any], dict[str, Any]]],
     q: Decimal,
 ) -> tuple[dict[str, Decimal], dict[str, Decimal], Decimal, Decimal, Decimal, Decimal]:
     """Per-line tax amounts and rates, and the order's tax sums, from ``taxes``.
 
-    Returns ``(tax by item, rate by item, goods tax included in prices, shipping tax, shipping tax
-    included in the shipping cost, all taxes)``.
+    ``taxes`` holds ``(tax id, validated tax, raw tax JSON)``: the early-4.x per-line keys of
+    ``applies`` (``P_<item_id>``, ``S_<group>_<id>``) are not declared fields, so they are read from
+    the raw JSON. Returns ``(tax by item, rate by item, goods tax included in prices, shipping tax,
+    shipping tax included in the shipping cost, all taxes)``.
     """
     line_tax: dict[str, Decimal] = {}
     line_rate: dict[str, Decimal] = {}
@@ -536,14 +639,17 @@ def _read_taxes(
         return line_tax, line_rate, goods_incl, ship, ship_incl, total
     by_id = {item_id: product for item_id, product, _ in products}
     goods_total = _ZERO
-    for tax_id, tax in taxes:
-        applies = tax.applies
+    for tax_id, tax, raw_tax in taxes:
+        applies = tax["applies"]
         per_item: dict[str, Decimal] = {}
         taxed: list[str] = []
         goods = shipping_part = _ZERO
-        if isinstance(applies, CsCartTaxApplies):
+        if isinstance(applies, dict):
             old_shipping = _ZERO
-            for key, value in (applies.model_extra or {}).items():
+            raw_applies = raw_tax.get("applies") if isinstance(raw_tax, dict) else None
+            for key, value in raw_applies.items() if isinstance(raw_applies, dict) else ():
+                if key in _APPLIES_FIELDS:
+                    continue  # declared fields: validated above
                 if key.startswith("P_"):
                     item_id = key[2:]
                     per_item[item_id] = per_item.get(item_id, _ZERO) + _dec(value, f"taxes.{tax_id}.applies.{key}")
@@ -552,29 +658,30 @@ def _read_taxes(
             if per_item:
                 goods = sum(per_item.values(), _ZERO)
             else:
-                goods = applies.P or _ZERO
-                items = applies.items.get("P") if isinstance(applies.items, dict) else None
+                goods = applies["P"] or _ZERO
+                applied_items = applies["items"]
+                items = applied_items.get("P") if isinstance(applied_items, dict) else None
                 taxed = [item_id for item_id, flag in entries(items) if flag and item_id in by_id] \
                     if isinstance(items, dict) else []
-            shipping_part = applies.S if applies.S is not None else old_shipping
+            shipping_part = applies["S"] if applies["S"] is not None else old_shipping
         else:
-            goods = tax.tax_subtotal or _ZERO
+            goods = tax["tax_subtotal"] or _ZERO
             taxed = list(by_id)
         if not per_item and taxed:
             per_item = _allocate(goods, [(item_id, by_id[item_id]) for item_id in taxed], tax, q)
-        rate = tax.rate_value if tax.rate_type in (None, "P") else None
+        rate = tax["rate_value"] if tax["rate_type"] in (None, "P") else None
         for item_id, amount in per_item.items():
             line_tax[item_id] = line_tax.get(item_id, _ZERO) + amount
             if rate is not None:
                 line_rate[item_id] = line_rate.get(item_id, _ZERO) + rate
         goods_total += goods
         ship += shipping_part
-        if tax.price_includes_tax:
+        if tax["price_includes_tax"]:
             goods_incl += goods
             ship_incl += shipping_part
-        total += tax.tax_subtotal if tax.tax_subtotal is not None else goods + shipping_part
+        total += tax["tax_subtotal"] if tax["tax_subtotal"] is not None else goods + shipping_part
     # Stores where applies keys matched (early 4.x) also fill tax_value per line: exact, prefer it.
-    values = [(item_id, product.tax_value) for item_id, product, _ in products if product.tax_value]
+    values = [(item_id, product["tax_value"]) for item_id, product, _ in products if product["tax_value"]]
     if values and sum((v for _, v in values if v is not None), _ZERO) == goods_total:
         line_tax = {item_id: value for item_id, value in values if value is not None}
     return line_tax, line_rate, goods_incl, ship, ship_incl, total
@@ -587,7 +694,7 @@ def _dec(value: Any, field: str) -> Decimal:
         raise InvalidPayload("CS-Cart order", [(field, str(error))]) from None
 
 
-def _allocate(total: Decimal, items: list[tuple[str, CsCartOrderProduct]], tax: CsCartTax,
+def _allocate(total: Decimal, items: list[tuple[str, dict[str, Any]]], tax: dict[str, Any],
               q: Decimal) -> dict[str, Decimal]:
     """Split a tax's goods amount over the items it applies to (CS-Cart 4.x gives only the sum).
 
@@ -596,19 +703,20 @@ def _allocate(total: Decimal, items: list[tuple[str, CsCartOrderProduct]], tax: 
     """
     if len(items) == 1:
         return {items[0][0]: total}
-    rate = tax.rate_value if tax.rate_type in (None, "P") else None
+    rate = tax["rate_value"] if tax["rate_type"] in (None, "P") else None
     if rate is not None and rate > 0:
         factor = rate / _HUNDRED
         for per_unit in (True, False):
             guess: dict[str, Decimal] = {}
             for item_id, product in items:
-                base = product.price if per_unit else product.price * product.amount
-                part = base - base / (1 + factor) if tax.price_includes_tax else base * factor
+                price, amount = product["price"], product["amount"]
+                base = price if per_unit else price * amount
+                part = base - base / (1 + factor) if tax["price_includes_tax"] else base * factor
                 part = part.quantize(q)
-                guess[item_id] = part * product.amount if per_unit else part
+                guess[item_id] = part * amount if per_unit else part
             if sum(guess.values(), _ZERO) == total:
                 return guess
-    weights = [(item_id, product.price * product.amount) for item_id, product in items]
+    weights = [(item_id, product["price"] * product["amount"]) for item_id, product in items]
     whole = sum((w for _, w in weights), _ZERO)
     shares: dict[str, Decimal] = {}
     if whole == 0:
@@ -623,42 +731,56 @@ def _allocate(total: Decimal, items: list[tuple[str, CsCartOrderProduct]], tax: 
     return shares
 
 
-def _options(product: CsCartOrderProduct) -> list[LineOption]:
+def _options(extra: Any) -> list[LineOption]:
+    """A line's chosen options, from its ``extra.product_options_value`` (see
+    :meth:`CsCartOrderProduct.options_value`)."""
+    if not isinstance(extra, dict):
+        return []
+    values = extra.get("product_options_value")
+    if isinstance(values, dict):
+        values = values.values()
+    elif not isinstance(values, list):
+        return []
     out: list[LineOption] = []
-    for option in product.options_value():
+    for option in values:
+        if not isinstance(option, dict):
+            continue
         name = option.get("option_name") or option.get("description")
         value = option.get("variant_name") or option.get("value")
         if name not in (None, "") and value not in (None, "") and not isinstance(value, dict | list):
-            out.append(construct(LineOption, name=str(name), value=str(value)))
+            out.append(_make(LineOption, {"name": str(name), "value": str(value)}))
     return out
 
 
-def _shipping(order: CsCartOrder, ship_tax: Decimal, ship_tax_incl: Decimal) -> Shipping:
-    methods: list[CsCartShippingMethod] = []
+def _shipping(order: dict[str, Any], ship_tax: Decimal, ship_tax_incl: Decimal) -> Shipping:
+    methods: list[dict[str, Any]] = []
     codes: list[str] = []
-    for key, method in entries(order.shipping):
+    order_shipping = order["shipping"]
+    keyed = isinstance(order_shipping, dict)
+    for key, method in entries(order_shipping):
         methods.append(method)
-        code = method.shipping_id or (key if isinstance(order.shipping, dict) else None)
+        code = method["shipping_id"] or (key if keyed else None)
         if code and code not in codes:
             codes.append(code)
-    names = [m.shipping for m in methods if m.shipping]
-    cost = order.shipping_cost
+    names = [m["shipping"] for m in methods if m["shipping"]]
+    cost = order["shipping_cost"]
     if cost is None and methods:
         cost = sum((_method_rate(m) for m in methods), _ZERO)
     amount = cost - ship_tax_incl if cost is not None else None
-    return construct(Shipping, 
-        method_code=codes[0] if codes else None,
-        method_name=" / ".join(dict.fromkeys(names)) if names else None,
-        amount=amount,
-        amount_incl_tax=amount + ship_tax if amount is not None else None,
-        tax_amount=ship_tax if amount is not None else None,
-    )
+    return _make(Shipping, {
+        "method_code": codes[0] if codes else None,
+        "method_name": " / ".join(dict.fromkeys(names)) if names else None,
+        "amount": amount,
+        "amount_incl_tax": amount + ship_tax if amount is not None else None,
+        "tax_amount": ship_tax if amount is not None else None,
+    })
 
 
-def _method_rate(method: CsCartShippingMethod) -> Decimal:
-    if method.rate is not None:
-        return method.rate
-    rates = method.rates
+def _method_rate(method: dict[str, Any]) -> Decimal:
+    rate: Decimal | None = method["rate"]
+    if rate is not None:
+        return rate
+    rates = method["rates"]
     if isinstance(rates, dict):
         return sum((r for r in rates.values() if r is not None), _ZERO)
     if isinstance(rates, list):
@@ -666,18 +788,19 @@ def _method_rate(method: CsCartShippingMethod) -> Decimal:
     return _ZERO
 
 
-def _discounts(order: CsCartOrder, raw: dict[str, Any], discount_total: Decimal) -> list[Discount]:
-    if not order.promotions and not discount_total:
+def _discounts(order: dict[str, Any], discount_total: Decimal) -> list[Discount]:
+    promotions = order["promotions"]
+    if not promotions and not discount_total:
         return []
     codes: dict[str, str] = {}
-    for code, promotion_ids in entries(order.coupons):
+    for code, promotion_ids in entries(order["coupons"]):
         for _, promotion_id in entries(promotion_ids if isinstance(promotion_ids, dict | list) else [promotion_ids]):
             codes.setdefault(str(promotion_id), code)
     found: list[tuple[str, str | None, Decimal | None]] = []
-    if isinstance(order.promotions, dict):
-        for promotion_id, promotion in order.promotions.items():
-            found.append((promotion_id, _text(promotion.name) or _text(promotion.short_description),
-                          promotion.total_discount))
+    if isinstance(promotions, dict):
+        for promotion_id, promotion in promotions.items():
+            found.append((promotion_id, _text(promotion["name"]) or _text(promotion["short_description"]),
+                          promotion["total_discount"]))
     known = sum((amount for _, _, amount in found if amount is not None), _ZERO)
     rest = discount_total - known
     out: list[Discount] = []
@@ -685,28 +808,43 @@ def _discounts(order: CsCartOrder, raw: dict[str, Any], discount_total: Decimal)
         if amount is None:
             amount, rest = (rest, _ZERO) if rest > 0 else (_ZERO, rest)
         if amount:
-            out.append(construct(Discount, code=codes.get(promotion_id), amount=amount,
-                                                name=name or f"Promotion {promotion_id}"))
+            out.append(_make(Discount, {"code": codes.get(promotion_id), "amount": amount,
+                                        "name": name or f"Promotion {promotion_id}"}))
     if rest > 0:
-        out.append(construct(Discount, code=None, amount=rest, name="Discount"))
+        out.append(_make(Discount, {"code": None, "amount": rest, "name": "Discount"}))
     return out
 
 
-def _address(first: str | None, last: str | None, line1: str | None, line2: str | None, city: str | None,
-             state: str | None, state_descr: str | None, county: str | None, zipcode: str | None,
-             country: str | None, country_descr: str | None, phone: str | None, email: str | None,
-             company: str | None) -> Address | None:
-    first, last, line1, city, zipcode, country, state = (
-        _text(first), _text(last), _text(line1), _text(city), _text(zipcode), _text(country), _text(state))
+_BILLING_COLUMNS = itemgetter("b_firstname", "b_lastname", "b_address", "b_address_2", "b_city", "b_state",
+                              "b_state_descr", "b_county", "b_zipcode", "b_country", "b_country_descr", "b_phone")
+_SHIPPING_COLUMNS = itemgetter("s_firstname", "s_lastname", "s_address", "s_address_2", "s_city", "s_state",
+                               "s_state_descr", "s_county", "s_zipcode", "s_country", "s_country_descr", "s_phone")
+
+
+def _address(columns: tuple[str | None, ...], email: str | None, company: str | None) -> Address | None:
+    """The billing or shipping address from the order's ``b_*``/``s_*`` columns (see the getters
+    above for their order); ``None`` when it has no name, street, city, zip or country."""
+    first, last, line1, line2, city, state, state_descr, county, zipcode, country, country_descr, phone = [
+        None if not value or value.isspace() else value for value in columns]  # _text, inlined (hot)
     if not (first or last or line1 or city or zipcode or country):
         return None
-    return construct(
-        Address, first_name=first, last_name=last, company=company, line1=line1, line2=_text(line2), city=city,
-        region=_text(state_descr) or (None if state else _text(county)), region_code=state, postal_code=zipcode,
-        country_code=country.upper() if country else None, phone=_text(phone), email=email,
-        full_name=f"{first} {last}" if first and last else (first or last), country=_text(country_descr),
-        source_address_id=None,
-    )
+    return _make(Address, {
+        "first_name": first,
+        "last_name": last,
+        "company": company,
+        "line1": line1,
+        "line2": line2,
+        "city": city,
+        "region": state_descr or (None if state else county),
+        "region_code": state,
+        "postal_code": zipcode,
+        "country_code": country.upper() if country else None,
+        "phone": phone,
+        "email": email,
+        "full_name": f"{first} {last}" if first and last else (first or last),
+        "country": country_descr,
+        "source_address_id": None,
+    })
 
 
 def _shipments(data: Any, order_id: str, sku_by_item: Mapping[str, str | None],
@@ -720,31 +858,32 @@ def _shipments(data: Any, order_id: str, sku_by_item: Mapping[str, str | None],
     out: list[Shipment] = []
     extra: dict[str, Any] = {}
     for index, item in enumerate(data):
-        shipment = parse_cscart(CsCartShipment, item, what="CS-Cart shipment", prefix=f"shipments[{index}]")
-        if shipment.order_id not in (None, "", order_id):
-            warnings.append(f"shipments: shipment {shipment.shipment_id} belongs to order {shipment.order_id}; ignored")
+        shipment = _read_shipment(item, index)
+        shipment_id, shipment_order = shipment["shipment_id"], shipment["order_id"]
+        if shipment_order not in (None, "", order_id):
+            warnings.append(f"shipments: shipment {shipment_id} belongs to order {shipment_order}; ignored")
             continue
         lines = [
-            construct(ShipmentLine, source_line_id=item_id, sku=sku_by_item.get(item_id), quantity=int(qty))
-            for item_id, qty in entries(shipment.products)
+            _make(ShipmentLine, {"source_line_id": item_id, "sku": sku_by_item.get(item_id), "quantity": int(qty)})
+            for item_id, qty in entries(shipment["products"])
             if isinstance(qty, int) and not isinstance(qty, bool) and qty > 0
         ]
-        info = shipment.carrier_info
-        url = _text(info.tracking_url) if info is not None and not isinstance(info, list) else None
-        out.append(construct(Shipment, 
-            source_shipment_id=shipment.shipment_id,
-            carrier=_carrier_in(shipment.carrier),
-            tracking_number=_text(shipment.tracking_number),
-            tracking_url=url,
-            shipped_at=_unix(shipment.shipment_timestamp, f"shipments[{index}].shipment_timestamp"),
-            lines=lines,
-            status="shipped",
-            delivered_at=None,
-            comment=_text(shipment.comments),
-        ))
+        info = shipment["carrier_info"]
+        url = _text(info["tracking_url"]) if isinstance(info, dict) else None
+        out.append(_make(Shipment, {
+            "source_shipment_id": shipment_id,
+            "carrier": _carrier_in(shipment["carrier"]),
+            "tracking_number": _text(shipment["tracking_number"]),
+            "tracking_url": url,
+            "shipped_at": _unix(shipment["shipment_timestamp"], f"shipments[{index}].shipment_timestamp"),
+            "lines": lines,
+            "status": "shipped",
+            "delivered_at": None,
+            "comment": _text(shipment["comments"]),
+        }))
         leftover = {k: v for k, v in item.items() if k not in _SHIPMENT_MAPPED}
         if leftover:
-            extra[shipment.shipment_id] = leftover
+            extra[shipment_id] = leftover
     return out, extra
 
 
