@@ -50,7 +50,6 @@ from connectors.cscart.wire import (
     CsCartStatusUpdate,
     CsCartTaxApplies,
     CsCartUserData,
-    construct,
     entries,
     parse_cscart,
     parse_statuses,
@@ -301,7 +300,7 @@ _set_private = BaseModel.__dict__["__pydantic_private__"].__set__
 
 
 def _make(cls: type[M], values: dict[str, Any]) -> M:
-    """:func:`~connectors.cscart.wire.construct` for the read path, from a dict literal.
+    """:func:`~connectors.cscart.wire.construct`, from a dict (neutral objects and write models).
 
     Same result (no validation; fields not given get their defaults; the fields-set is the keys
     given; a complete dict becomes the instance dict as is), without collecting keyword arguments
@@ -967,6 +966,8 @@ def _required_option(ctx: TargetContext, name: str, what: str) -> Any:
     if value in (None, "", {}):
         raise ConnectorError(f"store option {name!r} is required to create CS-Cart orders ({what})",
                              platform=PLATFORM)
+    if isinstance(value, str | int):  # the usual case, without the (slow) Mapping ABC check
+        return str(value)
     if isinstance(value, Mapping):
         return {str(k): str(v) for k, v in value.items()}
     return str(value)
@@ -1024,7 +1025,7 @@ def _user_data(order: NeutralOrder, ctx: TargetContext) -> CsCartUserData:
         "s_city": shipping.city, "s_state": _state_code(shipping, "shipping", ctx),
         "s_country": shipping.country_code, "s_zipcode": shipping.postal_code, "s_phone": shipping.phone,
     }
-    return construct(CsCartUserData, **{k: v for k, v in fields.items() if v is not None})
+    return _make(CsCartUserData, {k: v for k, v in fields.items() if v is not None})
 
 
 def _details(order: NeutralOrder, ctx: TargetContext) -> str | None:
@@ -1075,9 +1076,9 @@ class CsCartMapping:
             if offline:
                 key = line.sku or f"line-{index}"
                 if key in products:
-                    products[key] = construct(CsCartOrderLine, amount=products[key].amount + line.quantity)
+                    products[key] = _make(CsCartOrderLine, {"amount": products[key].amount + line.quantity})
                 else:
-                    products[key] = construct(CsCartOrderLine, amount=line.quantity)
+                    products[key] = _make(CsCartOrderLine, {"amount": line.quantity})
                 continue
             if not line.sku:
                 raise Rejected(f"line {line.name!r} has no SKU; CS-Cart orders hold catalog products only",
@@ -1097,10 +1098,10 @@ class CsCartMapping:
             key = str(index)
             seen[signature] = key
             if options:
-                products[key] = construct(CsCartOrderLine, product_id=ref.product_id, amount=line.quantity,
-                                                                product_options=options)
+                products[key] = _make(CsCartOrderLine, {"product_id": ref.product_id, "amount": line.quantity,
+                                                        "product_options": options})
             else:
-                products[key] = construct(CsCartOrderLine, product_id=ref.product_id, amount=line.quantity)
+                products[key] = _make(CsCartOrderLine, {"product_id": ref.product_id, "amount": line.quantity})
         if not products:
             raise Rejected("the order has no line CS-Cart can create", platform=PLATFORM,
                            field_errors={"lines": "empty"})
@@ -1131,7 +1132,7 @@ class CsCartMapping:
             fields["details"] = details
         if code and code != "O":
             fields["status_after"] = code
-        return construct(CsCartOrderCreate, **fields)
+        return _make(CsCartOrderCreate, fields)
 
     def status_payload(self, order: NeutralOrder, ctx: TargetContext) -> CsCartStatusUpdate | None:
         """A status-only PUT bringing the target to ``order``'s status, or ``None`` when it is there.
@@ -1151,8 +1152,8 @@ class CsCartMapping:
         if ctx.options.get("notify_customer"):
             ctx.warn("notify_user leaves CS-Cart's status-only fast path on Multi-Vendor 4.14.1: the whole order "
                      "is recalculated (prices, taxes, shipping); enable notify_customer only on verified stores")
-            return construct(CsCartStatusUpdate, status=code, notify_user="Y")
-        return construct(CsCartStatusUpdate, status=code)
+            return _make(CsCartStatusUpdate, {"status": code, "notify_user": "Y"})
+        return _make(CsCartStatusUpdate, {"status": code})
 
     def shipment_payload(self, shipment: Shipment, order: NeutralOrder, ctx: TargetContext) -> CsCartShipmentCreate:
         """``POST /api/shipments`` for a source shipment: quantities keyed by the target's item ids
@@ -1200,7 +1201,7 @@ class CsCartMapping:
             fields["carrier"] = carrier
         if shipment.comment:
             fields["comments"] = shipment.comment
-        return construct(CsCartShipmentCreate, **fields)
+        return _make(CsCartShipmentCreate, fields)
 
     def shipment_update_payload(self, shipment: Shipment, ctx: TargetContext) -> CsCartShipmentUpdate | None:
         """The tracking change for an existing shipment (``None`` when the target already has it)."""
@@ -1215,7 +1216,7 @@ class CsCartMapping:
             return None
         fields = {"tracking_number": tracking, "carrier": carrier, "comments": shipment.comment}
         present: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
-        return construct(CsCartShipmentUpdate, **present)
+        return _make(CsCartShipmentUpdate, present)
 
     def cancel_payload(self, order: NeutralOrder, ctx: TargetContext) -> CsCartStatusUpdate | None:
         """The status-only PUT to the store's cancelled letter (``I`` by default)."""
