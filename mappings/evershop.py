@@ -313,7 +313,7 @@ def _date(d: dict[str, Any] | None) -> datetime | None:
 def _unmapped(raw: Mapping[str, Any], declared: frozenset[str], keep: tuple[str, ...]) -> dict[str, Any]:
     """Source fields the mapping did not place, verbatim from ``raw``: the undeclared ones (what the
     read model keeps in ``model_extra``) in their order, then the declared-but-unplaced ``keep``."""
-    out = {key: value for key, value in raw.items() if key not in declared}
+    out = {} if declared.issuperset(raw) else {key: value for key, value in raw.items() if key not in declared}
     for key in keep:
         if key in raw:
             out[key] = raw[key]
@@ -391,7 +391,7 @@ def _statuses(
             _STATUS_CACHE.clear()
         _STATUS_CACHE[key] = hit
     warnings.extend(hit[2])
-    return cast(tuple[OrderStatus, PaymentStatus, FulfillmentStatus], hit[1])
+    return cast("tuple[OrderStatus, PaymentStatus, FulfillmentStatus]", hit[1])  # (a string: no subscript per call)
 
 
 def _resolve_statuses(
@@ -553,7 +553,7 @@ def _finish(
     elif lines and shipping_info.amount_incl_tax is not None:
         parts = [line.total for line in lines]
         if None not in parts:
-            computed = sum(cast(list[Decimal], parts), shipping_info.amount_incl_tax)
+            computed = sum(cast("list[Decimal]", parts), shipping_info.amount_incl_tax)
             if abs(grand_total - computed) > quantum(currency):
                 warnings.append(cast(str, totals_warning(grand_total, [computed], currency)))
     mirror_of, meta_rest = _reference(meta)
@@ -721,7 +721,7 @@ def _from_gql(o: dict[str, Any], raw: dict[str, Any], store: str | None, table: 
         rest = _unmapped(raw_shipment, _GQL_SHIPMENT_DECLARED, _GQL_SHIPMENT_KEEP) \
             if isinstance(raw_shipment, dict) else {}
         if shipped_at is not None and created_at is not None and created_at != shipped_at:
-            rest["createdAt"] = cast(dict[str, Any], raw_shipment)["createdAt"]
+            rest["createdAt"] = cast("dict[str, Any]", raw_shipment)["createdAt"]
         shipment_rests.append(rest)
     if any(shipment_rests):
         extra["shipments"] = shipment_rests
