@@ -321,7 +321,7 @@ def _construct(cls: type[M], values: dict[str, Any]) -> M:
         fields_set = template[3].copy()
     else:
         fields_set = set(values)
-        data = dict(template[1])
+        data = template[1].copy()
         for name, factory in template[2]:
             if name not in values:
                 data[name] = factory()
@@ -859,23 +859,22 @@ def _status_code(order: NeutralOrder, table: StatusTable) -> str | None:
 def _address_write(address: Address, model: type[M], customer_email: str | None = None,
                    shipping_method: str | None = None) -> M:
     """A neutral address as a BigCommerce address body (``None`` fields are left out)."""
-    values: dict[str, Any] = {"first_name": address.first_name or "", "last_name": address.last_name or ""}
-    for key, value in (
-        ("company", address.company),
-        ("street_1", address.line1),
-        ("street_2", address.line2),
-        ("city", address.city),
-        ("state", address.region or address.region_code),
-        ("zip", address.postal_code),
-        ("country", address.country or _COUNTRY_NAMES.get(address.country_code or "")),
-        ("country_iso2", address.country_code),
-        ("phone", address.phone),
-        ("email", address.email or customer_email),
-        ("shipping_method", shipping_method),
-    ):
-        if value is not None:
-            values[key] = value
-    return _construct(model, values)
+    values: dict[str, Any] = {
+        "first_name": address.first_name or "",
+        "last_name": address.last_name or "",
+        "company": address.company,
+        "street_1": address.line1,
+        "street_2": address.line2,
+        "city": address.city,
+        "state": address.region or address.region_code,
+        "zip": address.postal_code,
+        "country": address.country or _COUNTRY_NAMES.get(address.country_code or ""),
+        "country_iso2": address.country_code,
+        "phone": address.phone,
+        "email": address.email or customer_email,
+        "shipping_method": shipping_method,
+    }
+    return _construct(model, {key: value for key, value in values.items() if value is not None})
 
 
 def _carrier_fields(carrier: str | None) -> tuple[str, str | None]:
