@@ -215,7 +215,7 @@ def _unwrap(payload: Any) -> Any:
 
 
 M = TypeVar("M", bound=BaseModel)
-_Spec = tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...], frozenset[str], frozenset[str]]
+_Spec = tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...], frozenset[str], set[str]]
 _SPECS: dict[type[BaseModel], _Spec] = {}
 _new = object.__new__
 # BaseModel's own slots, set through their descriptors (what model_construct does, minus the lookups).
@@ -234,7 +234,7 @@ def _spec(cls: type[BaseModel]) -> _Spec:
             factories.append((name, info.default_factory))  # type: ignore[arg-type]
         elif not info.is_required():
             static[name] = info.default
-    spec = (static, tuple(factories), frozenset(name for name, _ in factories), frozenset(cls.model_fields))
+    spec = (static, tuple(factories), frozenset(name for name, _ in factories), set(cls.model_fields))
     _SPECS[cls] = spec
     return spec
 
@@ -250,17 +250,17 @@ def _make(cls: type[M], values: dict[str, Any]) -> M:
     read path writes its complete dicts in that order so its JSON stays byte-for-byte the same.
     """
     static, factories, factory_names, names = _SPECS.get(cls) or _spec(cls)
-    if values.keys() == names:
-        data = values
+    if len(values) == len(names):  # every field given (call sites only name fields)
+        data, fields_set = values, names.copy()
     else:
-        data = {**static, **values}
+        data, fields_set = {**static, **values}, set(values)
         if factories and not factory_names <= values.keys():
             for name, factory in factories:
                 if name not in values:
                     data[name] = factory()
     model: M = _new(cls)
     _set_dict(model, data)
-    _set_fields_set(model, set(values))
+    _set_fields_set(model, fields_set)
     _set_extra(model, None)
     _set_private(model, None)
     return model
