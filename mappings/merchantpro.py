@@ -54,6 +54,9 @@ from connectors.wire import WriteModel, plain_reader, to_plain
 from mappings.base import Call, TargetContext, join_name, split_name, totals_warning
 from mappings.money import quantum, within_precision
 from mappings.neutral import (
+    FULFILLMENT_STATUSES,
+    ORDER_STATUSES,
+    PAYMENT_STATUSES,
     Address,
     Customer,
     Discount,
@@ -191,6 +194,13 @@ def _merge(ship: Triple | None, pay: Triple | None) -> Triple:
             _MERGED[(ship, pay)] = merged
     return merged
 _CANCELLED_PAYMENT = frozenset({"canceled", "cancelled"})
+_DEFAULT_CODES: dict[tuple[str, str, str], tuple[str | None, str | None]] = {
+    (status, payment, fulfillment): (STATUSES.outbound_for("payment", status, payment, fulfillment),
+                                     STATUSES.outbound_for("shipping", status, payment, fulfillment))
+    for status in ORDER_STATUSES for payment in PAYMENT_STATUSES for fulfillment in FULFILLMENT_STATUSES
+}
+"""``(payment_status, shipping_status)`` for every neutral triple under the default table, computed once
+(a rule scan per axis costs about half a µs; every create and status write asks)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -609,6 +619,8 @@ class MerchantProMapping:
     # -- outbound -------------------------------------------------------------------------------
     def _codes(self, order: NeutralOrder, table: StatusTable) -> tuple[str | None, str | None]:
         args = (order.status, order.payment_status, order.fulfillment_status)
+        if table is STATUSES and args in _DEFAULT_CODES:
+            return _DEFAULT_CODES[args]
         return table.outbound_for("payment", *args), table.outbound_for("shipping", *args)
 
     def create_payload(self, order: NeutralOrder, ctx: TargetContext) -> MerchantProOrderCreate:
