@@ -971,9 +971,15 @@ def status_table_from_statuses(statuses: Any, *, base: StatusTable = STATUS_TABL
 # ------------------------------------------------------------------------------------------------
 
 
-def _required_option(ctx: TargetContext, name: str, what: str) -> Any:
+def _required_option(ctx: TargetContext, name: str, what: str, offline: bool) -> Any:
+    """A store write default CS-Cart needs on create. Offline (``ordersync translate`` without
+    ``-o NAME=...``) a missing one is left out with a warning; a sync refuses to create without it."""
     value = ctx.options.get(name)
     if value in (None, "", {}):
+        if offline:
+            ctx.warn(f"{name}: not set; CS-Cart needs {what} to create an order "
+                     f"(store option {name!r}, or translate -o {name}=ID)")
+            return None
         raise ConnectorError(f"store option {name!r} is required to create CS-Cart orders ({what})",
                              platform=PLATFORM)
     if isinstance(value, str | int):  # the usual case, without the (slow) Mapping ABC check
@@ -1078,10 +1084,11 @@ class CsCartMapping:
         """The POST body for ``order``: catalog products by SKU, a guest ``user_data``, the store's
         ``payment_id``/``shipping_id`` options, our marker in ``details``, plus the source grand
         total (``total_override``) and status letter (``status_after``) for the follow-up PUTs."""
-        payment_id = _required_option(ctx, "payment_id", "the payment method id new orders use")
-        shipping_id = _required_option(ctx, "shipping_id", "the shipping method id, or one per product group")
-        products: dict[str, CsCartOrderLine] = {}
         offline = ctx.catalog is None
+        payment_id = _required_option(ctx, "payment_id", "the payment method id new orders use", offline)
+        shipping_id = _required_option(ctx, "shipping_id", "the shipping method id, or one per product group",
+                                       offline)
+        products: dict[str, CsCartOrderLine] = {}
         seen: dict[tuple[str, tuple[tuple[str, str], ...]], str] = {}
         for index, line in enumerate(order.lines, 1):
             if line.quantity < 1:

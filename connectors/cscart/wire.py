@@ -603,8 +603,10 @@ class CsCartOrderCreate(WriteModel):
 
     user_id: str | None = None
     user_data: CsCartUserData | None = None
-    payment_id: str
-    shipping_id: str | dict[str, str] = Field(description="One id, or one per product-group key.")
+    payment_id: str | None = Field(default=None, description="Required by CS-Cart; absent only in an "
+                                   "offline translation made without the store option.")
+    shipping_id: str | dict[str, str] | None = Field(default=None, description="One id, or one per "
+                                                     "product-group key. Required by CS-Cart, as payment_id.")
     products: dict[str, CsCartOrderLine] = Field(min_length=1)
     notes: str | None = None
     details: str | None = None

@@ -475,6 +475,16 @@ def test_create_payload_needs_store_options() -> None:
         MAPPING.create_payload(order, context)
 
 
+def test_offline_create_payload_without_store_options_leaves_them_out_and_says_so() -> None:
+    context = TargetContext()
+    body = MAPPING.create_payload(_mv_order(), context).body()
+    assert "payment_id" not in body
+    assert "shipping_id" not in body
+    assert body["products"] == {"TS-241-RED-M": {"amount": 1}, "MUG-V3": {"amount": 1}}
+    assert any(w.startswith("payment_id: not set") and "-o payment_id=ID" in w for w in context.warnings)
+    assert any(w.startswith("shipping_id: not set") for w in context.warnings)
+
+
 def test_create_payload_offline_keys_by_sku_and_warns_about_currency() -> None:
     order = _mv_order()
     context = TargetContext(options={"payment_id": "2", "shipping_id": {"0": "4", "1": "9"}})
