@@ -59,7 +59,7 @@ from connectors.bigcommerce.wire import (
 )
 from connectors.errors import InvalidPayload, UnknownSku
 from connectors.parsing import parse_decimal
-from connectors.wire import WriteModel, invalid_payload_from, parse_wire, plain_reader, to_plain
+from connectors.wire import WriteModel, construct, invalid_payload_from, parse_wire, plain_reader, to_plain
 from mappings.base import Call, TargetContext
 from mappings.money import quantum
 from mappings.neutral import (
@@ -284,57 +284,6 @@ _COUNTRY_NAMES = {"US": "United States", "CA": "Canada", "AU": "Australia", "GB"
                   "DE": "Germany", "FR": "France", "RO": "Romania", "KE": "Kenya", "NZ": "New Zealand"}
 
 M = TypeVar("M", bound=BaseModel)
-_new = object.__new__
-# BaseModel's own slots: setting them through their descriptors is what model_construct does, minus
-# the attribute lookup.
-_set_dict = BaseModel.__dict__["__dict__"].__set__
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-_TEMPLATES: dict[type[BaseModel], tuple[int, dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...], set[str]]] = {}
-
-
-def _template(cls: type[BaseModel]) -> tuple[int, dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...],
-                                              set[str]]:
-    static: dict[str, Any] = {}
-    factories: list[tuple[str, Callable[[], Any]]] = []
-    for name, info in cls.model_fields.items():
-        if info.default_factory is not None:
-            factories.append((name, info.default_factory))  # type: ignore[arg-type]
-        else:
-            static[name] = info.default
-    template = (len(cls.model_fields), static, tuple(factories), set(cls.model_fields))
-    _TEMPLATES[cls] = template
-    return template
-
-
-def _construct(cls: type[M], values: dict[str, Any]) -> M:
-    """``cls.model_construct(**values)`` without its per-call cost (the hot path of ``to_neutral``).
-
-    pydantic 2.x inspects every default factory's signature on each ``model_construct`` call
-    (~80 µs for a ``Line``); this fills missing fields from a per-class template instead, and takes
-    ``values`` as the instance dict when it already names every field. ``values`` must be valid (they
-    come from validated wire models); the fields-set is the keys given, as with ``model_construct``.
-    """
-    template = _TEMPLATES.get(cls) or _template(cls)
-    if len(values) == template[0]:
-        fields_set = template[3].copy()
-    else:
-        fields_set = set(values)
-        data = template[1].copy()
-        for name, factory in template[2]:
-            if name not in values:
-                data[name] = factory()
-        data.update(values)
-        values = data
-    obj: M = _new(cls)
-    _set_dict(obj, values)
-    _set_fields_set(obj, fields_set)
-    _set_extra(obj, None)
-    _set_private(obj, None)
-    return obj
-
-
 def _rest(raw: Mapping[str, Any], mapped: tuple[str, ...]) -> dict[str, Any]:
     """``raw`` without the mapped keys, verbatim and in order (a C-level copy, then pops)."""
     rest = dict(raw)
@@ -379,7 +328,7 @@ def _address(model: dict[str, Any], source_id: str | None = None) -> Address:
     country = model["country_iso2"]
     country = country.upper() if country else None
     region = model["state"] or None
-    return _construct(Address, {
+    return construct(Address, {
         "first_name": model["first_name"] or None,
         "last_name": model["last_name"] or None,
         "company": model["company"] or None,
@@ -540,7 +489,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
             line_tax = total_inc - total_ex
         product_options = product["product_options"]
         options = [
-            _construct(LineOption, {"name": option["display_name"] or option["name"] or "",
+            construct(LineOption, {"name": option["display_name"] or option["name"] or "",
                                     "value": option["display_value"] or option["value"] or ""})
             for option in product_options
         ] if product_options else []
@@ -554,7 +503,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
         product_id = product["product_id"]
         variant_id = product["variant_id"]
         parent = product["parent_order_product_id"]
-        lines.append(_construct(Line, {
+        lines.append(construct(Line, {
             "source_line_id": str(line_id),
             "sku": sku,
             "name": _text(product["name"]),
@@ -617,7 +566,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
             method = None
     customer_id = order["customer_id"]
     if billing_address is not None:
-        customer = _construct(Customer, {
+        customer = construct(Customer, {
             "id": str(customer_id) if customer_id else None,
             "email": billing_address.email,
             "first_name": billing_address.first_name,
@@ -627,7 +576,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
             "full_name": None,
         })
     else:
-        customer = _construct(Customer, {
+        customer = construct(Customer, {
             "id": str(customer_id) if customer_id else None, "email": None, "first_name": None,
             "last_name": None, "phone": None, "locale": _text(order["customer_locale"]), "full_name": None,
         })
@@ -641,14 +590,14 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
             carrier = _text(shipment["tracking_carrier"])
             link = _text(shipment["tracking_link"])
             generated = _text(shipment["generated_tracking_link"])
-            neutral_shipments.append(_construct(Shipment, {
+            neutral_shipments.append(construct(Shipment, {
                 "source_shipment_id": str(shipment["id"]),
                 "carrier": provider or carrier,
                 "tracking_number": _text(shipment["tracking_number"]),
                 "tracking_url": link or generated,
                 "shipped_at": shipment["date_created"],
                 "lines": [
-                    _construct(ShipmentLine, {"source_line_id": str(item["order_product_id"]),
+                    construct(ShipmentLine, {"source_line_id": str(item["order_product_id"]),
                                               "sku": skus.get(item["order_product_id"]),
                                               "quantity": item["quantity"]})
                     for item in shipment["items"]
@@ -669,7 +618,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
     discounts: list[Discount] = []
     for coupon in coupons:
         amount = coupon["discount"] if coupon["discount"] is not None else coupon["amount"]
-        discounts.append(_construct(Discount, {"code": _text(coupon["code"]), "amount": c(amount or _ZERO),
+        discounts.append(construct(Discount, {"code": _text(coupon["code"]), "amount": c(amount or _ZERO),
                                                "name": None}))
     if coupons:
         extra["@coupons"] = raw_coupons
@@ -677,16 +626,16 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
         extra["@taxes"] = raw_taxes
     discount_amount = order["discount_amount"]
     if discount_amount:
-        discounts.append(_construct(Discount, {"code": None, "amount": c(discount_amount),
+        discounts.append(construct(Discount, {"code": None, "amount": c(discount_amount),
                                                "name": "Manual Discount"}))
     fees: list[Fee] = []
     handling_ex, handling_inc = order["handling_cost_ex_tax"], order["handling_cost_inc_tax"]
     if handling_ex or handling_inc:
-        fees.append(_construct(Fee, {"kind": "handling", "amount": c(handling_ex or _ZERO),
+        fees.append(construct(Fee, {"kind": "handling", "amount": c(handling_ex or _ZERO),
                                      "amount_incl_tax": c(handling_inc), "name": "Handling"}))
     wrapping_ex, wrapping_inc = order["wrapping_cost_ex_tax"], order["wrapping_cost_inc_tax"]
     if wrapping_ex or wrapping_inc:
-        fees.append(_construct(Fee, {"kind": "wrapping", "amount": c(wrapping_ex or _ZERO),
+        fees.append(construct(Fee, {"kind": "wrapping", "amount": c(wrapping_ex or _ZERO),
                                      "amount_incl_tax": c(wrapping_inc), "name": "Gift wrapping"}))
     fee_incl_total = _ZERO
     raw_fees = bundle.get("fees") if bundle else None
@@ -718,9 +667,9 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
     _check_totals(order, q, discount_total or _ZERO, fee_incl_total, warnings,
                   (lines_ex_total, lines_inc_total) if products else None)
 
-    return _construct(NeutralOrder, {
+    return construct(NeutralOrder, {
         "schema_version": 1,
-        "source": _construct(SourceRef, {"platform": PLATFORM, "store": store, "id": str(order["id"]),
+        "source": construct(SourceRef, {"platform": PLATFORM, "store": store, "id": str(order["id"]),
                                          "number": str(order["id"])}),
         "created_at": order["date_created"],
         "updated_at": order["date_modified"],
@@ -729,7 +678,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
         "status": status,
         "payment_status": payment_status,
         "fulfillment_status": fulfillment_status,
-        "raw_status": _construct(RawStatus, {
+        "raw_status": construct(RawStatus, {
             "platform": PLATFORM, "code": code,
             "label": _text(order["status"]) or table.label("order", code),
             "payment_code": payment_code,
@@ -740,7 +689,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
         "shipping_address": shipping_addresses[0] if shipping_addresses else None,
         "shipping_addresses": shipping_addresses,
         "lines": lines,
-        "shipping": _construct(Shipping, {
+        "shipping": construct(Shipping, {
             "method_code": None,
             "method_name": method,
             "amount": shipping_ex,
@@ -749,7 +698,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
         }),
         "discounts": discounts,
         "fees": fees,
-        "totals": _construct(Totals, {
+        "totals": construct(Totals, {
             "subtotal": c(order["subtotal_ex_tax"]),
             "discount": c(discount_total),
             "shipping": shipping_ex,
@@ -758,13 +707,13 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
             "subtotal_incl_tax": c(order["subtotal_inc_tax"]),
             "refunded": c(order["refunded_amount"]),
         }),
-        "payment": _construct(Payment, {
+        "payment": construct(Payment, {
             "method_code": None,
             "method_name": _text(order["payment_method"]),
             "transaction_id": _text(order["payment_provider_id"]),
         }),
         "shipments": neutral_shipments,
-        "notes": _construct(Notes, {"customer": _text(order["customer_message"]),
+        "notes": construct(Notes, {"customer": _text(order["customer_message"]),
                                     "staff": _text(order["staff_notes"])}),
         "mirror_of": mirror_of,
         "extra": {PLATFORM: extra},
@@ -784,7 +733,7 @@ def _fee(raw: Any, index: int, c: Callable[[Decimal | None], Decimal | None]) ->
     except ValueError as error:
         raise InvalidPayload(_WHAT, [(where, str(error))]) from None
     name = raw.get("display_name_customer") or raw.get("display_name_merchant")
-    return _construct(Fee, {"kind": str(raw.get("type") or "custom"), "amount": c(amount) or _ZERO,
+    return construct(Fee, {"kind": str(raw.get("type") or "custom"), "amount": c(amount) or _ZERO,
                             "amount_incl_tax": c(amount_incl), "name": str(name) if name else None})
 
 
@@ -874,7 +823,7 @@ def _address_write(address: Address, model: type[M], customer_email: str | None 
         "email": address.email or customer_email,
         "shipping_method": shipping_method,
     }
-    return _construct(model, {key: value for key, value in values.items() if value is not None})
+    return construct(model, {key: value for key, value in values.items() if value is not None})
 
 
 def _carrier_fields(carrier: str | None) -> tuple[str, str | None]:
@@ -909,7 +858,7 @@ class BigCommerceMapping:
     def create_payload(self, order: NeutralOrder, ctx: TargetContext) -> BCOrderCreate:
         """``POST /v2/orders`` body: lines with the source's prices, stamped with ``ctx.reference``.
 
-        Built with :func:`_construct` from the (already valid) neutral order: every rule of
+        Built with :func:`~connectors.wire.construct` from the (already valid) neutral order: every rule of
         :class:`BCOrderCreate` holds by construction (both prices on every line, names on custom
         lines, money in pairs), and anything BigCommerce could still refuse is said in ``ctx``.
         """
@@ -927,7 +876,7 @@ class BigCommerceMapping:
         if billing_source is not None:
             billing = _address_write(billing_source, BCAddressWrite, customer.email)
         else:
-            billing = _construct(BCAddressWrite, {k: v for k, v in (
+            billing = construct(BCAddressWrite, {k: v for k, v in (
                 ("first_name", customer.first_name or ""), ("last_name", customer.last_name or ""),
                 ("email", customer.email)) if v is not None})
         if not billing.zip or len(billing.zip) < 2:
@@ -1003,7 +952,7 @@ class BigCommerceMapping:
                 elif fee.kind == "wrapping" and "wrapping_cost_ex_tax" not in values:
                     values["wrapping_cost_ex_tax"], values["wrapping_cost_inc_tax"] = fee.amount, incl
                 else:
-                    custom_fees.append(_construct(BCFeeWrite, {
+                    custom_fees.append(construct(BCFeeWrite, {
                         "type": "custom_fee", "display_name_customer": fee.name or fee.kind,
                         "source": REFERENCE_SOURCE, "cost_ex_tax": fee.amount, "cost_inc_tax": incl}))
             if custom_fees:
@@ -1034,7 +983,7 @@ class BigCommerceMapping:
             if store_currency and str(store_currency).upper() != order.currency:
                 ctx.warn(f"BigCommerce orders take the store's currency ({store_currency}); "
                          f"the source amounts are in {order.currency}")
-        return _construct(BCOrderCreate, values)
+        return construct(BCOrderCreate, values)
 
     def _product(self, line: Line, ctx: TargetContext) -> BCOrderProductWrite:
         """A catalog product when the SKU resolves (with both source prices), else a custom product."""
@@ -1066,16 +1015,16 @@ class BigCommerceMapping:
                 values["variant_id"] = int(ref.variant_id)  # a real variant; a base variant needs no id
             elif ref.options:
                 values["product_options"] = [
-                    _construct(BCProductOptionWrite, {"id": int(k), "value": str(v)})
+                    construct(BCProductOptionWrite, {"id": int(k), "value": str(v)})
                     for k, v in ref.options.items() if str(k).isdigit()
                 ]
             if line.name:
                 values["name"] = name
-            return _construct(BCOrderProductWrite, values)
+            return construct(BCOrderProductWrite, values)
         values = {"name": name, "quantity": line.quantity, "price_ex_tax": price_ex, "price_inc_tax": price_inc}
         if sku:
             values["sku"] = sku
-        return _construct(BCOrderProductWrite, values)
+        return construct(BCOrderProductWrite, values)
 
     def status_payload(self, order: NeutralOrder, ctx: TargetContext) -> BCOrderUpdate | None:
         """``PUT /v2/orders/{id}`` with the ``status_id`` for ``order``'s statuses, or ``None`` if the

@@ -30,10 +30,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
 from operator import itemgetter
-from typing import Any, ClassVar, Literal, TypeVar, cast
+from typing import Any, ClassVar, Literal, cast
 
-from pydantic import BaseModel, ValidationError
-from pydantic_core import PydanticUndefined
+from pydantic import ValidationError
 
 from connectors.base import Capabilities
 from connectors.cscart import CAPABILITIES, PLATFORM
@@ -57,7 +56,7 @@ from connectors.cscart.wire import (
 )
 from connectors.errors import ConnectorError, InvalidPayload, Rejected
 from connectors.parsing import format_decimal, parse_decimal
-from connectors.wire import WriteModel, plain_reader, to_plain
+from connectors.wire import WriteModel, construct, plain_reader, to_plain
 from mappings.base import Call, TargetContext, totals_warning
 from mappings.money import quantum
 from mappings.neutral import (
@@ -101,7 +100,6 @@ __all__ = [
     "to_neutral",
 ]
 
-M = TypeVar("M", bound=BaseModel)
 
 DEFAULT_CURRENCY = "USD"
 """The currency assumed when neither the bundle nor the caller names the store's currency."""
@@ -299,51 +297,6 @@ _APPLIES_FIELDS = frozenset(CsCartTaxApplies.model_fields)
 """Declared ``applies`` fields; its other keys are the early-4.x per-line amounts."""
 
 
-_Spec = tuple[dict[str, Any], tuple[tuple[str, Any], ...], int, set[str]]
-_SPECS: dict[type[BaseModel], _Spec] = {}
-_new = object.__new__
-# BaseModel's own slots, set through their descriptors (what model_construct does, minus the lookups).
-_set_dict = BaseModel.__dict__["__dict__"].__set__
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-
-
-def _make(cls: type[M], values: dict[str, Any]) -> M:
-    """:func:`~connectors.cscart.wire.construct`, from a dict (neutral objects and write models).
-
-    Same result (no validation; fields not given get their defaults; the fields-set is the keys
-    given; a complete dict becomes the instance dict as is), without collecting keyword arguments
-    into a dict on every call, which costs as much again for a ``Line``.
-    """
-    spec = _SPECS.get(cls)
-    if spec is None:
-        static: dict[str, Any] = {}
-        factories: list[tuple[str, Any]] = []
-        for name, info in cls.model_fields.items():
-            if info.default_factory is not None:
-                factories.append((name, info.default_factory))
-            elif info.default is not PydanticUndefined:
-                static[name] = info.default
-        spec = _SPECS[cls] = (static, tuple(factories), len(cls.model_fields), set(cls.model_fields))
-    if len(values) == spec[2]:
-        fields_set = spec[3].copy()  # every field given
-    else:
-        fields_set = set(values)
-        merged = spec[0].copy()  # defaults here are immutable (None, False, strings); lists use factories
-        merged.update(values)
-        for name, factory in spec[1]:
-            if name not in merged:
-                merged[name] = factory()
-        values = merged
-    model: M = _new(cls)
-    _set_dict(model, values)
-    _set_fields_set(model, fields_set)
-    _set_extra(model, None)
-    _set_private(model, None)
-    return model
-
-
 def _read_order(raw: Any) -> dict[str, Any]:
     """``GET /api/orders/{id}`` validated like :class:`CsCartOrder`, as a plain dict."""
     if isinstance(raw, dict):
@@ -459,7 +412,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
         sku = _text(product["product_code"])
         sku_by_item[item_id] = sku
         product_id = product["product_id"]
-        lines.append(_make(Line, {
+        lines.append(construct(Line, {
             "source_line_id": item_id,
             "sku": sku,
             "name": _text(product["product"]),
@@ -494,7 +447,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
         payment_method = None  # [] (an empty PHP array) or absent
     if surcharge:
         title = payment_method["surcharge_title"] if payment_method is not None else None
-        fees.append(_make(Fee, {
+        fees.append(construct(Fee, {
             "kind": "payment_surcharge",
             "amount": surcharge,
             "amount_incl_tax": None,
@@ -502,7 +455,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
         }))
 
     grand_total = order["total"]
-    totals = _make(Totals, {
+    totals = construct(Totals, {
         "subtotal": subtotal_excl,
         "discount": discount_total,
         "shipping": shipping.amount,
@@ -554,7 +507,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
     billing = _address(_BILLING_COLUMNS(order), email, _text(order["company"]))
     shipping_address = _address(_SHIPPING_COLUMNS(order), email, None)
     user_id = order["user_id"]
-    customer = _make(Customer, {
+    customer = construct(Customer, {
         "id": user_id if user_id not in (None, "", "0") else None,
         "email": email,
         "first_name": _text(order["firstname"]),
@@ -567,7 +520,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
     payment_id = order["payment_id"] or (payment_method["payment_id"] if payment_method is not None else None)
     payment_info = order["payment_info"]
     transaction = payment_info.get("transaction_id") if isinstance(payment_info, dict) else None
-    payment = _make(Payment, {
+    payment = construct(Payment, {
         "method_code": payment_id if payment_id not in (None, "", "0") else None,
         "method_name": _text(payment_method["payment"]) if payment_method is not None else None,
         "transaction_id": str(transaction) if transaction not in (None, "") else None,
@@ -579,9 +532,9 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
     extra = {k: v for k, v in raw.items() if k not in _ORDER_MAPPED}
     if shipments_extra:
         extra["shipments"] = shipments_extra
-    return _make(NeutralOrder, {
+    return construct(NeutralOrder, {
         "schema_version": 1,
-        "source": _make(SourceRef, {"platform": PLATFORM, "store": store, "id": order_id, "number": order_id}),
+        "source": construct(SourceRef, {"platform": PLATFORM, "store": store, "id": order_id, "number": order_id}),
         "created_at": created_at,
         "updated_at": _unix(order["updated_at"], "updated_at"),
         "currency": cur,
@@ -589,7 +542,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
         "status": cast(OrderStatus, status),
         "payment_status": cast(PaymentStatus, payment_status),
         "fulfillment_status": cast(FulfillmentStatus, fulfillment),
-        "raw_status": _make(RawStatus, {
+        "raw_status": construct(RawStatus, {
             "platform": PLATFORM,
             "code": letter,
             "label": table.label("order", letter),
@@ -607,7 +560,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
         "totals": totals,
         "payment": payment,
         "shipments": shipments,
-        "notes": _make(Notes, {"customer": _text(order["notes"]), "staff": staff}),
+        "notes": construct(Notes, {"customer": _text(order["notes"]), "staff": staff}),
         "mirror_of": mirror_of,
         "extra": {PLATFORM: extra},
         "warnings": warnings,
@@ -757,7 +710,7 @@ def _options(extra: Any) -> list[LineOption]:
         name = option.get("option_name") or option.get("description")
         value = option.get("variant_name") or option.get("value")
         if name not in (None, "") and value not in (None, "") and not isinstance(value, dict | list):
-            out.append(_make(LineOption, {"name": str(name), "value": str(value)}))
+            out.append(construct(LineOption, {"name": str(name), "value": str(value)}))
     return out
 
 
@@ -776,7 +729,7 @@ def _shipping(order: dict[str, Any], ship_tax: Decimal, ship_tax_incl: Decimal) 
     if cost is None and methods:
         cost = sum((_method_rate(m) for m in methods), _ZERO)
     amount = cost - ship_tax_incl if cost is not None else None
-    return _make(Shipping, {
+    return construct(Shipping, {
         "method_code": codes[0] if codes else None,
         "method_name": " / ".join(dict.fromkeys(names)) if names else None,
         "amount": amount,
@@ -817,10 +770,10 @@ def _discounts(order: dict[str, Any], discount_total: Decimal) -> list[Discount]
         if amount is None:
             amount, rest = (rest, _ZERO) if rest > 0 else (_ZERO, rest)
         if amount:
-            out.append(_make(Discount, {"code": codes.get(promotion_id), "amount": amount,
+            out.append(construct(Discount, {"code": codes.get(promotion_id), "amount": amount,
                                         "name": name or f"Promotion {promotion_id}"}))
     if rest > 0:
-        out.append(_make(Discount, {"code": None, "amount": rest, "name": "Discount"}))
+        out.append(construct(Discount, {"code": None, "amount": rest, "name": "Discount"}))
     return out
 
 
@@ -837,7 +790,7 @@ def _address(columns: tuple[str | None, ...], email: str | None, company: str | 
         None if not value or value.isspace() else value for value in columns]  # _text, inlined (hot)
     if not (first or last or line1 or city or zipcode or country):
         return None
-    return _make(Address, {
+    return construct(Address, {
         "first_name": first,
         "last_name": last,
         "company": company,
@@ -873,13 +826,13 @@ def _shipments(data: Any, order_id: str, sku_by_item: Mapping[str, str | None],
             warnings.append(f"shipments: shipment {shipment_id} belongs to order {shipment_order}; ignored")
             continue
         lines = [
-            _make(ShipmentLine, {"source_line_id": item_id, "sku": sku_by_item.get(item_id), "quantity": int(qty)})
+            construct(ShipmentLine, {"source_line_id": item_id, "sku": sku_by_item.get(item_id), "quantity": int(qty)})
             for item_id, qty in entries(shipment["products"])
             if isinstance(qty, int) and not isinstance(qty, bool) and qty > 0
         ]
         info = shipment["carrier_info"]
         url = _text(info["tracking_url"]) if isinstance(info, dict) else None
-        out.append(_make(Shipment, {
+        out.append(construct(Shipment, {
             "source_shipment_id": shipment_id,
             "carrier": _carrier_in(shipment["carrier"]),
             "tracking_number": _text(shipment["tracking_number"]),
@@ -1041,7 +994,7 @@ def _user_data(order: NeutralOrder, ctx: TargetContext) -> CsCartUserData:
         "s_city": shipping.city, "s_state": _state_code(shipping, "shipping", ctx),
         "s_country": shipping.country_code, "s_zipcode": shipping.postal_code, "s_phone": shipping.phone,
     }
-    return _make(CsCartUserData, {k: v for k, v in fields.items() if v is not None})
+    return construct(CsCartUserData, {k: v for k, v in fields.items() if v is not None})
 
 
 def _details(order: NeutralOrder, ctx: TargetContext) -> str | None:
@@ -1097,9 +1050,9 @@ class CsCartMapping:
             if offline:
                 key = line.sku or f"line-{index}"
                 if key in products:
-                    products[key] = _make(CsCartOrderLine, {"amount": products[key].amount + line.quantity})
+                    products[key] = construct(CsCartOrderLine, {"amount": products[key].amount + line.quantity})
                 else:
-                    products[key] = _make(CsCartOrderLine, {"amount": line.quantity})
+                    products[key] = construct(CsCartOrderLine, {"amount": line.quantity})
                 continue
             if not line.sku:
                 raise Rejected(f"line {line.name!r} has no SKU; CS-Cart orders hold catalog products only",
@@ -1119,10 +1072,10 @@ class CsCartMapping:
             key = str(index)
             seen[signature] = key
             if options:
-                products[key] = _make(CsCartOrderLine, {"product_id": ref.product_id, "amount": line.quantity,
+                products[key] = construct(CsCartOrderLine, {"product_id": ref.product_id, "amount": line.quantity,
                                                         "product_options": options})
             else:
-                products[key] = _make(CsCartOrderLine, {"product_id": ref.product_id, "amount": line.quantity})
+                products[key] = construct(CsCartOrderLine, {"product_id": ref.product_id, "amount": line.quantity})
         if not products:
             raise Rejected("the order has no line CS-Cart can create", platform=PLATFORM,
                            field_errors={"lines": "empty"})
@@ -1153,7 +1106,7 @@ class CsCartMapping:
             fields["details"] = details
         if code and code != "O":
             fields["status_after"] = code
-        return _make(CsCartOrderCreate, fields)
+        return construct(CsCartOrderCreate, fields)
 
     def status_payload(self, order: NeutralOrder, ctx: TargetContext) -> CsCartStatusUpdate | None:
         """A status-only PUT bringing the target to ``order``'s status, or ``None`` when it is there.
@@ -1173,8 +1126,8 @@ class CsCartMapping:
         if ctx.options.get("notify_customer"):
             ctx.warn("notify_user leaves CS-Cart's status-only fast path on Multi-Vendor 4.14.1: the whole order "
                      "is recalculated (prices, taxes, shipping); enable notify_customer only on verified stores")
-            return _make(CsCartStatusUpdate, {"status": code, "notify_user": "Y"})
-        return _make(CsCartStatusUpdate, {"status": code})
+            return construct(CsCartStatusUpdate, {"status": code, "notify_user": "Y"})
+        return construct(CsCartStatusUpdate, {"status": code})
 
     def shipment_payload(self, shipment: Shipment, order: NeutralOrder, ctx: TargetContext) -> CsCartShipmentCreate:
         """``POST /api/shipments`` for a source shipment: quantities keyed by the target's item ids
@@ -1222,7 +1175,7 @@ class CsCartMapping:
             fields["carrier"] = carrier
         if shipment.comment:
             fields["comments"] = shipment.comment
-        return _make(CsCartShipmentCreate, fields)
+        return construct(CsCartShipmentCreate, fields)
 
     def shipment_update_payload(self, shipment: Shipment, ctx: TargetContext) -> CsCartShipmentUpdate | None:
         """The tracking change for an existing shipment (``None`` when the target already has it)."""
@@ -1237,7 +1190,7 @@ class CsCartMapping:
             return None
         fields = {"tracking_number": tracking, "carrier": carrier, "comments": shipment.comment}
         present: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
-        return _make(CsCartShipmentUpdate, present)
+        return construct(CsCartShipmentUpdate, present)
 
     def cancel_payload(self, order: NeutralOrder, ctx: TargetContext) -> CsCartStatusUpdate | None:
         """The status-only PUT to the store's cancelled letter (``I`` by default)."""

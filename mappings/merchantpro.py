@@ -21,12 +21,12 @@ Every source field without a neutral home is kept verbatim in ``extra["merchantp
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from connectors.base import Capabilities
 from connectors.errors import InvalidPayload, Rejected
@@ -50,7 +50,7 @@ from connectors.merchantpro.wire import (
     parse_lenient,
 )
 from connectors.parsing import format_decimal
-from connectors.wire import WriteModel, plain_reader, to_plain
+from connectors.wire import WriteModel, construct, plain_reader, to_plain
 from mappings.base import Call, TargetContext, join_name, split_name, totals_warning
 from mappings.money import quantum, within_precision
 from mappings.neutral import (
@@ -224,58 +224,6 @@ def _unwrap(payload: Any) -> Any:
     return payload
 
 
-M = TypeVar("M", bound=BaseModel)
-_Spec = tuple[dict[str, Any], tuple[tuple[str, Callable[[], Any]], ...], frozenset[str], set[str]]
-_SPECS: dict[type[BaseModel], _Spec] = {}
-_new = object.__new__
-# BaseModel's own slots, set through their descriptors (what model_construct does, minus the lookups).
-_set_dict = BaseModel.__dict__["__dict__"].__set__
-_set_fields_set = BaseModel.__dict__["__pydantic_fields_set__"].__set__
-_set_extra = BaseModel.__dict__["__pydantic_extra__"].__set__
-_set_private = BaseModel.__dict__["__pydantic_private__"].__set__
-
-
-def _spec(cls: type[BaseModel]) -> _Spec:
-    static: dict[str, Any] = {}
-    factories: list[tuple[str, Callable[[], Any]]] = []
-    for name, info in cls.model_fields.items():
-        if info.default_factory is not None:
-            static[name] = None
-            factories.append((name, info.default_factory))  # type: ignore[arg-type]
-        elif not info.is_required():
-            static[name] = info.default
-    spec = (static, tuple(factories), frozenset(name for name, _ in factories), set(cls.model_fields))
-    _SPECS[cls] = spec
-    return spec
-
-
-def _make(cls: type[M], values: dict[str, Any]) -> M:
-    """``cls.model_construct(**values)`` for already-validated values, without its per-call overhead.
-
-    pydantic's ``model_construct`` inspects every ``default_factory`` on each call (costly for
-    ``list``/``dict``); this fills defaults from a per-class cache instead, and takes ``values`` itself
-    as the instance dict when it names every field (the usual case on the read path). Same result: no
-    validation, ``model_fields_set`` = the keys given. The instance dict's order is the order
-    ``model_dump`` writes: defaulted fields first, then the required ones (what merging gives); the
-    read path writes its complete dicts in that order so its JSON stays byte-for-byte the same.
-    """
-    static, factories, factory_names, names = _SPECS.get(cls) or _spec(cls)
-    if len(values) == len(names):  # every field given (call sites only name fields)
-        data, fields_set = values, names.copy()
-    else:
-        data, fields_set = {**static, **values}, set(values)
-        if factories and not factory_names <= values.keys():
-            for name, factory in factories:
-                if name not in values:
-                    data[name] = factory()
-    model: M = _new(cls)
-    _set_dict(model, data)
-    _set_fields_set(model, fields_set)
-    _set_extra(model, None)
-    _set_private(model, None)
-    return model
-
-
 _sid = id_text
 
 # The hot path validates exactly like MerchantProOrder but into plain dicts (no model instance per
@@ -318,7 +266,7 @@ def _address(
     if not (name or company or street or city or state or postal or code or country or phone):
         return None
     first, last = split_name(name)
-    return _make(Address, {
+    return construct(Address, {
         "first_name": first, "last_name": last, "full_name": name or None, "company": company or None,
         "line1": street or None, "line2": None, "city": city or None, "region": state or None,
         "region_code": None, "postal_code": postal or None,
@@ -447,7 +395,7 @@ class MerchantProMapping:
                         amount = item["line_subtotal_gross"]
                         if amount is None:
                             amount = (item["unit_price_gross"] or item["unit_price_net"]) * item["quantity"]
-                        discounts.append(_make(Discount, {"code": wire["coupon_code"] or None,
+                        discounts.append(construct(Discount, {"code": wire["coupon_code"] or None,
                                                           "name": item["product_name"] or None,
                                                           "amount": abs(amount)}))
         if others:
@@ -460,12 +408,12 @@ class MerchantProMapping:
             ship_net = ship_gross - ship_tax
         elif ship_gross and ship_tax is None:
             warnings.append("shipping: shipping_tax_amount missing; shipping_amount read as tax-free")
-        shipping = _make(Shipping, {
+        shipping = construct(Shipping, {
             "method_code": _sid(wire["shipping_method_id"]), "method_name": wire["shipping_method_name"] or None,
             "amount": ship_net, "amount_incl_tax": ship_gross, "tax_amount": ship_tax,
         })
         subtotal = wire["subtotal_excluding_tax"]
-        totals = _make(Totals, {
+        totals = construct(Totals, {
             "subtotal": subtotal, "discount": wire["discount_amount"], "shipping": ship_net,
             "tax": wire["tax_amount"], "subtotal_incl_tax": wire["subtotal_including_tax"], "refunded": None,
             "grand_total": total,
@@ -501,7 +449,7 @@ class MerchantProMapping:
             first, last = billing.first_name, billing.last_name  # split_name(billing_name), done once
         else:
             first, last = split_name(billing_name)
-        customer = _make(Customer, {
+        customer = construct(Customer, {
             "id": _sid(wire["customer_id"]), "email": email, "first_name": first, "last_name": last,
             "phone": wire["billing_phone"] or None, "locale": wire["customer_lang"] or None,
             "full_name": billing_name,
@@ -514,11 +462,11 @@ class MerchantProMapping:
         date_delivered = _utc(wire["date_delivered"])
         if awb:
             delivered = date_delivered is not None or ship_code == "delivered"
-            shipments.append(_make(Shipment, {
+            shipments.append(construct(Shipment, {
                 "source_shipment_id": f"awb:{awb}",
                 "carrier": wire["shipping_carrier_name"] or _sid(wire["shipping_carrier_id"]),
                 "tracking_number": awb, "tracking_url": None, "shipped_at": _utc(wire["date_shipped"]),
-                "lines": [_make(ShipmentLine, {"source_line_id": line.source_line_id, "sku": line.sku,
+                "lines": [construct(ShipmentLine, {"source_line_id": line.source_line_id, "sku": line.sku,
                                                "quantity": line.quantity}) for line in lines],
                 "status": "delivered" if delivered else "shipped", "delivered_at": date_delivered, "comment": None,
             }))
@@ -536,7 +484,7 @@ class MerchantProMapping:
                 mirror_of = name
                 break
 
-        return _make(NeutralOrder, {
+        return construct(NeutralOrder, {
             "schema_version": 1,
             "updated_at": _utc(wire["date_modified"]),
             "prices_include_tax": False,
@@ -548,21 +496,21 @@ class MerchantProMapping:
             "shipping": shipping,
             "discounts": discounts,
             "fees": [],
-            "payment": _make(Payment, {"method_code": wire["payment_method_code"] or None,
+            "payment": construct(Payment, {"method_code": wire["payment_method_code"] or None,
                                        "method_name": wire["payment_method_name"] or None,
                                        "transaction_id": wire["payment_transaction_id"] or None}),
             "shipments": shipments,
-            "notes": _make(Notes, {"customer": wire["customer_note"] or None, "staff": staff}),
+            "notes": construct(Notes, {"customer": wire["customer_note"] or None, "staff": staff}),
             "mirror_of": mirror_of,
             "extra": {PLATFORM: extra},
             "warnings": warnings,
-            "source": _make(SourceRef, {"store": store, "number": order_id, "platform": PLATFORM, "id": order_id}),
+            "source": construct(SourceRef, {"store": store, "number": order_id, "platform": PLATFORM, "id": order_id}),
             "created_at": _utc(wire["date_created"]),
             "currency": currency,
             "status": triple.status,
             "payment_status": triple.payment_status,
             "fulfillment_status": triple.fulfillment_status,
-            "raw_status": _make(RawStatus, {
+            "raw_status": construct(RawStatus, {
                 "code": ship_code,
                 "label": wire["shipping_status_text"] or table.label("shipping", ship_code),
                 "payment_code": pay_code, "fulfillment_code": ship_code, "platform": PLATFORM,
@@ -581,7 +529,7 @@ class MerchantProMapping:
             warnings.append(f"line {line_id}: no product_sku; using family_sku {sku!r}")
         variant_options = item["variant_options"]
         options = [
-            _make(LineOption, {"name": option["name"], "value": option["value"]})
+            construct(LineOption, {"name": option["name"], "value": option["value"]})
             for option in variant_options
             if option["name"] is not None and option["value"] is not None
         ] if variant_options else []
@@ -595,7 +543,7 @@ class MerchantProMapping:
         if (subtotal_gross is not None and subtotal_net is not None and line_tax is not None
                 and abs(subtotal_net + line_tax - subtotal_gross) > slack):
             warnings.append(f"line {line_id}: net + tax differs from line_subtotal_gross {subtotal_gross}")
-        return _make(Line, {
+        return construct(Line, {
             "source_line_id": line_id,
             "sku": sku,
             "name": item["product_name"] or None,
@@ -693,10 +641,10 @@ class MerchantProMapping:
         if order.fees:
             ctx.warn("fees: MerchantPro has no order fees; kept as an internal note")
         if notes:
-            fields["internal_notes"] = [_make(MerchantProNoteWrite, {"text": text}) for text in notes]
+            fields["internal_notes"] = [construct(MerchantProNoteWrite, {"text": text}) for text in notes]
         if ctx.reference is not None:
-            fields["tags"] = [_make(MerchantProTagWrite, {"name": ctx.reference.key})]
-        return _make(MerchantProOrderCreate, fields)
+            fields["tags"] = [construct(MerchantProTagWrite, {"name": ctx.reference.key})]
+        return construct(MerchantProOrderCreate, fields)
 
     @staticmethod
     def _payment_method(order: NeutralOrder, ctx: TargetContext) -> str | None:
@@ -729,7 +677,7 @@ class MerchantProMapping:
         if line.name:
             fields["product_name"] = line.name
         if line.options:
-            fields["variant_options"] = [_make(MerchantProVariantOptionWrite, {"name": o.name, "value": o.value})
+            fields["variant_options"] = [construct(MerchantProVariantOptionWrite, {"name": o.name, "value": o.value})
                                          for o in line.options]
             fields["variant_name"] = ", ".join(f"{o.name}: {o.value}" for o in line.options)
         quantity = line.quantity or 1
@@ -755,7 +703,7 @@ class MerchantProMapping:
         fields["unit_tax_amount"] = gross - net
         if rate is not None:
             fields["product_tax_percent"] = rate
-        return _make(MerchantProLineItemWrite, fields)
+        return construct(MerchantProLineItemWrite, fields)
 
     @staticmethod
     def _address_fields(order: NeutralOrder, source_extra: Mapping[str, Any], fields: dict[str, Any],
@@ -828,7 +776,7 @@ class MerchantProMapping:
             payment = payment_code
         if payment is None and transition is None:
             return None
-        return _make(MerchantProStatusUpdate,
+        return construct(MerchantProStatusUpdate,
                      {k: v for k, v in (("payment_status", payment), ("transition", transition)) if v is not None})
 
     def shipment_payload(self, shipment: Shipment, order: NeutralOrder, ctx: TargetContext) -> MerchantProShipment:
@@ -858,7 +806,7 @@ class MerchantProMapping:
             fields["shipping_carrier_id"] = carrier
         if shipment.tracking_url:
             ctx.warn("shipments: MerchantPro has no tracking URL field")
-        return _make(MerchantProShipment, fields)
+        return construct(MerchantProShipment, fields)
 
     def shipment_update_payload(self, shipment: Shipment, ctx: TargetContext) -> MerchantProShipmentUpdate | None:
         """The AWB/carrier PATCH when the tracking differs from the target's, else ``None``."""
@@ -869,7 +817,7 @@ class MerchantProMapping:
             fields["shipping_awb"] = shipment.tracking_number
         if carrier and (existing is None or existing.carrier != carrier):
             fields["shipping_carrier_id"] = carrier
-        return _make(MerchantProShipmentUpdate, fields) if fields else None
+        return construct(MerchantProShipmentUpdate, fields) if fields else None
 
     def cancel_payload(self, order: NeutralOrder, ctx: TargetContext) -> MerchantProCancel:
         """The ``cancelled`` handler, with the payment status to record when money was voided/refunded."""
@@ -877,7 +825,7 @@ class MerchantProMapping:
         payment = None
         if order.payment_status in ("voided", "refunded"):
             payment = table.outbound_for("payment", "cancelled", order.payment_status, "cancelled")
-        return _make(MerchantProCancel, {"payment_status": payment} if payment else {})
+        return construct(MerchantProCancel, {"payment_status": payment} if payment else {})
 
     def update_payload(self, order: NeutralOrder, ctx: TargetContext) -> MerchantProOrderUpdate:
         """A PATCH carrying the order's addresses, notes and our tag (used to re-stamp a reference)."""
@@ -887,8 +835,8 @@ class MerchantProMapping:
         if order.notes.customer:
             fields["customer_note"] = order.notes.customer
         if ctx.reference is not None:
-            fields["tags"] = [_make(MerchantProTagWrite, {"name": ctx.reference.key})]
-        return _make(MerchantProOrderUpdate, fields)
+            fields["tags"] = [construct(MerchantProTagWrite, {"name": ctx.reference.key})]
+        return construct(MerchantProOrderUpdate, fields)
 
     # -- render and calls -----------------------------------------------------------------------
     def render(self, order: NeutralOrder) -> dict[str, Any]:
