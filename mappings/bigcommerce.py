@@ -57,7 +57,7 @@ from connectors.bigcommerce.wire import (
     BCTax,
     format_rfc2822,
 )
-from connectors.errors import InvalidPayload, UnknownSku
+from connectors.errors import InvalidPayload, Rejected, UnknownSku
 from connectors.parsing import parse_decimal
 from connectors.wire import WriteModel, construct, invalid_payload_from, parse_wire, plain_reader, to_plain
 from mappings.base import Call, TargetContext
@@ -868,7 +868,8 @@ class BigCommerceMapping:
         if len(products) < len(order.lines):
             ctx.warn("lines with quantity 0 are left out (BigCommerce needs a quantity of at least 1)")
         if not products:
-            ctx.warn("the order has no lines: BigCommerce refuses an order without products")
+            raise Rejected("the order has no line BigCommerce can create (it refuses an order without products)",
+                           platform=PLATFORM, field_errors={"lines": "empty"})
         customer = order.customer
         billing_source = order.billing_address or order.shipping_address
         if order.billing_address is None:

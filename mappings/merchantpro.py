@@ -574,7 +574,8 @@ class MerchantProMapping:
     def create_payload(self, order: NeutralOrder, ctx: TargetContext) -> MerchantProOrderCreate:
         """``POST /api/v2/orders`` for ``order``: catalog ids from ``ctx.resolve``, source prices, our tag."""
         if not order.lines:
-            raise Rejected("an order without lines cannot be created on MerchantPro", platform=PLATFORM)
+            raise Rejected("an order without lines cannot be created on MerchantPro", platform=PLATFORM,
+                           field_errors={"lines": "empty"})
         table = ctx.statuses or STATUSES
         source_extra: Mapping[str, Any] = order.extra.get(PLATFORM, {}) if order.source.platform == PLATFORM else {}
         items = [self._line_write(line, ctx) for line in order.lines]

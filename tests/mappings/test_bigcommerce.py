@@ -21,7 +21,7 @@ from connectors.bigcommerce.wire import (
     BCShipmentCreate,
     BCShipmentUpdate,
 )
-from connectors.errors import ConnectorError, InvalidPayload, UnknownSku
+from connectors.errors import ConnectorError, InvalidPayload, Rejected, UnknownSku
 from connectors.wire import WriteModel
 from mappings import mapping_for
 from mappings.base import PlatformMapping, TargetContext
@@ -530,6 +530,14 @@ def test_create_payload_offline_and_unknown_skus_are_custom_products() -> None:
     strict = TargetContext(reference=REF, catalog=catalog, options={"unknown_sku": "reject"})
     with pytest.raises(UnknownSku):
         MAPPING.create_payload(n, strict)
+
+
+def test_create_payload_refuses_an_order_without_lines() -> None:
+    n = to_neutral(fixture(AU))
+    n.lines = []
+    with pytest.raises(Rejected) as refused:
+        MAPPING.create_payload(n, TargetContext(reference=REF))
+    assert refused.value.field_errors == {"lines": "empty"}
 
 
 def test_create_payload_variants_options_and_status_override() -> None:
