@@ -525,6 +525,8 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
         }))
     items_total = order["items_total"]
     if not products and items_total:
+        warnings.append(f"lines: the order counts {items_total} item(s) but its products were not given "
+                        f"(GET /v2/orders/{{id}}/products); pass them as the bundle's \"products\" to map lines")
         physical_total = items_total
         shipped_total = min(order["items_shipped"] or 0, items_total)
 
