@@ -112,7 +112,13 @@ def translate(
         except ValidationError as error:
             raise invalid_payload_from("neutral order", error) from None
     else:
-        order = mapping_for(source).to_neutral(data)
+        try:
+            order = mapping_for(source).to_neutral(data)
+        except InvalidPayload:
+            hint = _collection_hint(data)
+            if hint is None:
+                raise
+            raise UsageProblem(f"invalid {source} order: the input is {hint}; translate takes one order") from None
     warnings = list(order.warnings)
     result: Any
     if target == "neutral":
@@ -134,6 +140,25 @@ def translate(
         err.print(f"[yellow]warning:[/] {warning}", soft_wrap=True)
     layout = 0 if compact else orjson.OPT_INDENT_2
     sys.stdout.buffer.write(orjson.dumps(result, option=layout | orjson.OPT_NON_STR_KEYS, default=str) + b"\n")
+
+
+def _collection_hint(data: Any) -> str | None:
+    """What a list response looks like, when ``data`` is one (``[...]``, ``{"orders": [...]}``,
+    ``{"data": [...]}``, EverShop's ``{"orders": {"items": [...]}}``), with a jq path to one order."""
+    if isinstance(data, list):
+        return f"a list of {len(data)} item(s) (pick one, e.g. jq '.[0]')" if data else None
+    if not isinstance(data, dict):
+        return None
+    body = data["data"] if isinstance(data.get("data"), dict) and "orders" in data["data"] else data
+    prefix = ".data" if body is not data else ""
+    for key in ("orders", "data"):
+        value = body.get(key)
+        if isinstance(value, dict) and isinstance(value.get("items"), list):
+            return (f"a list response with {len(value['items'])} order(s) under {key}.items "
+                    f"(pick one, e.g. jq '{prefix}.{key}.items[0]')")
+        if isinstance(value, list):
+            return f"a list response with {len(value)} order(s) under {key} (pick one, e.g. jq '{prefix}.{key}[0]')"
+    return None
 
 
 def _options(pairs: list[str]) -> dict[str, Any]:

@@ -64,6 +64,22 @@ class TestTranslate:
         assert b"Traceback" not in done.stderr
         assert len(done.stderr.strip().splitlines()) == 1, done.stderr
 
+    @pytest.mark.parametrize(("platform", "listing", "needle"), [
+        ("bigcommerce", [{"id": 1}, {"id": 2}], b"a list of 2 item(s) (pick one, e.g. jq '.[0]')"),
+        ("cscart", {"orders": [{"order_id": "1"}], "params": {"total_items": "1"}},
+         b"under orders (pick one, e.g. jq '.orders[0]')"),
+        ("merchantpro", {"data": [{"id": 1}], "meta": {"count": 1}}, b"under data (pick one, e.g. jq '.data[0]')"),
+        ("evershop", {"data": {"orders": {"items": [{"uuid": "u"}], "total": 1}}},
+         b"under orders.items (pick one, e.g. jq '.data.orders.items[0]')"),
+    ])
+    def test_a_list_response_is_named_as_such(self, platform: str, listing: object, needle: bytes) -> None:
+        """A list endpoint's answer given by mistake: exit 2, and the line says how to pick one order."""
+        done = run("translate", "--from", platform, "--to", "neutral", "-", stdin=orjson.dumps(listing))
+        assert done.returncode == 2
+        assert b"translate takes one order" in done.stderr
+        assert needle in done.stderr
+        assert len(done.stderr.strip().splitlines()) == 1, done.stderr
+
     def test_unknown_platform_and_missing_file(self) -> None:
         """Usage mistakes are explained, exit 2."""
         done = run("translate", "--from", "shopify", "--to", "neutral", str(BC_BUNDLE))
