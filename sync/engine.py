@@ -294,17 +294,21 @@ class Engine:
 
     def _check_drift(self, route: Route, binding: Binding, source: NeutralOrder, target: NeutralOrder,
                      other: str) -> None:
-        """Report a target total that differs from the source (repricing platforms)."""
+        """Report a target total that differs from the source (repricing platforms), or a target
+        store whose currency is not the order's (amounts are not converted: the merchant decides)."""
+        kind = "price_drift"
         if source.currency != target.currency:
-            reason = f"currency differs: source {source.currency}, target {target.currency}"
+            kind = "currency_mismatch"
+            reason = (f"currency differs: source {source.currency}, target {target.currency} "
+                      f"(the target store's currency; amounts are not converted)")
         elif within_precision(source.totals.grand_total, target.totals.grand_total, source.currency):
             return
         else:
             reason = (f"grand total differs after create: source {source.totals.grand_total} "
                       f"{source.currency}, target {target.totals.grand_total} {target.currency} "
                       f"({self.runtime.store_config(other).platform} prices from its own catalog)")
-        log.warning("create.price_drift", reason=reason, target_id=target.source.id)
-        self.store.park(kind="price_drift", reason=reason, route=route.name, store=binding.source_store,
+        log.warning(f"create.{kind}", reason=reason, target_id=target.source.id)
+        self.store.park(kind=kind, reason=reason, route=route.name, store=binding.source_store,
                         order_id=binding.source_id,
                         detail={"source_total": str(source.totals.grand_total),
                                 "target_total": str(target.totals.grand_total), "target_id": target.source.id},

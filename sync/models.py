@@ -147,7 +147,8 @@ class AttentionItem(SQLModel, table=True):
     """Something that could not be done, kept with its reason, its input and a replay action.
 
     ``kind``: ``unknown_sku``, ``rejected``, ``invalid_payload``, ``invalid_webhook``,
-    ``retries_exhausted``, ``auth``, ``conflict``, ``not_found``, ``price_drift``, ``error``.
+    ``retries_exhausted``, ``auth``, ``conflict``, ``not_found``, ``price_drift``, ``currency_mismatch``,
+    ``error``.
     ``replay`` says what ``ordersync replay`` re-runs (e.g. ``{"task": "reconcile", ...}``).
     """
 

@@ -87,7 +87,7 @@ def run_demo(*, orders: int = 6, seed: int = 7, console: Console | None = None) 
     from workers.api import create_app
 
     console = console or Console()
-    configure_logging("WARNING")
+    configure_logging("ERROR")  # warnings surface in the attention queue printed at the end, not between tables
     orders = max(orders, 4)
     with tempfile.TemporaryDirectory(prefix="ordersync-demo-") as tmpdir:
         tmp = Path(tmpdir)

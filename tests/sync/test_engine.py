@@ -188,3 +188,22 @@ def test_unchanged_orders_are_skipped_and_abandoned_checkouts_never_mirrored(sho
     incomplete = shops.order(status_id=0)
     assert shops.reconcile("us-to-ro", incomplete).outcome == "filtered"
     assert len(shops.mp.orders) == 1
+
+
+def test_a_target_store_in_another_currency_is_reported_once_and_acknowledged_by_replay(shops: Shops) -> None:
+    """CS-Cart orders carry no currency (the store's is USD here): an EUR order is mirrored, its
+    forced total kept, and the mismatch waits in the attention queue as its own kind."""
+    shops.bc.currency = "EUR"
+    order_id = shops.order()
+    result = shops.reconcile("us-to-eu", order_id)
+    assert result.outcome == "synced"
+    assert len(shops.cs.orders) == 1
+    [item] = shops.ctx.store.attention(kinds=["currency_mismatch"])
+    assert item.order_id == order_id
+    assert "source EUR, target USD" in item.reason
+    assert item.replay == {"task": "acknowledge"}
+    assert not shops.ctx.store.attention(kinds=["price_drift"]), "the forced total matches: no drift"
+    assert shops.reconcile("us-to-eu", order_id).outcome == "unchanged"
+    assert len(shops.ctx.store.attention(kinds=["currency_mismatch"])) == 1
+    assert "acknowledged" in _cli(shops, "replay", str(item.id)).stdout
+    assert not shops.ctx.store.attention(kinds=["currency_mismatch"])
