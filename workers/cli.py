@@ -202,8 +202,17 @@ def simulate(
     no_rate_limit: Annotated[bool, typer.Option("--no-rate-limit", help="Turn the platform's limit off.")] = False,
     rate_limit: Annotated[str | None, typer.Option(help="Override the platform's window, e.g. 9000/30 "
                                                         "(requests per seconds).")] = None,
+    credential: Annotated[list[str] | None, typer.Option(
+        "--credential", "-c", help="Credential the shop accepts, KEY=VALUE: BigCommerce token; MerchantPro "
+        "api_key, api_secret; CS-Cart email, api_key; EverShop email, password. Defaults are printed at start.")]
+    = None,
+    store_hash: Annotated[str, typer.Option(help="BigCommerce store hash in the API path.")] = "simstore",
 ) -> None:
-    """Run a simulated shop (its real API paths, auth, errors and quirks) on 127.0.0.1."""
+    """Run a simulated shop (its real API paths, auth, errors and quirks) on 127.0.0.1.
+
+    On start it prints the API root and how to authenticate, so any API client written for the real
+    platform can be pointed at it.
+    """
     from connectors import simulator_class
     from connectors.simulation import FaultConfig, serve
 
@@ -216,8 +225,15 @@ def simulate(
             window = (int(quota), float(seconds))
         except ValueError:
             raise UsageProblem(f"--rate-limit {rate_limit!r}: expected REQUESTS/SECONDS, e.g. 9000/30") from None
+    credentials: dict[str, str] = {}
+    for pair in credential or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip() or not value:
+            raise UsageProblem(f"--credential: expected KEY=VALUE, got {key.strip() or pair!r}=…")
+        credentials[key.strip()] = value
+    extra: dict[str, Any] = {"store_hash": store_hash} if platform == "bigcommerce" else {}
     simulator = simulator_class(platform)(orders=orders, seed=seed, faults=FaultConfig(latency_ms=latency_ms),
-                                          rate_limit=window)
+                                          rate_limit=window, credentials=credentials or None, **extra)
     if webhook_url:
         simulator.configure_webhooks(webhook_url, webhook_secret)
     try:
@@ -226,7 +242,9 @@ def simulate(
         check_loopback(host)
     except ValueError as error:
         raise UsageProblem(str(error)) from None
-    err.print(f"{platform} simulator with {orders} orders on http://{host}:{port} (Ctrl+C stops it)")
+    api_root, auth = simulator.access(hidden=credentials.keys())
+    err.print(f"{platform} simulator with {orders} orders on http://{host}:{port} (Ctrl+C stops it)\n"
+              f"  API:  http://{host}:{port}{api_root}\n  auth: {auth}", soft_wrap=True, markup=False)
     serve(simulator.app, port=port, host=host)
 
 

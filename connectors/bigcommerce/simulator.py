@@ -19,7 +19,7 @@ import hashlib
 import random
 import time
 import zlib
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -652,6 +652,11 @@ class Simulator(SimulatorBase):
                                    "created_at": created, "producer": f"stores/{self.store_hash}"})
 
     # -- routes -----------------------------------------------------------------------------------
+
+    def access(self, *, hidden: Collection[str] = ()) -> tuple[str, str]:
+        """BigCommerce's ``/stores/{store_hash}/v2`` (and ``/v3``), with an ``X-Auth-Token`` header."""
+        return (f"{self.prefix}/v2 (and {self.prefix}/v3)",
+                f"header X-Auth-Token: {self.shown('token', self.token, hidden)}")
 
     def routes(self) -> list[BaseRoute]:
         """The Orders V2, Catalog V3 and hooks V3 routes."""

@@ -39,7 +39,7 @@ import re
 import threading
 import time
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, ClassVar
@@ -366,6 +366,12 @@ class Simulator(SimulatorBase):
         return json_response(body, status)
 
     # -- routes -----------------------------------------------------------------------------------
+    def access(self, *, hidden: Collection[str] = ()) -> tuple[str, str]:
+        """CS-Cart's ``/api`` (and ``/api/2.0``) with HTTP Basic ``email:api_key``."""
+        return "/api (and /api/2.0)", (f"HTTP Basic, user {self.shown('email', self.email, hidden)}, "
+                                       f"password {self.shown('api_key', self.api_key, hidden)} "
+                                       f"(CS-Cart: the admin e-mail and API key)")
+
     def routes(self) -> list[BaseRoute]:
         """The API under ``/api`` and ``/api/2.0``."""
         table: list[tuple[str, Any, list[str], bool]] = [

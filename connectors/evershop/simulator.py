@@ -31,7 +31,7 @@ import random
 import secrets
 import time
 import uuid as uuidlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -257,7 +257,7 @@ class Simulator(SimulatorBase):
         clock: Callable[[], float] = time.time,
     ) -> None:
         super().__init__(faults=faults, rate_limit=rate_limit)
-        self.credentials = dict(credentials or DEFAULT_CREDENTIALS)
+        self.credentials = {**DEFAULT_CREDENTIALS, **(credentials or {})}
         self.legacy_shipments = legacy_shipments
         self.bridge_filters = bridge_filters
         self.access_token_ttl = access_token_ttl
@@ -454,6 +454,13 @@ class Simulator(SimulatorBase):
         return response
 
     # -- routes ----------------------------------------------------------------------------------
+    def access(self, *, hidden: Collection[str] = ()) -> tuple[str, str]:
+        """EverShop's ``/api`` (admin GraphQL at ``/api/graphql``): a token from ``POST /api/user/tokens``."""
+        email = self.shown("email", self.credentials["email"], hidden)
+        password = self.shown("password", self.credentials["password"], hidden)
+        return "/api (GraphQL: /api/graphql)", (f"POST /api/user/tokens {{\"email\": \"{email}\", \"password\": "
+                                                f"\"{password}\"}}, then header Authorization: Bearer <accessToken>")
+
     def routes(self) -> list[BaseRoute]:
         """EverShop's API: public cart/checkout, private admin and oms routes, GraphQL, HTML 404s."""
         public: list[tuple[str, str, Callable[..., Any], bool]] = [

@@ -20,7 +20,7 @@ import itertools
 import random
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, ClassVar
@@ -514,6 +514,11 @@ class Simulator(SimulatorBase):
         return response
 
     # -- routes -----------------------------------------------------------------------------------
+    def access(self, *, hidden: Collection[str] = ()) -> tuple[str, str]:
+        """MerchantPro's ``/api/v2`` with HTTP Basic ``api_key:api_secret``."""
+        return "/api/v2", (f"HTTP Basic, user {self.shown('api_key', self.api_key, hidden)}, "
+                           f"password {self.shown('api_secret', self.api_secret, hidden)}")
+
     def routes(self) -> list[BaseRoute]:
         """The order and product endpoints under ``/api/v2``."""
         e = self.endpoint

@@ -12,7 +12,7 @@ import math
 import threading
 import time
 from collections import Counter
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -140,6 +140,17 @@ class SimulatorBase:
     def authenticate(self, request: Request) -> Response | None:
         """``None`` when the request's credentials are good, else the platform's 401/403 answer."""
         return None
+
+    def access(self, *, hidden: Collection[str] = ()) -> tuple[str, str]:
+        """``(API root path, how a client authenticates)``, so any API client can be pointed at the
+        simulator (``ordersync simulate`` prints it). Credentials named in ``hidden`` (the ones the
+        user gave, rather than the built-in ones) show as ``<NAME given>``."""
+        raise NotImplementedError
+
+    @staticmethod
+    def shown(name: str, value: str, hidden: Collection[str]) -> str:
+        """A credential's value for :meth:`access`: the value, or ``<name given>`` when hidden."""
+        return f"<{name} given>" if name in hidden else value
 
     def error_response(self, status: int, message: str) -> Response:
         """The platform's error body for ``status``."""

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
+import httpx
 import orjson
 import pytest
 
@@ -114,3 +117,44 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     done = run("db", "upgrade", "--url", f"sqlite:///{tmp_path / 'x.db'}")
     assert done.returncode == 0, done.stderr
     assert b"revision 0001" in done.stdout
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize(("platform", "args", "probe", "auth"), [
+    ("bigcommerce", ["-c", "token=t0k3n", "--store-hash", "abc123"], "/orders",
+     {"headers": {"X-Auth-Token": "t0k3n"}}),
+    ("merchantpro", [], "/orders", {"auth": ("sim-key", "sim-secret")}),
+    ("cscart", ["-c", "email=ops@example.com"], "/orders", {"auth": ("ops@example.com", "sim-api-key")}),
+])
+def test_simulate_prints_where_and_how_to_connect(platform: str, args: list[str], probe: str,
+                                                   auth: dict[str, object]) -> None:
+    """`ordersync simulate` says its API root and auth; a client using them is let in, others are not.
+    Credentials the user gave are not echoed."""
+    port = _free_port()
+    process = subprocess.Popen([sys.executable, "-c", "from workers.cli import main; main()", "simulate", platform,
+                                "--port", str(port), "--orders", "2", *args], cwd=REPO, stderr=subprocess.PIPE,
+                               stdout=subprocess.DEVNULL)
+    try:
+        assert process.stderr is not None
+        lines = [process.stderr.readline().decode() for _ in range(3)]
+        api = lines[1].split("API:", 1)[1].split()[0]
+        assert api.startswith(f"http://127.0.0.1:{port}/")
+        assert "auth:" in lines[2]
+        assert "t0k3n" not in lines[2]
+        assert "ops@example.com" not in lines[2]
+        for _ in range(50):
+            try:
+                answer = httpx.get(api + probe, timeout=5, **auth)  # type: ignore[arg-type]
+                break
+            except httpx.ConnectError:
+                time.sleep(0.1)
+        assert answer.status_code == 200, answer.text
+        assert httpx.get(api + probe, timeout=5).status_code in (401, 403)
+    finally:
+        process.terminate()
+        process.wait(10)
