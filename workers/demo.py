@@ -140,17 +140,21 @@ def _merchant_actions(ctx: context.Context, mp_url: str) -> list[Change]:
     bindings = [b for b in ctx.store.bindings("ro-to-us") if b.state == "linked"]
     if len(bindings) < 4:
         raise DemoFailed(f"only {len(bindings)} orders were mirrored; the demo needs 4")
-    a, b, c, d = (str(binding.source_id) for binding in bindings[:4])
     with httpx.Client(base_url=mp_url, auth=("sim-key", "sim-secret"), timeout=10) as mp:
-        def call(method: str, path: str, body: Any = None) -> None:
+        def call(method: str, path: str, body: Any = None) -> Any:
             for _ in range(20):  # MerchantPro allows 4 requests/s: wait out its 429s like any client
                 response = mp.request(method, path, json=body)
                 if response.status_code != 429:
                     response.raise_for_status()
-                    return
+                    return response.json() if response.content else None
                 time.sleep(float(response.headers.get("Retry-After", "1")))
             raise DemoFailed(f"MerchantPro kept answering 429 to {method} {path}")
 
+        # The orders still waiting for shipment come first, so "paid + in process" and "shipped" are
+        # shown on orders that were neither (seeded orders may already be shipped).
+        ids = [str(binding.source_id) for binding in bindings]
+        unshipped = [i for i in ids if not (call("GET", f"/api/v2/orders/{i}") or {}).get("shipping_awb")]
+        a, b, c, d = [*unshipped, *(i for i in ids if i not in unshipped)][:4]
         call("PATCH", f"/api/v2/orders/{a}", {"payment_status": "paid"})
         call("PATCH", f"/api/v2/orders/{a}/in_process")
         call("PATCH", f"/api/v2/orders/{b}", {"payment_status": "paid", "shipping_awb": "AWB-DEMO-0001"})
