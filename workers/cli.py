@@ -161,17 +161,27 @@ def _collection_hint(data: Any) -> str | None:
     return None
 
 
-def _options(pairs: list[str]) -> dict[str, Any]:
-    """``KEY=VALUE`` pairs; values are read as JSON when they parse (numbers, booleans, objects)."""
-    options: dict[str, Any] = {}
+def _key_values(pairs: list[str], flag: str, *, secret: bool = False) -> dict[str, str]:
+    """``KEY=VALUE`` arguments of a repeatable option as a dict; a pair without ``=`` or key is a usage
+    error naming ``flag`` (without echoing the argument when it may hold a ``secret``)."""
+    found: dict[str, str] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
-            raise UsageProblem(f"--option {pair!r}: expected KEY=VALUE")
+            got = "an argument without KEY=" if secret else repr(pair)
+            raise UsageProblem(f"{flag}: expected KEY=VALUE, got {got}")
+        found[key.strip()] = value
+    return found
+
+
+def _options(pairs: list[str]) -> dict[str, Any]:
+    """``--option KEY=VALUE`` pairs; values are read as JSON when they parse (numbers, booleans, objects)."""
+    options: dict[str, Any] = {}
+    for key, value in _key_values(pairs, "--option").items():
         try:
-            options[key.strip()] = orjson.loads(value)
+            options[key] = orjson.loads(value)
         except orjson.JSONDecodeError:
-            options[key.strip()] = value
+            options[key] = value
     return options
 
 
@@ -225,12 +235,10 @@ def simulate(
             window = (int(quota), float(seconds))
         except ValueError:
             raise UsageProblem(f"--rate-limit {rate_limit!r}: expected REQUESTS/SECONDS, e.g. 9000/30") from None
-    credentials: dict[str, str] = {}
-    for pair in credential or []:
-        key, sep, value = pair.partition("=")
-        if not sep or not key.strip() or not value:
-            raise UsageProblem(f"--credential: expected KEY=VALUE, got {key.strip() or pair!r}=…")
-        credentials[key.strip()] = value
+    credentials = _key_values(credential or [], "--credential", secret=True)
+    for key, value in credentials.items():
+        if not value:
+            raise UsageProblem(f"--credential: expected KEY=VALUE, got {key!r}=…")
     extra: dict[str, Any] = {"store_hash": store_hash} if platform == "bigcommerce" else {}
     simulator = simulator_class(platform)(orders=orders, seed=seed, faults=FaultConfig(latency_ms=latency_ms),
                                           rate_limit=window, credentials=credentials or None, **extra)

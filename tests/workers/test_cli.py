@@ -119,6 +119,22 @@ def test_db_upgrade_creates_the_schema(tmp_path: Path) -> None:
     assert b"revision 0001" in done.stdout
 
 
+@pytest.mark.parametrize(("args", "needle", "hidden"), [
+    (["translate", "--from", "bigcommerce", "--to", "cscart", str(BC_BUNDLE), "-o", "payment_id"],
+     b"--option: expected KEY=VALUE, got 'payment_id'", None),
+    (["simulate", "bigcommerce", "-c", "s3cr3t-token"], b"--credential: expected KEY=VALUE", b"s3cr3t"),
+    (["simulate", "bigcommerce", "-c", "token="], b"--credential: expected KEY=VALUE, got 'token'", None),
+])
+def test_malformed_key_value_options_are_usage_errors(args: list[str], needle: bytes, hidden: bytes | None) -> None:
+    """-o / -c without KEY=VALUE: exit 2, one line naming the option; a credential is not echoed."""
+    done = run(*args)
+    assert done.returncode == 2
+    assert needle in done.stderr
+    assert b"Traceback" not in done.stderr
+    if hidden is not None:
+        assert hidden not in done.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
