@@ -8,6 +8,7 @@ COPY connectors ./connectors
 COPY mappings ./mappings
 COPY sync ./sync
 COPY workers ./workers
+COPY simulators ./simulators
 RUN pip install ".[postgres]" && useradd --create-home --uid 10001 ordersync
 USER ordersync
 ENV ORDERSYNC_CONFIG=/etc/ordersync/ordersync.toml

@@ -28,7 +28,7 @@ from sqlalchemy import create_engine, text
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from connectors.simulation import FaultConfig  # noqa: E402
+from simulators import FaultConfig  # noqa: E402
 from tests.workers.cluster import Cluster  # noqa: E402
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"

@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO))
 from connectors import open_connector  # noqa: E402
 from connectors.base import ConnectionSettings  # noqa: E402
 from connectors.logging import configure_logging  # noqa: E402
-from connectors.simulation.runner import free_port  # noqa: E402
+from simulators.runner import free_port  # noqa: E402
 
 TOKEN = "sim-token"  # the simulator's fixed credential
 

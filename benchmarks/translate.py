@@ -43,7 +43,7 @@ def _context(platform: str) -> TargetContext:
 
 
 def _shared() -> Path | None:
-    for candidate in (REPO.parent / "shared", Path("/work/shared")):
+    for candidate in (REPO.parent / "shared",):
         if (candidate / "platforms").is_dir():
             return candidate
     return None

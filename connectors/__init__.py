@@ -4,20 +4,20 @@ Each platform lives in ``connectors/<platform>/``:
 
 - ``wire.py``: pydantic models of the platform's own JSON (read and write shapes);
 - ``client.py``: the :class:`~connectors.base.Connector` implementation over httpx;
-- ``simulator.py``: a faithful in-memory shop (ASGI) for tests, the demo and rehearsals.
+
+The simulated shops live in the top-level ``simulators`` package, which imports nothing of ours.
 """
 
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
 
 import httpx
 
 from connectors.base import PLATFORMS, ConnectionSettings, Connector
 from connectors.ratelimit import RateLimiter
 
-__all__ = ["PLATFORMS", "open_connector", "simulator_class"]
+__all__ = ["PLATFORMS", "open_connector"]
 
 
 def open_connector(
@@ -31,9 +31,3 @@ def open_connector(
     connector: Connector = module.open_connector(settings, transport=transport, limiter=limiter)
     return connector
 
-
-def simulator_class(platform: str) -> Any:
-    """The simulator class of a platform (its ``simulator.Simulator``)."""
-    if platform not in PLATFORMS:
-        raise KeyError(f"unknown platform {platform!r} (one of {', '.join(PLATFORMS)})")
-    return import_module(f"connectors.{platform}.simulator").Simulator

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -11,17 +10,14 @@ REPO = Path(__file__).resolve().parents[1]
 
 
 def shared_dir() -> Path | None:
-    """``../shared`` beside the checkout (or ``$ORDERSYNC_SHARED``), if present."""
-    candidates = [os.environ.get("ORDERSYNC_SHARED"), REPO.parent / "shared", "/work/shared"]
-    for candidate in candidates:
-        if candidate and Path(candidate, "platforms").is_dir():
-            return Path(candidate)
-    return None
+    """``../shared`` beside the checkout, if present (no other place is looked at)."""
+    candidate = REPO.parent / "shared"
+    return candidate if (candidate / "platforms").is_dir() else None
 
 
 SHARED = shared_dir()
 requires_shared = pytest.mark.skipif(
-    SHARED is None, reason="../shared (third-party API samples) is not beside this checkout; set ORDERSYNC_SHARED"
+    SHARED is None, reason="../shared (third-party API samples) is not beside this checkout"
 )
 
 
@@ -29,5 +25,5 @@ requires_shared = pytest.mark.skipif(
 def shared() -> Path:
     """The shared reference folder; the test is skipped when it is absent."""
     if SHARED is None:
-        pytest.skip("../shared (third-party API samples) is not beside this checkout; set ORDERSYNC_SHARED")
+        pytest.skip("../shared (third-party API samples) is not beside this checkout")
     return SHARED

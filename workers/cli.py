@@ -223,8 +223,7 @@ def simulate(
     On start it prints the API root and how to authenticate, so any API client written for the real
     platform can be pointed at it.
     """
-    from connectors import simulator_class
-    from connectors.simulation import FaultConfig, serve
+    from simulators import FaultConfig, serve, simulator_class
 
     if platform not in PLATFORMS:
         raise UsageProblem(f"unknown platform {platform!r} (one of {', '.join(PLATFORMS)})")
@@ -245,7 +244,7 @@ def simulate(
     if webhook_url:
         simulator.configure_webhooks(webhook_url, webhook_secret)
     try:
-        from connectors.simulation.runner import check_loopback
+        from simulators.runner import check_loopback
 
         check_loopback(host)
     except ValueError as error:

@@ -25,8 +25,8 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 
-from connectors.simulation import serve_in_thread
-from connectors.simulation.runner import RunningServer
+from simulators import serve_in_thread
+from simulators.runner import RunningServer
 from sync.config import OrderSyncConfig, load_config
 from workers import context
 from workers.oneshot import run_once
@@ -81,9 +81,9 @@ def _wait(predicate: Any, timeout: float = 60.0) -> bool:
 
 def run_demo(*, orders: int = 6, seed: int = 7, console: Console | None = None) -> None:
     """Run the demo; raises :class:`DemoFailed` when a change does not arrive."""
-    from connectors.bigcommerce.simulator import Simulator as BigCommerce
     from connectors.logging import configure_logging
-    from connectors.merchantpro.simulator import Simulator as MerchantPro
+    from simulators.bigcommerce import Simulator as BigCommerce
+    from simulators.merchantpro import Simulator as MerchantPro
     from workers.api import create_app
 
     console = console or Console()

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from connectors.base import OrderReference
-from connectors.cscart.simulator import Simulator
 from connectors.errors import OrderSyncError
 from connectors.wire import WriteModel
 from mappings.base import TargetContext
 from mappings.cscart import to_neutral
 from mappings.neutral import NeutralOrder
+from simulators.cscart import Simulator
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "cscart"
 TARGETS = ("bigcommerce", "merchantpro", "evershop")

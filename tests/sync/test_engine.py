@@ -19,11 +19,11 @@ import orjson
 import pytest
 from typer.testing import CliRunner
 
-from connectors.bigcommerce.simulator import Simulator as BigCommerce
-from connectors.cscart.simulator import Simulator as CsCart
-from connectors.merchantpro.simulator import Simulator as MerchantPro
-from connectors.simulation import serve_in_thread
-from connectors.simulation.runner import RunningServer
+from simulators import serve_in_thread
+from simulators.bigcommerce import Simulator as BigCommerce
+from simulators.cscart import Simulator as CsCart
+from simulators.merchantpro import Simulator as MerchantPro
+from simulators.runner import RunningServer
 from sync.config import OrderSyncConfig, load_config
 from workers import context
 from workers.cli import app

@@ -22,10 +22,9 @@ from typing import Any
 import httpx
 import redis
 
-from connectors import simulator_class
 from connectors.logging import configure_logging
-from connectors.simulation import FaultConfig, serve_in_thread
-from connectors.simulation.runner import RunningServer
+from simulators import FaultConfig, serve_in_thread, simulator_class
+from simulators.runner import RunningServer
 from sync.config import OrderSyncConfig, load_config
 from sync.models import Binding
 from workers import context

@@ -17,7 +17,7 @@ import httpx
 import pytest
 from sqlmodel import select
 
-from connectors.simulation import FaultConfig
+from simulators import FaultConfig
 from sync.models import Operation
 from tests.workers.cluster import Cluster
 from tests.workers.test_e2e_mirror import cluster, database_url  # noqa: F401 - shared fixtures

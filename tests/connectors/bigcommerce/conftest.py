@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from connectors.bigcommerce.client import BigCommerceConnector, open_connector
-from connectors.bigcommerce.simulator import Simulator
 from connectors.testing import ASGITransport
+from simulators.bigcommerce import Simulator
 from tests.connectors.bigcommerce.samples import settings
 
 FAST = {"backoff": 0.01, "rate_limit": {"requests": 10_000, "per_seconds": 1, "burst": 1000}}

@@ -19,15 +19,15 @@ from starlette.routing import Route
 from connectors.base import Connector, OrderReference
 from connectors.bigcommerce import webhooks
 from connectors.bigcommerce.client import BigCommerceConnector, SignalLimiter, open_connector
-from connectors.bigcommerce.simulator import Simulator
 from connectors.bigcommerce.wire import BCOrderUpdate, BCShipmentUpdate
 from connectors.errors import AuthFailed, NotFound, OutcomeUnknown, RateLimited, Rejected, Transient, UnknownSku
 from connectors.ratelimit import BucketSpec, RateSignal
-from connectors.simulation import FaultConfig, serve_in_thread
 from connectors.testing import ASGITransport
 from mappings.base import TargetContext
 from mappings.bigcommerce import MAPPING, to_neutral
 from mappings.neutral import Shipment, ShipmentLine
+from simulators import FaultConfig, serve_in_thread
+from simulators.bigcommerce import Simulator
 from tests.connectors.bigcommerce.samples import settings
 
 Make = Callable[..., BigCommerceConnector]

@@ -13,9 +13,9 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.bigcommerce.simulator import STATUS_NAMES, Simulator
 from connectors.parsing import parse_timestamp
 from connectors.testing import ASGITransport
+from simulators.bigcommerce import STATUS_NAMES, Simulator
 from tests.connectors.bigcommerce.samples import sample
 
 TOKEN = {"X-Auth-Token": "sim-token"}

@@ -9,8 +9,8 @@ import pytest
 
 from connectors.base import ConnectionSettings
 from connectors.cscart.client import CsCartConnector, open_connector
-from connectors.cscart.simulator import Simulator
 from connectors.testing import ASGITransport
+from simulators.cscart import Simulator
 
 CREDENTIALS = {"email": "admin@example.com", "api_key": "sim-api-key"}
 

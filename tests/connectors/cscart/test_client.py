@@ -12,13 +12,13 @@ import pytest
 
 from connectors.base import Connector, OrderReference
 from connectors.cscart.client import CsCartConnector, classify
-from connectors.cscart.simulator import Simulator
 from connectors.cscart.wire import CsCartOrderCreate, CsCartShipmentUpdate, CsCartStatusUpdate
 from connectors.errors import AuthFailed, NotFound, OutcomeUnknown, RateLimited, Rejected, Transient, UnknownSku
-from connectors.simulation import serve_in_thread
 from mappings.base import TargetContext
 from mappings.cscart import MAPPING, status_table_from_statuses, to_neutral
 from mappings.neutral import NeutralOrder, Shipment, ShipmentLine
+from simulators import serve_in_thread
+from simulators.cscart import Simulator
 
 from .conftest import Clock
 
@@ -273,7 +273,7 @@ def test_ghost_write_on_create_is_adopted_by_reference(sim: Simulator, connector
 
 def test_lost_create_answer_then_engine_lookup_finds_exactly_one(make_sim: Callable[..., Simulator],
                                                                  connect: Connect) -> None:
-    from connectors.simulation import FaultConfig
+    from simulators import FaultConfig
 
     sim = make_sim(orders=6, seed=2, faults=FaultConfig(ghost_mode="timeout", timeout_seconds=0.6))
     connector = connect(sim, timeout=0.3)

@@ -11,10 +11,10 @@ import httpx
 import pytest
 
 from connectors.cscart import webhooks
-from connectors.cscart.simulator import Simulator
 from connectors.cscart.wire import CsCartOrder, CsCartOrderList, CsCartShipmentList, parse_cscart, parse_statuses
 from connectors.errors import InvalidPayload
 from connectors.testing import ASGITransport
+from simulators.cscart import Simulator
 
 AUTH = ("admin@example.com", "sim-api-key")
 # user-profile columns that old stores merged into the order detail; 4.13 does not send them

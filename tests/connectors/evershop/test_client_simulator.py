@@ -21,7 +21,6 @@ from connectors.base import ConnectionSettings, OrderReference
 from connectors.errors import Conflict, NotFound, Rejected, UnknownSku
 from connectors.evershop import webhooks
 from connectors.evershop.client import EverShopConnector, SetupProduct, ensure_store_setup
-from connectors.evershop.simulator import Simulator
 from connectors.evershop.write import (
     EverShopAddress,
     EverShopCartItem,
@@ -33,6 +32,7 @@ from connectors.evershop.write import (
     EverShopStatusPlan,
 )
 from connectors.testing import ASGITransport
+from simulators.evershop import Simulator
 
 ADDRESS = EverShopAddress(full_name="Jane Buyer", address_1="1 Main St", city="San Francisco", province="US-CA",
                           country="US", postcode="94105", telephone="5551234567")

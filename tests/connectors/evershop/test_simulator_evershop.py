@@ -12,9 +12,9 @@ from typing import Any
 import httpx
 import pytest
 
-from connectors.evershop.simulator import Simulator, sign_webhook
 from connectors.testing import ASGITransport
 from mappings.evershop import to_neutral
+from simulators.evershop import Simulator, sign_webhook
 
 ADDRESS = {"full_name": "Jane Buyer", "telephone": "5551234567", "address_1": "1 Main St", "address_2": "Apt 2",
            "city": "San Francisco", "province": "US-CA", "country": "US", "postcode": "94105"}

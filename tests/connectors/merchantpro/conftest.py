@@ -9,9 +9,9 @@ import pytest
 
 from connectors.base import ConnectionSettings
 from connectors.merchantpro.client import MerchantProConnector, open_connector
-from connectors.merchantpro.simulator import Simulator
 from connectors.ratelimit import RateLimiter
 from connectors.testing import ASGITransport
+from simulators.merchantpro import Simulator
 
 
 def settings(**credentials: str) -> ConnectionSettings:

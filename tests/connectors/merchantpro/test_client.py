@@ -21,7 +21,6 @@ from connectors.errors import (
     UnknownSku,
 )
 from connectors.merchantpro.client import MerchantProConnector, open_connector
-from connectors.merchantpro.simulator import Simulator, _now
 from connectors.merchantpro.wire import (
     MerchantProCancel,
     MerchantProShipment,
@@ -31,6 +30,7 @@ from connectors.merchantpro.wire import (
 from connectors.ratelimit import TokenBucket
 from mappings.base import TargetContext
 from mappings.merchantpro import MAPPING
+from simulators.merchantpro import Simulator, _now
 from tests.connectors.merchantpro.conftest import Shop, settings
 
 REF = OrderReference(key="ordersync:shop-a:7001")

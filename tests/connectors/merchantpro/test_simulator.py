@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from connectors.merchantpro.simulator import Simulator, TwoWindows
 from mappings.merchantpro import to_neutral
+from simulators.merchantpro import Simulator, TwoWindows
 from tests.connectors.merchantpro.conftest import Shop
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[23]:00$")

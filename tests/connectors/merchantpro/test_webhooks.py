@@ -19,7 +19,7 @@ from connectors.errors import InvalidPayload
 from connectors.merchantpro import webhooks
 from connectors.merchantpro.client import MerchantProConnector
 from connectors.merchantpro.wire import MerchantProStatusUpdate
-from connectors.simulation.runner import serve_in_thread
+from simulators.runner import serve_in_thread
 from tests.connectors.merchantpro.conftest import Shop
 
 SECRET = "whsec-test"

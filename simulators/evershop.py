@@ -53,9 +53,9 @@ from connectors.evershop.wire import (
     resolve_order_status,
     shipment_rollup,
 )
-from connectors.simulation import FaultConfig, SimulatorBase, json_response
-from connectors.simulation.app import Handler, WindowState, ceil_seconds, read_json
-from connectors.simulation.catalog import DEMO_PRODUCTS, fake_shopper
+from simulators import FaultConfig, SimulatorBase, json_response
+from simulators.app import Handler, WindowState, ceil_seconds, read_json
+from simulators.catalog import DEMO_PRODUCTS, fake_shopper
 
 __all__ = ["DEFAULT_CREDENTIALS", "Simulator", "sign_webhook"]
 

@@ -22,8 +22,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.simulation.faults import FaultConfig, FaultPlan
-from connectors.simulation.webhooks import WebhookSender
+from simulators.faults import FaultConfig, FaultPlan
+from simulators.webhooks import WebhookSender
 
 __all__ = ["Handler", "RateWindow", "RequestStats", "SimulatorBase", "WindowState", "json_response", "read_json"]
 

@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 import orjson
 
-from connectors.simulation.faults import FaultPlan
+from simulators.faults import FaultPlan
 
 __all__ = ["Delivery", "WebhookSender"]
 

@@ -48,9 +48,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.simulation import FaultConfig, SimulatorBase, json_response
-from connectors.simulation.app import WindowState, ceil_seconds, read_json
-from connectors.simulation.catalog import DEMO_PRODUCTS, fake_shopper
+from simulators import FaultConfig, SimulatorBase, json_response
+from simulators.app import WindowState, ceil_seconds, read_json
+from simulators.catalog import DEMO_PRODUCTS, fake_shopper
 
 __all__ = ["SHIPPING_METHODS", "STATUSES", "SimOrder", "SimProduct", "Simulator"]
 

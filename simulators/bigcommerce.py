@@ -33,9 +33,9 @@ from starlette.routing import BaseRoute, Route
 from connectors.bigcommerce.webhooks import SECRET_HEADER, sign
 from connectors.bigcommerce.wire import READ_ONLY_ORDER_FIELDS, SHIPPING_PROVIDERS, format_rfc2822
 from connectors.parsing import parse_timestamp
-from connectors.simulation import FaultConfig, SimulatorBase, json_response
-from connectors.simulation.app import WindowState, ceil_seconds, read_json
-from connectors.simulation.catalog import DEMO_PRODUCTS, CatalogItem, Shopper, fake_shopper
+from simulators import FaultConfig, SimulatorBase, json_response
+from simulators.app import WindowState, ceil_seconds, read_json
+from simulators.catalog import DEMO_PRODUCTS, CatalogItem, Shopper, fake_shopper
 
 __all__ = ["STATUS_NAMES", "Simulator"]
 

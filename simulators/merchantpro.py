@@ -34,9 +34,9 @@ from starlette.routing import BaseRoute, Route
 from connectors.merchantpro.webhooks import sign
 from connectors.merchantpro.wire import PAYMENT_STATUSES, SHIPPING_STATUSES, money_out
 from connectors.parsing import parse_decimal, parse_timestamp
-from connectors.simulation.app import RateWindow, SimulatorBase, WindowState, ceil_seconds, json_response, read_json
-from connectors.simulation.catalog import DEMO_PRODUCTS, CatalogItem, fake_shopper
-from connectors.simulation.faults import FaultConfig
+from simulators.app import RateWindow, SimulatorBase, WindowState, ceil_seconds, json_response, read_json
+from simulators.catalog import DEMO_PRODUCTS, CatalogItem, fake_shopper
+from simulators.faults import FaultConfig
 
 __all__ = ["PAYMENT_TEXT", "SHIPPING_TEXT", "Simulator", "TwoWindows"]
 
