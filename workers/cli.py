@@ -10,24 +10,23 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import click
 import orjson
 import typer
 from pydantic import ValidationError
-from rich.console import Console
 from rich.table import Table
 
 from connectors.base import PLATFORMS, OrderReference
 from connectors.errors import InvalidPayload, OrderSyncError
-from connectors.logging import configure_logging
 from connectors.wire import invalid_payload_from
 from mappings import mapping_for
 from mappings.base import TargetContext
 from mappings.neutral import NeutralOrder
-from sync.config import ConfigError, load_config
+from sync.config import ConfigError
 from sync.store import SchemaOutdated, Store, StoreUnavailable
+from workers.commands.common import ConfigOption, UsageProblem, err, fail, load, out, state
 
 __all__ = ["app", "main"]
 
@@ -41,21 +40,9 @@ app = typer.Typer(
 db_app = typer.Typer(help="State store maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
-
-
-class UsageProblem(Exception):
-    """Bad input from the user: printed as one line, exit code 2."""
-
-
-_state: dict[str, Any] = {"debug": False, "config": None}
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option("--config", "-c", help="ordersync.toml to use (default: $ORDERSYNC_CONFIG or ./ordersync.toml).",
-                 envvar="ORDERSYNC_CONFIG"),
-]
+_state = state
+_fail = fail
+_config = load
 
 
 @app.callback()
@@ -64,17 +51,6 @@ def _root(
 ) -> None:
     """Order sync and translation middleware."""
     _state["debug"] = debug
-
-
-def _fail(message: str, code: int = 1) -> NoReturn:
-    err.print(f"[bold red]error:[/] {message}", soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _config(path: Path | None) -> Any:
-    config = load_config(path)
-    configure_logging(config.settings.log_level)
-    return config
 
 
 # -- translate ----------------------------------------------------------------------------------
