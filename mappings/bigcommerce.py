@@ -60,7 +60,7 @@ from connectors.bigcommerce.wire import (
 from connectors.errors import InvalidPayload, Rejected, UnknownSku
 from connectors.parsing import parse_decimal
 from connectors.wire import WriteModel, construct, invalid_payload_from, parse_wire, plain_reader, to_plain
-from mappings.base import Call, TargetContext
+from mappings.base import Call, TargetContext, refuse_negative, refuse_negative_lines
 from mappings.money import quantum
 from mappings.neutral import (
     Address,
@@ -158,6 +158,7 @@ STATUSES: StatusTable = StatusTable.build(
             ("processing/*/shipped", "2"),
             ("processing/*/delivered", "2"),
             ("processing", "11"),
+            ("pending/paid", "11"),  # paid, not yet worked on: BigCommerce's Pending (1) reads as unpaid
             ("pending/authorized", "7"),
             ("pending", "1"),
         ],
@@ -400,10 +401,30 @@ def _merge_payment(order_triple: Triple, payment: Triple | None) -> str:
     return payment.payment_status
 
 
+def _shipped_units(physical: Mapping[int, int], declared: Mapping[int, int],
+                   shipments: list[dict[str, Any]]) -> int:
+    """Physical units shipped: per line, the larger of the product's ``quantity_shipped`` and the units
+    in the shipments given (either may lag the other), capped at the line's quantity."""
+    in_shipments: dict[int, int] = {}
+    for shipment in shipments:
+        for item in shipment["items"]:
+            line_id = item["order_product_id"]
+            in_shipments[line_id] = in_shipments.get(line_id, 0) + max(item["quantity"], 0)
+    return sum(min(max(declared.get(line_id, 0), in_shipments.get(line_id, 0), 0), quantity)
+               for line_id, quantity in physical.items())
+
+
 def _fulfillment(table_value: str | None, shipped: int, total: int) -> str:
-    """Fulfillment from shipped quantities (when there are physical items), else from the table."""
+    """Fulfillment from shipped quantities (when there are physical items), else from the table.
+
+    A status the merchant set without any shipment (PUT to Shipped: ``date_shipped`` set,
+    ``items_shipped`` 0, real sample 17) is the platform's word: nothing counted as shipped leaves
+    the declared fulfillment as it is.
+    """
     value = table_value or "unfulfilled"
     if total <= 0 or value in ("cancelled", "returned"):
+        return value
+    if shipped == 0 and value in ("shipped", "partially_shipped", "delivered", "partially_delivered"):
         return value
     if shipped >= total:
         return "delivered" if value in ("delivered", "partially_delivered") else "shipped"
@@ -458,12 +479,16 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
             rates[product_id] = rates.get(product_id, _ZERO) + rate
     lines: list[Line] = []
     skus: dict[int, str | None] = {}
-    shipped_total = 0
-    physical_total = 0
+    physical: dict[int, int] = {}
+    declared_shipped: dict[int, int] = {}
     lines_ex_total = _ZERO
     lines_inc_total = _ZERO
-    for product, raw in zip(products, raw_products, strict=True):
+    where = "products" if bundle.get("products") is raw_products else ("order.products" if bundle else "products")
+    for index, (product, raw) in enumerate(zip(products, raw_products, strict=True)):
         quantity = product["quantity"]
+        refuse_negative(_WHAT, [(f"{where}[{index}].quantity", quantity),
+                                (f"{where}[{index}].price_ex_tax", product["price_ex_tax"]),
+                                (f"{where}[{index}].price_inc_tax", product["price_inc_tax"])])
         discount = _ZERO
         applied_discounts = product["applied_discounts"]
         if applied_discounts:
@@ -497,9 +522,8 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
         line_id = product["id"]
         skus[line_id] = sku
         if product["type"] != "digital":
-            physical_total += quantity
-            shipped = product["quantity_shipped"] or 0
-            shipped_total += shipped if 0 <= shipped <= quantity else (quantity if shipped > 0 else 0)
+            physical[line_id] = quantity
+            declared_shipped[line_id] = product["quantity_shipped"] or 0
         product_id = product["product_id"]
         variant_id = product["variant_id"]
         parent = product["parent_order_product_id"]
@@ -523,6 +547,8 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
             "parent_line_id": str(parent) if parent else None,
             "extra": _rest(raw, _LINE_MAPPED_KEYS),
         }))
+    shipped_total = _shipped_units(physical, declared_shipped, shipments)
+    physical_total = sum(physical.values())
     items_total = order["items_total"]
     if not products and items_total:
         warnings.append(f"lines: the order counts {items_total} item(s) but its products were not given "
@@ -864,6 +890,7 @@ class BigCommerceMapping:
         :class:`BCOrderCreate` holds by construction (both prices on every line, names on custom
         lines, money in pairs), and anything BigCommerce could still refuse is said in ``ctx``.
         """
+        refuse_negative_lines(order, PLATFORM)
         table = ctx.statuses or STATUSES
         options = ctx.options
         products = [self._product(line, ctx) for line in order.lines if line.quantity > 0]

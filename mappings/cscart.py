@@ -57,7 +57,7 @@ from connectors.cscart.wire import (
 from connectors.errors import ConnectorError, InvalidPayload, Rejected
 from connectors.parsing import format_decimal, parse_decimal
 from connectors.wire import WriteModel, construct, plain_reader, to_plain
-from mappings.base import Call, TargetContext, totals_warning
+from mappings.base import Call, TargetContext, refuse_negative, refuse_negative_lines, totals_warning
 from mappings.money import quantum
 from mappings.neutral import (
     FULFILLMENT_STATUSES,
@@ -387,6 +387,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
         if qty < 0:
             raise InvalidPayload("CS-Cart order", [(f"products.{item_id}.amount", "must not be negative")])
         price = product["price"]
+        refuse_negative("CS-Cart order", [(f"products.{item_id}.price", price)])
         disc = product["discount"] or _ZERO
         tax = line_tax.get(item_id, _ZERO)
         line_goods = price * qty
@@ -1037,6 +1038,7 @@ class CsCartMapping:
         """The POST body for ``order``: catalog products by SKU, a guest ``user_data``, the store's
         ``payment_id``/``shipping_id`` options, our marker in ``details``, plus the source grand
         total (``total_override``) and status letter (``status_after``) for the follow-up PUTs."""
+        refuse_negative_lines(order, PLATFORM)
         offline = ctx.catalog is None
         payment_id = _required_option(ctx, "payment_id", "the payment method id new orders use", offline)
         shipping_id = _required_option(ctx, "shipping_id", "the shipping method id, or one per product group",

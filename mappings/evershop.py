@@ -60,7 +60,15 @@ from connectors.evershop.write import (
 )
 from connectors.parsing import format_decimal
 from connectors.wire import WriteModel, construct, parse_wire, plain_reader, to_plain
-from mappings.base import Call, TargetContext, join_name, split_name, totals_warning
+from mappings.base import (
+    Call,
+    TargetContext,
+    join_name,
+    refuse_negative,
+    refuse_negative_lines,
+    split_name,
+    totals_warning,
+)
 from mappings.money import quantum
 from mappings.neutral import (
     Address,
@@ -403,6 +411,9 @@ def _line(
     old_total: Decimal | None, options: Any, gql: bool,
 ) -> Line:
     """One neutral line from an item's values (positional: this runs per line on the hot path)."""
+    names = ("qty", "finalPrice", "productPrice") if gql else ("qty", "final_price", "product_price")
+    refuse_negative(_WHAT, [(f"items[{index}].{field}", value)
+                            for field, value in zip(names, (qty, final, product), strict=True)])
     unit = final if final is not None else product
     if unit is None:
         if lt is not None and qty:
@@ -1016,6 +1027,7 @@ class EverShopMapping:
         EverShop reprices every line from its catalog, so source prices and totals are not sent;
         ``expected_grand_total`` records the source total for the engine's drift report.
         """
+        refuse_negative_lines(order, PLATFORM)
         problems: list[tuple[str, str]] = []
         items: list[EverShopCartItem] = []
         for index, line in enumerate(order.lines):

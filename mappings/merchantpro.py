@@ -51,7 +51,15 @@ from connectors.merchantpro.wire import (
 )
 from connectors.parsing import format_decimal
 from connectors.wire import WriteModel, construct, plain_reader, to_plain
-from mappings.base import Call, TargetContext, join_name, split_name, totals_warning
+from mappings.base import (
+    Call,
+    TargetContext,
+    join_name,
+    refuse_negative,
+    refuse_negative_lines,
+    split_name,
+    totals_warning,
+)
 from mappings.money import quantum, within_precision
 from mappings.neutral import (
     FULFILLMENT_STATUSES,
@@ -179,6 +187,7 @@ _PAYMENT_ALIASES = {
 }
 """Common payment method codes of other platforms → MerchantPro codes (overridable per store)."""
 
+_PARTIAL_SHIPPING = "status: MerchantPro has no partial shipping; the whole order is marked shipped"
 _FINAL_SHIPPING = frozenset({"cancelled"})
 _NO_TRIPLE = Triple()
 _BASE_TRIPLE = Triple("pending", "unpaid", "unfulfilled")
@@ -523,6 +532,9 @@ class MerchantProMapping:
         """One product line (``item`` is the validated line, ``raw`` the JSON it came from)."""
         line_id = str(raw["id"]) if raw.get("id") is not None else str(index + 1)
         quantity = _quantity(item["quantity"], index)
+        refuse_negative(_WHAT, [(f"line_items[{index}].quantity", quantity),
+                                (f"line_items[{index}].unit_price_net", item["unit_price_net"]),
+                                (f"line_items[{index}].unit_price_gross", item["unit_price_gross"])])
         sku = item["product_sku"] or None
         if sku is None and item["family_sku"]:
             sku = item["family_sku"]
@@ -573,6 +585,7 @@ class MerchantProMapping:
 
     def create_payload(self, order: NeutralOrder, ctx: TargetContext) -> MerchantProOrderCreate:
         """``POST /api/v2/orders`` for ``order``: catalog ids from ``ctx.resolve``, source prices, our tag."""
+        refuse_negative_lines(order, PLATFORM)
         if not order.lines:
             raise Rejected("an order without lines cannot be created on MerchantPro", platform=PLATFORM,
                            field_errors={"lines": "empty"})
@@ -594,6 +607,8 @@ class MerchantProMapping:
             fields["shipping_status"] = shipping_code
         if order.status in ("on_hold", "archived"):
             ctx.warn(f"status: MerchantPro has no {order.status!r} order status; sent as {shipping_code!r}")
+        if order.fulfillment_status in ("partially_shipped", "partially_delivered"):
+            ctx.warn(_PARTIAL_SHIPPING)
         method = self._payment_method(order, ctx)
         if method:
             fields["payment_method_code"] = method
@@ -769,7 +784,7 @@ class MerchantProMapping:
             elif current is not None:
                 ctx.warn(f"status: MerchantPro has no handler back to {shipping_code!r}; left as {current_ship!r}")
         if order.fulfillment_status in ("partially_shipped", "partially_delivered"):
-            ctx.warn("status: MerchantPro has no partial shipping; the whole order is marked shipped")
+            ctx.warn(_PARTIAL_SHIPPING)
         payment: str | None = None
         if payment_code is None:
             ctx.warn(f"status: no MerchantPro payment status for {order.payment_status}; left as is")
