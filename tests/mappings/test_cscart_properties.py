@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -173,6 +174,7 @@ def test_mutated_payloads_raise_only_invalid_payload(data: st.DataObject) -> Non
     order.model_dump(mode="json")  # whatever came through serialises
 
 
+@pytest.mark.parametrize("amount", ["12.5", 12.5, "12.50", " 12.5"])
 def test_amount_spellings(amount: Any) -> None:
     detail = json.loads((FIXTURES / "order_detail_custom_status.json").read_text())
     detail["products"]["325149130"]["price"] = amount
