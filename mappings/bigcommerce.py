@@ -877,6 +877,91 @@ def _carrier_fields(carrier: str | None) -> tuple[str, str | None]:
     return "", carrier.strip()
 
 
+def _create_addresses(order: NeutralOrder, ctx: TargetContext) -> dict[str, Any]:
+    """``billing_address`` (the shipping address when there is none) and ``shipping_addresses``."""
+    customer = order.customer
+    billing_source = order.billing_address or order.shipping_address
+    if order.billing_address is None:
+        ctx.warn("no billing address: the shipping address is used as billing address")
+    if billing_source is not None:
+        billing = _address_write(billing_source, BCAddressWrite, customer.email)
+    else:
+        billing = construct(BCAddressWrite, {k: v for k, v in (
+            ("first_name", customer.first_name or ""), ("last_name", customer.last_name or ""),
+            ("email", customer.email)) if v is not None})
+    if not billing.zip or len(billing.zip) < 2:
+        ctx.warn("the billing address has no postal code: BigCommerce requires a zip of 2+ characters")
+    sources = order.shipping_addresses or ([order.shipping_address] if order.shipping_address else [])
+    method = order.shipping.method_name or order.shipping.method_code
+    shipping = [
+        _address_write(address, BCShippingAddressWrite, customer.email, shipping_method=method if index == 0 else None)
+        for index, address in enumerate(sources)
+    ]
+    if len(shipping) > 1:
+        ctx.warn("several shipping addresses: BigCommerce's order create puts every line on the first one")
+    return {"billing_address": billing, **({"shipping_addresses": shipping} if shipping else {})}
+
+
+def _create_status(order: NeutralOrder, ctx: TargetContext) -> dict[str, Any]:
+    """``status_id``: the store's ``create_status_id`` option, else the table's code for the order."""
+    status_id = ctx.options.get("create_status_id")
+    if status_id is None:
+        code = _status_code(order, ctx.statuses or STATUSES) if order.status != "archived" else None
+        if code is None or not code.isdigit():
+            ctx.warn(f"no BigCommerce status for {order.status}/{order.payment_status}/"
+                     f"{order.fulfillment_status}: BigCommerce's default (1, Pending) applies")
+            return {}
+        status_id = code
+    return {"status_id": int(status_id)}
+
+
+def _create_money(order: NeutralOrder, ctx: TargetContext) -> dict[str, Any]:
+    """Discount, shipping, fees, subtotals and totals as declared by the source."""
+    values: dict[str, Any] = {}
+    totals = order.totals
+    discount_total = totals.discount
+    if not discount_total:
+        line_discounts = sum((line.discount_amount or _ZERO for line in order.lines), _ZERO)
+        if line_discounts:
+            discount_total = line_discounts
+            ctx.warn("line discounts are sent as the order's discount_amount (no line discounts on create)")
+    if discount_total:
+        values["discount_amount"] = discount_total
+    charge = order.shipping
+    ship_ex = charge.amount if charge.amount is not None else totals.shipping
+    if ship_ex is not None:
+        ship_inc = charge.amount_incl_tax
+        if ship_inc is None:
+            ship_inc = ship_ex + (charge.tax_amount or _ZERO)
+        values["shipping_cost_ex_tax"], values["shipping_cost_inc_tax"] = ship_ex, ship_inc
+    values.update(_create_fees(order))
+    if totals.subtotal is not None:
+        sub_inc = totals.subtotal_incl_tax
+        if sub_inc is None:
+            sub_inc = totals.subtotal + sum((line.tax_amount or _ZERO for line in order.lines), _ZERO)
+        values["subtotal_ex_tax"], values["subtotal_inc_tax"] = totals.subtotal, sub_inc
+    values["total_ex_tax"] = totals.grand_total - (totals.tax or _ZERO)
+    values["total_inc_tax"] = totals.grand_total
+    return values
+
+
+def _create_fees(order: NeutralOrder) -> dict[str, Any]:
+    """The first handling and wrapping fees in their own fields, every other fee as a custom fee."""
+    values: dict[str, Any] = {}
+    custom_fees: list[BCFeeWrite] = []
+    for fee in order.fees:
+        incl = fee.amount_incl_tax if fee.amount_incl_tax is not None else fee.amount
+        if fee.kind in ("handling", "wrapping") and f"{fee.kind}_cost_ex_tax" not in values:
+            values[f"{fee.kind}_cost_ex_tax"], values[f"{fee.kind}_cost_inc_tax"] = fee.amount, incl
+        else:
+            custom_fees.append(construct(BCFeeWrite, {
+                "type": "custom_fee", "display_name_customer": fee.name or fee.kind,
+                "source": REFERENCE_SOURCE, "cost_ex_tax": fee.amount, "cost_inc_tax": incl}))
+    if custom_fees:
+        values["fees"] = custom_fees
+    return values
+
+
 class BigCommerceMapping:
     """BigCommerce Orders V2 ⇄ neutral (``PlatformMapping``)."""
 
@@ -904,128 +989,47 @@ class BigCommerceMapping:
         lines, money in pairs), and anything BigCommerce could still refuse is said in ``ctx``.
         """
         refuse_negative_lines(order, PLATFORM)
-        table = ctx.statuses or STATUSES
-        options = ctx.options
         products = [self._product(line, ctx) for line in order.lines if line.quantity > 0]
         if len(products) < len(order.lines):
             ctx.warn("lines with quantity 0 are left out (BigCommerce needs a quantity of at least 1)")
         if not products:
             raise Rejected("the order has no line BigCommerce can create (it refuses an order without products)",
                            platform=PLATFORM, field_errors={"lines": "empty"})
-        customer = order.customer
-        billing_source = order.billing_address or order.shipping_address
-        if order.billing_address is None:
-            ctx.warn("no billing address: the shipping address is used as billing address")
-        if billing_source is not None:
-            billing = _address_write(billing_source, BCAddressWrite, customer.email)
-        else:
-            billing = construct(BCAddressWrite, {k: v for k, v in (
-                ("first_name", customer.first_name or ""), ("last_name", customer.last_name or ""),
-                ("email", customer.email)) if v is not None})
-        if not billing.zip or len(billing.zip) < 2:
-            ctx.warn("the billing address has no postal code: BigCommerce requires a zip of 2+ characters")
-        shipping_sources = order.shipping_addresses or ([order.shipping_address] if order.shipping_address else [])
-        method = order.shipping.method_name or order.shipping.method_code
-        shipping = [
-            _address_write(address, BCShippingAddressWrite, customer.email,
-                           shipping_method=method if index == 0 else None)
-            for index, address in enumerate(shipping_sources)
-        ]
-        if len(shipping) > 1:
-            ctx.warn("several shipping addresses: BigCommerce's order create puts every line on the first one")
-        if customer.id:
-            ctx.warn("the customer account is not linked on the target: the order is created as a guest order")
-        for discount in order.discounts:
-            if discount.code:
-                ctx.warn("coupon codes cannot be applied through the API: the discount is sent as discount_amount")
-                break
         values: dict[str, Any] = {
             "customer_id": 0,
-            "billing_address": billing,
+            **_create_addresses(order, ctx),
             "products": products,
             "date_created": format_rfc2822(order.created_at),
             "external_source": REFERENCE_SOURCE,
         }
+        if order.customer.id:
+            ctx.warn("the customer account is not linked on the target: the order is created as a guest order")
+        if any(discount.code for discount in order.discounts):
+            ctx.warn("coupon codes cannot be applied through the API: the discount is sent as discount_amount")
         if ctx.reference is not None:
             values["external_order_id"] = ctx.reference.key
         else:
             ctx.warn("no reference given: the order cannot be found again after a lost answer")
-        status_id = options.get("create_status_id")
-        if status_id is None:
-            code = _status_code(order, table) if order.status != "archived" else None
-            if code is None or not code.isdigit():
-                ctx.warn(f"no BigCommerce status for {order.status}/{order.payment_status}/"
-                         f"{order.fulfillment_status}: BigCommerce's default (1, Pending) applies")
-            else:
-                status_id = code
-        if status_id is not None:
-            values["status_id"] = int(status_id)
-        if shipping:
-            values["shipping_addresses"] = shipping
+        values.update(_create_status(order, ctx))
         if order.notes.customer:
             values["customer_message"] = order.notes.customer
         if order.notes.staff:
             values["staff_notes"] = order.notes.staff
-        totals = order.totals
-        discount_total = totals.discount
-        if not discount_total:
-            line_discounts = _ZERO
-            for line in order.lines:
-                if line.discount_amount:
-                    line_discounts += line.discount_amount
-            if line_discounts:
-                discount_total = line_discounts
-                ctx.warn("line discounts are sent as the order's discount_amount (no line discounts on create)")
-        if discount_total:
-            values["discount_amount"] = discount_total
-        shipping_charge = order.shipping
-        ship_ex = shipping_charge.amount if shipping_charge.amount is not None else totals.shipping
-        if ship_ex is not None:
-            ship_inc = shipping_charge.amount_incl_tax
-            if ship_inc is None:
-                ship_inc = ship_ex + (shipping_charge.tax_amount or _ZERO)
-            values["shipping_cost_ex_tax"] = ship_ex
-            values["shipping_cost_inc_tax"] = ship_inc
-        if order.fees:
-            custom_fees: list[BCFeeWrite] = []
-            for fee in order.fees:
-                incl = fee.amount_incl_tax if fee.amount_incl_tax is not None else fee.amount
-                if fee.kind == "handling" and "handling_cost_ex_tax" not in values:
-                    values["handling_cost_ex_tax"], values["handling_cost_inc_tax"] = fee.amount, incl
-                elif fee.kind == "wrapping" and "wrapping_cost_ex_tax" not in values:
-                    values["wrapping_cost_ex_tax"], values["wrapping_cost_inc_tax"] = fee.amount, incl
-                else:
-                    custom_fees.append(construct(BCFeeWrite, {
-                        "type": "custom_fee", "display_name_customer": fee.name or fee.kind,
-                        "source": REFERENCE_SOURCE, "cost_ex_tax": fee.amount, "cost_inc_tax": incl}))
-            if custom_fees:
-                values["fees"] = custom_fees
-        if totals.subtotal is not None:
-            sub_inc = totals.subtotal_incl_tax
-            if sub_inc is None:
-                sub_inc = totals.subtotal
-                for line in order.lines:
-                    if line.tax_amount:
-                        sub_inc += line.tax_amount
-            values["subtotal_ex_tax"], values["subtotal_inc_tax"] = totals.subtotal, sub_inc
-        values["total_ex_tax"] = totals.grand_total - (totals.tax or _ZERO)
-        values["total_inc_tax"] = totals.grand_total
-        payment = order.payment
-        payment_method = payment.method_name or payment.method_code
+        values.update(_create_money(order, ctx))
+        payment_method = order.payment.method_name or order.payment.method_code
         if payment_method:
             values["payment_method"] = payment_method
-        if payment.transaction_id:
-            values["payment_provider_id"] = payment.transaction_id
-        if customer.locale:
-            values["customer_locale"] = customer.locale
-        if options:
-            channel = options.get("channel_id")
-            if channel is not None:
-                values["channel_id"] = int(channel)
-            store_currency = options.get("currency")
-            if store_currency and str(store_currency).upper() != order.currency:
-                ctx.warn(f"BigCommerce orders take the store's currency ({store_currency}); "
-                         f"the source amounts are in {order.currency}")
+        if order.payment.transaction_id:
+            values["payment_provider_id"] = order.payment.transaction_id
+        if order.customer.locale:
+            values["customer_locale"] = order.customer.locale
+        channel = ctx.options.get("channel_id")
+        if channel is not None:
+            values["channel_id"] = int(channel)
+        store_currency = ctx.options.get("currency")
+        if store_currency and str(store_currency).upper() != order.currency:
+            ctx.warn(f"BigCommerce orders take the store's currency ({store_currency}); "
+                     f"the source amounts are in {order.currency}")
         return construct(BCOrderCreate, values)
 
     def _product(self, line: Line, ctx: TargetContext) -> BCOrderProductWrite:
