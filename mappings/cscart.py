@@ -27,7 +27,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from operator import itemgetter
@@ -1276,82 +1276,106 @@ def _line_discount_unit(line: Line) -> Decimal:
     return line.discount_amount / line.quantity
 
 
+@dataclass
+class _RenderedLines:
+    """The ``products`` object and what the totals and taxes need from it."""
+
+    products: dict[str, Any] = field(default_factory=dict)
+    tax_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # by rate: rate, goods (tax), items
+    goods: Decimal = _ZERO
+    line_discounts: Decimal = _ZERO
+    excluded_tax: Decimal = _ZERO
+
+
 def render(order: NeutralOrder) -> dict[str, Any]:
     """``order`` in CS-Cart's shapes: the order detail, its shipments, and the currency (a bundle).
 
     Unmapped CS-Cart fields kept in ``extra["cscart"]`` (order) and ``Line.extra`` are written back
     verbatim, so a CS-Cart order survives ``to_neutral → render → to_neutral``.
     """
-    incl = order.prices_include_tax
-    table = STATUS_TABLE
-    letter = order.raw_status.code if order.raw_status.platform == PLATFORM and order.raw_status.code else \
-        (table.outbound_for("order", order.status, order.payment_status, order.fulfillment_status) or "O")
+    rendered = _render_lines(order)
+    detail = _render_detail(order, rendered)
+    detail.update(order.extra.get(PLATFORM, {}))
+    kept = detail.pop("shipments", None)
+    ship_to = order.shipping_address or order.billing_address or Address()
+    shipments = [_render_shipment(shipment, index, order, detail["timestamp"], ship_to, kept)
+                 for index, shipment in enumerate(order.shipments) if shipment.status != "cancelled"]
+    return {"order": detail, "shipments": shipments, "currency": order.currency}
+
+
+def _render_lines(order: NeutralOrder) -> _RenderedLines:
+    """Every line as a ``products`` entry (``price`` after the line discount), grouped by tax rate."""
+    out = _RenderedLines()
     shipped: dict[str, int] = {}
     for shipment in order.shipments:
-        if shipment.status == "cancelled":
-            continue
-        for item in shipment.lines:
-            key = item.source_line_id or item.sku or ""
-            shipped[key] = shipped.get(key, 0) + item.quantity
-
-    products: dict[str, Any] = {}
-    groups: dict[str, dict[str, Any]] = {}
-    goods = line_discounts = excluded_tax = _ZERO
+        if shipment.status != "cancelled":
+            for item in shipment.lines:
+                key = item.source_line_id or item.sku or ""
+                shipped[key] = shipped.get(key, 0) + item.quantity
     for index, line in enumerate(order.lines):
-        product_id = line.product_ref or "0"
-        item_id = line.source_line_id or item_id_for(product_id, {"line": str(index)})
-        qty = line.quantity
+        item_id = line.source_line_id or item_id_for(line.product_ref or "0", {"line": str(index)})
         tax = line.tax_amount or _ZERO
-        disc_unit = _line_discount_unit(line)
-        if incl:
+        if order.prices_include_tax:
             unit_incl = line.unit_price_incl_tax if line.unit_price_incl_tax is not None else \
-                line.unit_price + (tax / qty if qty else _ZERO)
-            price = unit_incl - disc_unit
+                line.unit_price + (tax / line.quantity if line.quantity else _ZERO)
+            price = unit_incl - _line_discount_unit(line)
         else:
-            price = line.unit_price - disc_unit
-            excluded_tax += tax
-        goods += price * qty
-        line_discounts += line.discount_amount or _ZERO
+            price = line.unit_price - _line_discount_unit(line)
+            out.excluded_tax += tax
+        out.goods += price * line.quantity
+        out.line_discounts += line.discount_amount or _ZERO
         shipped_qty = shipped.get(item_id, shipped.get(line.sku or "", 0)) if shipped else (line.quantity_shipped or 0)
-        name = line.name or ""
-        options_value = [{"option_name": o.name, "variant_name": o.value, "value": o.value} for o in line.options]
-        row: dict[str, Any] = {
-            "item_id": item_id,
-            "order_id": order.source.id,
-            "product_id": product_id,
-            "product_code": line.sku or "",
-            "price": format_decimal(price),
-            "amount": str(qty),
-            "extra": {"product_options": [], "product_options_value": options_value, "product": name,
-                      "discount": _num(disc_unit), "base_price": _num(price + disc_unit), "stored_price": "N"},
-            "product": name,
-            "product_status": "A",
-            "deleted_product": False,
-            "discount": _num(disc_unit),
-            "base_price": _num(price + disc_unit),
-            "original_price": _num(price + disc_unit),
-            "cart_id": item_id,
-            "tax_value": _num(tax),
-            "subtotal": _num(price * qty),
-            "display_subtotal": _num(price * qty),
-            "shipped_amount": shipped_qty,
-            "shipment_amount": max(qty - shipped_qty, 0),
-        }
-        row.update(line.extra)
-        products[item_id] = row
+        out.products[item_id] = _render_product(line, item_id, price, tax, shipped_qty, order.source.id)
         if line.tax_rate is not None or tax:
             key = format_decimal(line.tax_rate) if line.tax_rate is not None else "F"
-            group = groups.setdefault(key, {"rate": line.tax_rate, "goods": _ZERO, "items": {}})
+            group = out.tax_groups.setdefault(key, {"rate": line.tax_rate, "goods": _ZERO, "items": {}})
             group["goods"] += tax
             group["items"][item_id] = True
+    return out
 
-    ship_amount = order.shipping.amount
+
+def _render_product(line: Line, item_id: str, price: Decimal, tax: Decimal, shipped: int,
+                    order_id: str) -> dict[str, Any]:
+    """One ``products`` entry, the line's kept extras over it."""
+    disc_unit = _line_discount_unit(line)
+    name = line.name or ""
+    options_value = [{"option_name": o.name, "variant_name": o.value, "value": o.value} for o in line.options]
+    row: dict[str, Any] = {
+        "item_id": item_id,
+        "order_id": order_id,
+        "product_id": line.product_ref or "0",
+        "product_code": line.sku or "",
+        "price": format_decimal(price),
+        "amount": str(line.quantity),
+        "extra": {"product_options": [], "product_options_value": options_value, "product": name,
+                  "discount": _num(disc_unit), "base_price": _num(price + disc_unit), "stored_price": "N"},
+        "product": name,
+        "product_status": "A",
+        "deleted_product": False,
+        "discount": _num(disc_unit),
+        "base_price": _num(price + disc_unit),
+        "original_price": _num(price + disc_unit),
+        "cart_id": item_id,
+        "tax_value": _num(tax),
+        "subtotal": _num(price * line.quantity),
+        "display_subtotal": _num(price * line.quantity),
+        "shipped_amount": shipped,
+        "shipment_amount": max(line.quantity - shipped, 0),
+    }
+    row.update(line.extra)
+    return row
+
+
+def _render_taxes(order: NeutralOrder, rendered: _RenderedLines) -> dict[str, Any]:
+    """The ``taxes`` object: one tax per rate; the first also carries the shipping tax."""
+    incl = order.prices_include_tax
     ship_tax = order.shipping.tax_amount or _ZERO
+    groups = dict(rendered.tax_groups)
     if ship_tax:
         if not groups:
             groups["F"] = {"rate": None, "goods": _ZERO, "items": {}}
         if not incl:
-            excluded_tax += ship_tax
+            rendered.excluded_tax += ship_tax
     taxes: dict[str, Any] = {}
     for number, (key, group) in enumerate(groups.items(), 1):
         ship_part = ship_tax if number == 1 else _ZERO
@@ -1371,122 +1395,133 @@ def render(order: NeutralOrder) -> dict[str, Any]:
                           "P": group["items"] or []},
             },
         }
+    return taxes
 
-    shipping_cost = (ship_amount + (ship_tax if incl else _ZERO)) if ship_amount is not None else None
+
+def _render_shipping(order: NeutralOrder, products: Mapping[str, Any]) -> tuple[Decimal | None, list[Any]]:
+    """``(shipping_cost, shipping rows)``: the cost includes its tax when prices do."""
     method = order.shipping
-    shipping_rows = []
-    if method.method_code or method.method_name:
-        shipping_rows.append({
-            "shipping_id": method.method_code or "",
-            "shipping": method.method_name or "",
-            "group_key": 0,
-            "rate": _num(shipping_cost),
-            "need_shipment": any(row["shipment_amount"] for row in products.values()),
-        })
-    surcharge = sum((fee.amount for fee in order.fees if fee.kind == "payment_surcharge"), _ZERO)
-    surcharge_title = next((fee.name for fee in order.fees if fee.kind == "payment_surcharge" and fee.name), "")
-    order_discount = (order.totals.discount or _ZERO) - line_discounts
+    ship_tax = method.tax_amount or _ZERO
+    cost = (method.amount + (ship_tax if order.prices_include_tax else _ZERO)) if method.amount is not None else None
+    if not (method.method_code or method.method_name):
+        return cost, []
+    return cost, [{
+        "shipping_id": method.method_code or "",
+        "shipping": method.method_name or "",
+        "group_key": 0,
+        "rate": _num(cost),
+        "need_shipment": any(row["shipment_amount"] for row in products.values()),
+    }]
+
+
+def _render_promotions(order: NeutralOrder) -> dict[str, Any]:
+    """``promotions``, ``promotion_ids`` and ``coupons`` for the order's discounts."""
+    if not order.discounts:
+        return {"promotions": [], "promotion_ids": ""}
+    promotions: dict[str, Any] = {
+        str(i + 1): {"name": d.name or "", "short_description": "", "total_discount": _num(d.amount), "bonuses": []}
+        for i, d in enumerate(order.discounts)
+    }
+    out: dict[str, Any] = {"promotions": promotions, "promotion_ids": ",".join(promotions)}
+    coupons = {d.code: [str(i + 1)] for i, d in enumerate(order.discounts) if d.code}
+    if coupons:
+        out["coupons"] = coupons
+    return out
+
+
+def _render_status(order: NeutralOrder) -> str:
+    """The order's own letter when it is a CS-Cart order, else the default table's."""
+    raw = order.raw_status
+    if raw.platform == PLATFORM and raw.code:
+        return raw.code
+    return STATUS_TABLE.outbound_for("order", order.status, order.payment_status, order.fulfillment_status) or "O"
+
+
+def _render_detail(order: NeutralOrder, rendered: _RenderedLines) -> dict[str, Any]:
+    """The order detail as ``GET /api/orders/{id}`` returns it."""
+    taxes = _render_taxes(order, rendered)
+    shipping_cost, shipping_rows = _render_shipping(order, rendered.products)
+    surcharges = [fee for fee in order.fees if fee.kind == "payment_surcharge"]
+    order_discount = (order.totals.discount or _ZERO) - rendered.line_discounts
     billing = order.billing_address or order.shipping_address or Address()
     ship_to = order.shipping_address or order.billing_address or Address()
     details = "\n".join(part for part in (reference_marker(order.mirror_of) if order.mirror_of else None,
                                           order.notes.staff) if part)
-    payment = order.payment
-    detail: dict[str, Any] = {
-        "order_id": order.source.id,
-        "is_parent_order": "N",
-        "parent_order_id": "0",
-        "company_id": "1",
-        "issuer_id": None,
-        "user_id": order.customer.id or "0",
+    payment, customer = order.payment, order.customer
+    promotions = _render_promotions(order)
+    return {
+        "order_id": order.source.id, "is_parent_order": "N", "parent_order_id": "0", "company_id": "1",
+        "issuer_id": None, "user_id": customer.id or "0",
         "total": format_decimal(order.totals.grand_total),
-        "subtotal": _num(goods),
-        "discount": _fmt(line_discounts),
+        "subtotal": _num(rendered.goods),
+        "discount": _fmt(rendered.line_discounts),
         "subtotal_discount": _fmt(max(order_discount, _ZERO)),
-        "payment_surcharge": _fmt(surcharge),
-        "shipping_ids": method.method_code or "",
+        "payment_surcharge": _fmt(sum((fee.amount for fee in surcharges), _ZERO)),
+        "shipping_ids": order.shipping.method_code or "",
         "shipping_cost": _fmt(shipping_cost) if shipping_cost is not None else "0.00",
         "timestamp": str(int(order.created_at.timestamp())),
-        "status": letter,
+        "status": _render_status(order),
         "notes": order.notes.customer or "",
         "details": details,
-        "promotions": [],
-        "promotion_ids": "",
-        "firstname": order.customer.first_name or "",
-        "lastname": order.customer.last_name or "",
+        "promotions": promotions["promotions"], "promotion_ids": promotions["promotion_ids"],
+        "firstname": customer.first_name or "", "lastname": customer.last_name or "",
         "company": billing.company or "",
         **_render_address("b_", billing),
         **_render_address("s_", ship_to),
-        "s_address_type": "",
-        "phone": order.customer.phone or "",
-        "fax": "",
-        "url": "",
-        "email": order.customer.email or billing.email or "",
+        "s_address_type": "", "phone": customer.phone or "", "fax": "", "url": "",
+        "email": customer.email or billing.email or "",
         "payment_id": payment.method_code or "0",
-        "tax_exempt": "N",
-        "lang_code": order.customer.locale or "",
-        "repaid": "0",
-        "localization_id": "0",
-        "profile_id": "0",
-        "storefront_id": "1",
+        "tax_exempt": "N", "lang_code": customer.locale or "", "repaid": "0", "localization_id": "0",
+        "profile_id": "0", "storefront_id": "1",
         "updated_at": str(int(order.updated_at.timestamp())) if order.updated_at else "0",
         "payment_method": {"payment_id": payment.method_code or "0", "payment": payment.method_name or "",
-                           "surcharge_title": surcharge_title or ""}
+                           "surcharge_title": next((fee.name for fee in surcharges if fee.name), "")}
         if (payment.method_code or payment.method_name) else [],
         "fields": [],
-        "products": products,
+        "products": rendered.products,
         "taxes": taxes or [],
-        "tax_subtotal": _num(excluded_tax),
+        "tax_subtotal": _num(rendered.excluded_tax),
         "display_shipping_cost": _fmt(shipping_cost) if shipping_cost is not None else "0.00",
         "need_shipping": True,
         "shipping": shipping_rows,
         "shipment_ids": [s.source_shipment_id or str(i + 1) for i, s in enumerate(order.shipments)
                          if s.status != "cancelled"],
         "secondary_currency": order.currency,
-        "display_subtotal": _num(goods),
+        "display_subtotal": _num(rendered.goods),
         "payment_info": {"transaction_id": payment.transaction_id} if payment.transaction_id else [],
         "doc_ids": [],
+        **({"coupons": promotions["coupons"]} if "coupons" in promotions else {}),
     }
-    if order.discounts:
-        detail["promotions"] = {
-            str(i + 1): {"name": d.name or "", "short_description": "", "total_discount": _num(d.amount),
-                         "bonuses": []}
-            for i, d in enumerate(order.discounts)
-        }
-        detail["promotion_ids"] = ",".join(detail["promotions"])
-        coupons = {d.code: [str(i + 1)] for i, d in enumerate(order.discounts) if d.code}
-        if coupons:
-            detail["coupons"] = coupons
-    detail.update(order.extra.get(PLATFORM, {}))
-    shipments_extra = detail.pop("shipments", None)
-    shipments = []
-    for index, shipment in enumerate(order.shipments):
-        if shipment.status == "cancelled":
-            continue
-        shipment_id = shipment.source_shipment_id or str(index + 1)
-        row = {
-            "shipment_id": shipment_id,
-            "shipment_timestamp": str(int(shipment.shipped_at.timestamp())) if shipment.shipped_at else "0",
-            "comments": shipment.comment or "",
-            "status": "S",
-            "order_id": order.source.id,
-            "order_timestamp": detail["timestamp"],
-            "s_firstname": ship_to.first_name or "",
-            "s_lastname": ship_to.last_name or "",
-            "company": ship_to.company or "",
-            "user_id": order.customer.id or "0",
-            "shipping_id": method.method_code or "0",
-            "shipping": method.method_name or "",
-            "tracking_number": shipment.tracking_number or "",
-            "carrier": carrier_code(shipment.carrier) or "",
-            "products": {item.source_line_id or item.sku or "": item.quantity for item in shipment.lines},
-            "group_key": "0",
-            "carrier_info": {"name": shipment.carrier or "", "tracking_url": shipment.tracking_url or ""},
-            "one_full": len(order.shipments) == 1,
-        }
-        if isinstance(shipments_extra, dict) and isinstance(shipments_extra.get(shipment_id), dict):
-            row.update(shipments_extra[shipment_id])
-        shipments.append(row)
-    return {"order": detail, "shipments": shipments, "currency": order.currency}
+
+
+def _render_shipment(shipment: Shipment, index: int, order: NeutralOrder, order_timestamp: str, ship_to: Address,
+                     kept: Any) -> dict[str, Any]:
+    """One shipment row, its kept extras over it."""
+    shipment_id = shipment.source_shipment_id or str(index + 1)
+    method = order.shipping
+    row = {
+        "shipment_id": shipment_id,
+        "shipment_timestamp": str(int(shipment.shipped_at.timestamp())) if shipment.shipped_at else "0",
+        "comments": shipment.comment or "",
+        "status": "S",
+        "order_id": order.source.id,
+        "order_timestamp": order_timestamp,
+        "s_firstname": ship_to.first_name or "",
+        "s_lastname": ship_to.last_name or "",
+        "company": ship_to.company or "",
+        "user_id": order.customer.id or "0",
+        "shipping_id": method.method_code or "0",
+        "shipping": method.method_name or "",
+        "tracking_number": shipment.tracking_number or "",
+        "carrier": carrier_code(shipment.carrier) or "",
+        "products": {item.source_line_id or item.sku or "": item.quantity for item in shipment.lines},
+        "group_key": "0",
+        "carrier_info": {"name": shipment.carrier or "", "tracking_url": shipment.tracking_url or ""},
+        "one_full": len(order.shipments) == 1,
+    }
+    if isinstance(kept, dict) and isinstance(kept.get(shipment_id), dict):
+        row.update(kept[shipment_id])
+    return row
 
 
 def _render_address(prefix: str, address: Address) -> dict[str, Any]:
