@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any, ClassVar, Protocol, runtime_checkable
 
 from connectors.base import Capabilities, OrderReference, ProductRef
+from connectors.errors import InvalidPayload, Rejected
 from connectors.wire import WriteModel
 from mappings.money import within_precision
 from mappings.neutral import NeutralOrder, Shipment
@@ -23,6 +24,8 @@ __all__ = [
     "Call",
     "PlatformMapping",
     "TargetContext",
+    "refuse_negative",
+    "refuse_negative_lines",
     "split_name",
     "totals_warning",
     "unmapped",
@@ -169,3 +172,26 @@ def totals_warning(
     if within_precision(declared, computed, currency):
         return None
     return f"totals: declared {what} {declared} differs from the computed {computed} ({currency})"
+
+
+def refuse_negative(what: str, values: Iterable[tuple[str, Decimal | int | None]]) -> None:
+    """Raise :class:`InvalidPayload` naming the first ``(field path, value)`` that is below zero.
+
+    A negative quantity or unit price is no order line any platform can carry; reading it as one
+    would write ``quantity: -3`` into a target order.
+    """
+    for path, value in values:
+        if value is not None and value < 0:
+            raise InvalidPayload(what, [(path, f"{value} is negative")])
+
+
+def refuse_negative_lines(order: NeutralOrder, platform: str) -> None:
+    """Raise :class:`Rejected` naming the first line with a negative quantity or unit price, before any
+    target payload is built from ``order`` (a neutral order may come from a file or a custom mapping)."""
+    for index, line in enumerate(order.lines):
+        for name, value in (("quantity", line.quantity), ("unit_price", line.unit_price),
+                            ("unit_price_incl_tax", line.unit_price_incl_tax)):
+            if value is not None and value < 0:
+                field = f"lines[{index}].{name}"
+                raise Rejected(f"{field}: {value} is negative; a {platform} order line cannot carry it",
+                               platform=platform, field_errors={field: f"{value} is negative"})

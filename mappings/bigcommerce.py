@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
@@ -60,8 +61,8 @@ from connectors.bigcommerce.wire import (
 from connectors.errors import InvalidPayload, Rejected, UnknownSku
 from connectors.parsing import parse_decimal
 from connectors.wire import WriteModel, construct, invalid_payload_from, parse_wire, plain_reader, to_plain
-from mappings.base import Call, TargetContext
-from mappings.money import quantum
+from mappings.base import Call, TargetContext, refuse_negative, refuse_negative_lines, unmapped
+from mappings.money import canonical, quantum
 from mappings.neutral import (
     Address,
     Customer,
@@ -158,6 +159,7 @@ STATUSES: StatusTable = StatusTable.build(
             ("processing/*/shipped", "2"),
             ("processing/*/delivered", "2"),
             ("processing", "11"),
+            ("pending/paid", "11"),  # paid, not yet worked on: BigCommerce's Pending (1) reads as unpaid
             ("pending/authorized", "7"),
             ("pending", "1"),
         ],
@@ -203,11 +205,6 @@ _SHIPMENT_MAPPED = frozenset({
     "generated_tracking_link", "comments", "items",
 })
 _EMBEDDABLE = ("products", "shipping_addresses", "coupons")
-_ORDER_MAPPED_KEYS = tuple(_ORDER_MAPPED)
-_LINE_MAPPED_KEYS = tuple(_LINE_MAPPED)
-_ADDRESS_MAPPED_KEYS = tuple(_ADDRESS_MAPPED)
-_SHIPPING_ADDRESS_MAPPED_KEYS = tuple(_SHIPPING_ADDRESS_MAPPED)
-_SHIPMENT_MAPPED_KEYS = tuple(_SHIPMENT_MAPPED)
 _BUNDLE_KNOWN = frozenset({"order", "products", "shipping_addresses", "shipments", "coupons", "taxes", "fees"})
 
 
@@ -284,13 +281,6 @@ _COUNTRY_NAMES = {"US": "United States", "CA": "Canada", "AU": "Australia", "GB"
                   "DE": "Germany", "FR": "France", "RO": "Romania", "KE": "Kenya", "NZ": "New Zealand"}
 
 M = TypeVar("M", bound=BaseModel)
-def _rest(raw: Mapping[str, Any], mapped: tuple[str, ...]) -> dict[str, Any]:
-    """``raw`` without the mapped keys, verbatim and in order (a C-level copy, then pops)."""
-    rest = dict(raw)
-    pop = rest.pop
-    for key in mapped:
-        pop(key, None)
-    return rest
 
 
 def _text(value: str | None) -> str | None:
@@ -400,10 +390,30 @@ def _merge_payment(order_triple: Triple, payment: Triple | None) -> str:
     return payment.payment_status
 
 
+def _shipped_units(physical: Mapping[int, int], declared: Mapping[int, int],
+                   shipments: list[dict[str, Any]]) -> int:
+    """Physical units shipped: per line, the larger of the product's ``quantity_shipped`` and the units
+    in the shipments given (either may lag the other), capped at the line's quantity."""
+    in_shipments: dict[int, int] = {}
+    for shipment in shipments:
+        for item in shipment["items"]:
+            line_id = item["order_product_id"]
+            in_shipments[line_id] = in_shipments.get(line_id, 0) + max(item["quantity"], 0)
+    return sum(min(max(declared.get(line_id, 0), in_shipments.get(line_id, 0), 0), quantity)
+               for line_id, quantity in physical.items())
+
+
 def _fulfillment(table_value: str | None, shipped: int, total: int) -> str:
-    """Fulfillment from shipped quantities (when there are physical items), else from the table."""
+    """Fulfillment from shipped quantities (when there are physical items), else from the table.
+
+    A status the merchant set without any shipment (PUT to Shipped: ``date_shipped`` set,
+    ``items_shipped`` 0, real sample 17) is the platform's word: nothing counted as shipped leaves
+    the declared fulfillment as it is.
+    """
     value = table_value or "unfulfilled"
     if total <= 0 or value in ("cancelled", "returned"):
+        return value
+    if shipped == 0 and value in ("shipped", "partially_shipped", "delivered", "partially_delivered"):
         return value
     if shipped >= total:
         return "delivered" if value in ("delivered", "partially_delivered") else "shipped"
@@ -412,126 +422,159 @@ def _fulfillment(table_value: str | None, shipped: int, total: int) -> str:
     return "unfulfilled"
 
 
-def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -> NeutralOrder:
+@dataclass
+class _Bundle:
+    """One BigCommerce order and its sub-resources: each validated (as plain dicts) beside its raw JSON."""
+
+    given: dict[str, Any]  # the bundle as given ({} for a bare order)
+    raw_order: dict[str, Any]
+    order: dict[str, Any]
+    currency: str
+    products: list[dict[str, Any]]
+    raw_products: list[Any]
+    addresses: list[dict[str, Any]]
+    raw_addresses: list[Any]
+    shipments: list[dict[str, Any]]
+    raw_shipments: list[Any]
+    coupons: list[dict[str, Any]]
+    raw_coupons: list[Any]
+    taxes: list[dict[str, Any]]
+    raw_taxes: list[Any]
+
+
+@dataclass
+class _LineFacts:
+    """What the lines say beyond themselves: SKUs and physical/shipped units by line id, and sums."""
+
+    skus: dict[int, str | None] = field(default_factory=dict)
+    physical: dict[int, int] = field(default_factory=dict)
+    declared_shipped: dict[int, int] = field(default_factory=dict)
+    ex_total: Decimal = _ZERO
+    inc_total: Decimal = _ZERO
+
+
+def _money(value: Decimal | None, currency: str) -> Decimal | None:
+    """An amount at the currency's precision when that is exact (see :func:`mappings.money.canonical`)."""
+    return None if value is None else canonical(value, currency)
+
+
+def _read_bundle(payload: Any) -> _Bundle:
+    """Validate the order and every sub-resource given (``InvalidPayload`` names the field)."""
     if not isinstance(payload, dict):
         got = "a list" if isinstance(payload, list) else type(payload).__name__
         raise InvalidPayload(_WHAT, [("", f"expected a JSON object, got {got}")])
     if "order" in payload:
-        bundle: dict[str, Any] = payload
-        raw_order = payload["order"]
-        prefix = "order"
+        given, raw_order, prefix = payload, payload["order"], "order"
     else:
-        bundle, raw_order, prefix = {}, payload, ""
+        given, raw_order, prefix = {}, payload, ""
     order = _read_order(raw_order, prefix)
+    where = f"{prefix}." if prefix else ""
     if order["date_created"] is None:
-        raise InvalidPayload(_WHAT, [(f"{prefix}.date_created" if prefix else "date_created", "required")])
+        raise InvalidPayload(_WHAT, [(f"{where}date_created", "required")])
     currency = (order["currency_code"] or order["default_currency_code"] or "").strip().upper()
     if len(currency) != 3 or not currency.isalpha():
-        raise InvalidPayload(_WHAT, [(f"{prefix}.currency_code" if prefix else "currency_code",
+        raise InvalidPayload(_WHAT, [(f"{where}currency_code",
                                       f"expected an ISO 4217 code, got {order['currency_code']!r}")])
-    q = quantum(currency)
+    products, raw_products = _list(given, "products", raw_order, _READ_PRODUCTS, _PRODUCTS)
+    addresses, raw_addresses = _list(given, "shipping_addresses", raw_order, _READ_ADDRESSES, _ADDRESSES)
+    shipments, raw_shipments = _list(given, "shipments", raw_order, _READ_SHIPMENTS, _SHIPMENTS) \
+        if given else ([], [])
+    coupons, raw_coupons = _list(given, "coupons", raw_order, _READ_COUPONS, _COUPONS)
+    taxes, raw_taxes = _list(given, "taxes", raw_order, _READ_TAXES, _TAXES) if given else ([], [])
+    return _Bundle(given, raw_order, order, currency, products, raw_products, addresses, raw_addresses,
+                   shipments, raw_shipments, coupons, raw_coupons, taxes, raw_taxes)
 
-    def c(value: Decimal | None) -> Decimal | None:
-        if value is None:
-            return None
-        rounded = value.quantize(q)
-        return rounded if rounded == value else value
 
-    products, raw_products = _list(bundle, "products", raw_order, _READ_PRODUCTS, _PRODUCTS)
-    addresses, raw_addresses = _list(bundle, "shipping_addresses", raw_order, _READ_ADDRESSES, _ADDRESSES)
-    shipments, raw_shipments = _list(bundle, "shipments", raw_order, _READ_SHIPMENTS, _SHIPMENTS) \
-        if bundle else ([], [])
-    coupons, raw_coupons = _list(bundle, "coupons", raw_order, _READ_COUPONS, _COUPONS)
-    taxes, raw_taxes = _list(bundle, "taxes", raw_order, _READ_TAXES, _TAXES) if bundle else ([], [])
-
-    warnings: list[str] = []
-    extra = _rest(raw_order, _ORDER_MAPPED_KEYS)
-    for key in _EMBEDDABLE:
-        if isinstance(extra.get(key), list):
-            del extra[key]  # embedded sub-resources are mapped, not extra
-
-    # -- lines
+def _tax_rates(taxes: list[dict[str, Any]]) -> dict[int, Decimal]:
+    """The summed tax rate per order product id (from ``/taxes?details=true``)."""
     rates: dict[int, Decimal] = {}
     for tax in taxes:
         product_id, rate = tax["order_product_id"], tax["rate"]
         if product_id is not None and rate is not None:
             rates[product_id] = rates.get(product_id, _ZERO) + rate
+    return rates
+
+
+def _read_lines(b: _Bundle) -> tuple[list[Line], _LineFacts]:
+    """Every product as a neutral line (negative quantities and prices refused), with the facts the
+    statuses, shipments and totals need."""
+    rates = _tax_rates(b.taxes)
+    where = "products" if b.given.get("products") is b.raw_products or not b.given else "order.products"
+    facts = _LineFacts()
     lines: list[Line] = []
-    skus: dict[int, str | None] = {}
-    shipped_total = 0
-    physical_total = 0
-    lines_ex_total = _ZERO
-    lines_inc_total = _ZERO
-    for product, raw in zip(products, raw_products, strict=True):
-        quantity = product["quantity"]
-        discount = _ZERO
-        applied_discounts = product["applied_discounts"]
-        if applied_discounts:
-            for applied in applied_discounts:
-                discount += applied["amount"]
-        price_ex = product["price_ex_tax"]
-        price_inc = product["price_inc_tax"]
-        if price_inc is None:
-            price_inc = price_ex
-        total_ex = product["total_ex_tax"]
-        if total_ex is None:
-            total_ex = price_ex * quantity
-        total_inc = product["total_inc_tax"]
-        if total_inc is None:
-            total_inc = price_inc * quantity
-        lines_ex_total += total_ex
-        lines_inc_total += total_inc
-        total = product["discounted_total_inc_tax"]
-        if total is None:
-            total = total_inc - discount
-        line_tax = product["total_tax"]
-        if line_tax is None:
-            line_tax = total_inc - total_ex
-        product_options = product["product_options"]
-        options = [
-            construct(LineOption, {"name": option["display_name"] or option["name"] or "",
-                                    "value": option["display_value"] or option["value"] or ""})
-            for option in product_options
-        ] if product_options else []
-        sku = _text(product["sku"])
+    for index, (product, raw) in enumerate(zip(b.products, b.raw_products, strict=True)):
+        refuse_negative(_WHAT, [(f"{where}[{index}].quantity", product["quantity"]),
+                                (f"{where}[{index}].price_ex_tax", product["price_ex_tax"]),
+                                (f"{where}[{index}].price_inc_tax", product["price_inc_tax"])])
         line_id = product["id"]
-        skus[line_id] = sku
+        price_inc, total_ex, total_inc = _line_gross(product)
+        facts.ex_total += total_ex
+        facts.inc_total += total_inc
+        facts.skus[line_id] = _text(product["sku"])
         if product["type"] != "digital":
-            physical_total += quantity
-            shipped = product["quantity_shipped"] or 0
-            shipped_total += shipped if 0 <= shipped <= quantity else (quantity if shipped > 0 else 0)
-        product_id = product["product_id"]
-        variant_id = product["variant_id"]
-        parent = product["parent_order_product_id"]
-        lines.append(construct(Line, {
-            "source_line_id": str(line_id),
-            "sku": sku,
-            "name": _text(product["name"]),
-            "product_ref": str(product_id) if product_id else None,
-            "variant_ref": str(variant_id) if variant_id else None,
-            "options": options,
-            "quantity": quantity,
-            "unit_price": c(price_ex),
-            "unit_price_incl_tax": c(price_inc),
-            "tax_rate": rates.get(line_id) if rates else None,
-            "tax_amount": c(line_tax),
-            "discount_amount": c(discount),
-            "total": c(total),
-            "total_excl_tax": c(total_ex - discount) if discount else c(total_ex),
-            "quantity_shipped": product["quantity_shipped"],
-            "quantity_refunded": product["quantity_refunded"],
-            "parent_line_id": str(parent) if parent else None,
-            "extra": _rest(raw, _LINE_MAPPED_KEYS),
-        }))
+            facts.physical[line_id] = product["quantity"]
+            facts.declared_shipped[line_id] = product["quantity_shipped"] or 0
+        lines.append(_line(product, raw, price_inc, total_ex, total_inc, rates.get(line_id), b.currency))
+    return lines, facts
+
+
+def _line_gross(product: dict[str, Any]) -> tuple[Decimal, Decimal, Decimal]:
+    """``(price_inc_tax, total_ex_tax, total_inc_tax)``, each derived from the price when not given."""
+    price_ex, quantity = product["price_ex_tax"], product["quantity"]
+    price_inc = product["price_inc_tax"] if product["price_inc_tax"] is not None else price_ex
+    total_ex = product["total_ex_tax"] if product["total_ex_tax"] is not None else price_ex * quantity
+    total_inc = product["total_inc_tax"] if product["total_inc_tax"] is not None else price_inc * quantity
+    return price_inc, total_ex, total_inc
+
+
+def _line(product: dict[str, Any], raw: Any, price_inc: Decimal, total_ex: Decimal, total_inc: Decimal,
+          tax_rate: Decimal | None, currency: str) -> Line:
+    """One product as a neutral line: the line discount is its ``applied_discounts``."""
+    discount = sum((applied["amount"] for applied in product["applied_discounts"] or ()), _ZERO)
+    total = product["discounted_total_inc_tax"]
+    if total is None:
+        total = total_inc - discount
+    line_tax = product["total_tax"] if product["total_tax"] is not None else total_inc - total_ex
+    options = [
+        LineOption(name=option["display_name"] or option["name"] or "",
+                   value=option["display_value"] or option["value"] or "")
+        for option in product["product_options"] or ()
+    ]
+    product_id, variant_id, parent = product["product_id"], product["variant_id"], product["parent_order_product_id"]
+    return construct(Line, {
+        "source_line_id": str(product["id"]),
+        "sku": _text(product["sku"]),
+        "name": _text(product["name"]),
+        "product_ref": str(product_id) if product_id else None,
+        "variant_ref": str(variant_id) if variant_id else None,
+        "options": options,
+        "quantity": product["quantity"],
+        "unit_price": _money(product["price_ex_tax"], currency),
+        "unit_price_incl_tax": _money(price_inc, currency),
+        "tax_rate": tax_rate,
+        "tax_amount": _money(line_tax, currency),
+        "discount_amount": _money(discount, currency),
+        "total": _money(total, currency),
+        "total_excl_tax": _money(total_ex - discount if discount else total_ex, currency),
+        "quantity_shipped": product["quantity_shipped"],
+        "quantity_refunded": product["quantity_refunded"],
+        "parent_line_id": str(parent) if parent else None,
+        "extra": unmapped(raw, _LINE_MAPPED),
+    })
+
+
+def _read_statuses(b: _Bundle, facts: _LineFacts, table: StatusTable,
+                   warnings: list[str]) -> tuple[str, str, str, RawStatus]:
+    """``(status, payment_status, fulfillment_status, raw)``: ``status_id`` through the table, the
+    ``payment_status`` string over it, fulfillment from the units shipped and the declared status."""
+    order = b.order
+    shipped = _shipped_units(facts.physical, facts.declared_shipped, b.shipments)
+    physical = sum(facts.physical.values())
     items_total = order["items_total"]
-    if not products and items_total:
+    if not b.products and items_total:
         warnings.append(f"lines: the order counts {items_total} item(s) but its products were not given "
                         f"(GET /v2/orders/{{id}}/products); pass them as the bundle's \"products\" to map lines")
-        physical_total = items_total
-        shipped_total = min(order["items_shipped"] or 0, items_total)
-
-    # -- statuses
-    table = statuses or STATUSES
+        physical, shipped = items_total, min(order["items_shipped"] or 0, items_total)
     code = str(order["status_id"])
     triple = table.inbound_for("order", code)
     if triple is None:
@@ -544,186 +587,115 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -
         if payment_triple is None:
             warnings.append(f"status: unknown BigCommerce payment_status {payment_code!r}; ignored")
     status = "archived" if order["is_deleted"] else (triple.status or "pending")
-    payment_status = _merge_payment(triple, payment_triple)
-    fulfillment_status = _fulfillment(triple.fulfillment_status, shipped_total, physical_total)
+    raw = RawStatus(platform=PLATFORM, code=code, label=_text(order["status"]) or table.label("order", code),
+                    payment_code=payment_code, fulfillment_code=None)
+    return (status, _merge_payment(triple, payment_triple),
+            _fulfillment(triple.fulfillment_status, shipped, physical), raw)
 
-    # -- addresses and customer
-    billing = order["billing_address"]
-    billing_address = _address(billing) if billing is not None else None
-    if billing is not None:
-        raw_billing = raw_order.get("billing_address")
-        if isinstance(raw_billing, dict):
-            rest = _rest(raw_billing, _ADDRESS_MAPPED_KEYS)
-            if rest:
-                extra["@billing_address"] = rest
-    shipping_addresses = [_address(address, str(address["id"])) for address in addresses]
+
+def _read_addresses(b: _Bundle, extra: dict[str, Any]) -> tuple[Address | None, list[Address], str | None]:
+    """``(billing, shipping addresses, shipping method name)``; unmapped address fields go to ``extra``."""
+    billing = _address(b.order["billing_address"]) if b.order["billing_address"] is not None else None
+    raw_billing = b.raw_order.get("billing_address")
+    if billing is not None and isinstance(raw_billing, dict):
+        rest = unmapped(raw_billing, _ADDRESS_MAPPED)
+        if rest:
+            extra["@billing_address"] = rest
+    shipping = [_address(address, str(address["id"])) for address in b.addresses]
     method = None
-    if addresses:
+    if b.addresses:
         extra["@shipping_addresses"] = {
-            str(address["id"]): _rest(raw, _SHIPPING_ADDRESS_MAPPED_KEYS)
-            for address, raw in zip(addresses, raw_addresses, strict=True)
+            str(address["id"]): unmapped(raw, _SHIPPING_ADDRESS_MAPPED)
+            for address, raw in zip(b.addresses, b.raw_addresses, strict=True)
         }
-        method = _text(addresses[0]["shipping_method"])
+        method = _text(b.addresses[0]["shipping_method"])
         if method == "None":
             method = None
+    return billing, shipping, method
+
+
+def _customer(order: dict[str, Any], billing: Address | None) -> Customer:
+    """The buyer: the customer id and locale of the order, the rest from the billing address."""
     customer_id = order["customer_id"]
-    if billing_address is not None:
-        customer = construct(Customer, {
-            "id": str(customer_id) if customer_id else None,
-            "email": billing_address.email,
-            "first_name": billing_address.first_name,
-            "last_name": billing_address.last_name,
-            "phone": billing_address.phone,
-            "locale": _text(order["customer_locale"]),
-            "full_name": None,
-        })
-    else:
-        customer = construct(Customer, {
-            "id": str(customer_id) if customer_id else None, "email": None, "first_name": None,
-            "last_name": None, "phone": None, "locale": _text(order["customer_locale"]), "full_name": None,
-        })
+    return Customer(
+        id=str(customer_id) if customer_id else None,
+        email=billing.email if billing else None,
+        first_name=billing.first_name if billing else None,
+        last_name=billing.last_name if billing else None,
+        phone=billing.phone if billing else None,
+        locale=_text(order["customer_locale"]),
+    )
 
-    # -- shipments
-    neutral_shipments: list[Shipment] = []
-    if shipments:
-        shipment_extra: dict[str, Any] = {}
-        for shipment, raw in zip(shipments, raw_shipments, strict=True):
-            provider = _text(shipment["shipping_provider"])
-            carrier = _text(shipment["tracking_carrier"])
-            link = _text(shipment["tracking_link"])
-            generated = _text(shipment["generated_tracking_link"])
-            neutral_shipments.append(construct(Shipment, {
-                "source_shipment_id": str(shipment["id"]),
-                "carrier": provider or carrier,
-                "tracking_number": _text(shipment["tracking_number"]),
-                "tracking_url": link or generated,
-                "shipped_at": shipment["date_created"],
-                "lines": [
-                    construct(ShipmentLine, {"source_line_id": str(item["order_product_id"]),
-                                              "sku": skus.get(item["order_product_id"]),
-                                              "quantity": item["quantity"]})
-                    for item in shipment["items"]
-                ],
-                "status": "shipped",
-                "delivered_at": None,
-                "comment": _text(shipment["comments"]),
-            }))
-            rest = _rest(raw, _SHIPMENT_MAPPED_KEYS)
-            if provider and carrier:
-                rest["tracking_carrier"] = carrier  # both set: the neutral carrier keeps the first
-            if link and generated:
-                rest["generated_tracking_link"] = shipment["generated_tracking_link"]
-            shipment_extra[str(shipment["id"])] = rest
-        extra["@shipments"] = shipment_extra
 
-    # -- money
-    discounts: list[Discount] = []
-    for coupon in coupons:
-        amount = coupon["discount"] if coupon["discount"] is not None else coupon["amount"]
-        discounts.append(construct(Discount, {"code": _text(coupon["code"]), "amount": c(amount or _ZERO),
-                                               "name": None}))
-    if coupons:
-        extra["@coupons"] = raw_coupons
-    if taxes:
-        extra["@taxes"] = raw_taxes
-    discount_amount = order["discount_amount"]
-    if discount_amount:
-        discounts.append(construct(Discount, {"code": None, "amount": c(discount_amount),
-                                               "name": "Manual Discount"}))
+def _read_shipments(b: _Bundle, skus: Mapping[int, str | None], extra: dict[str, Any]) -> list[Shipment]:
+    """Every shipment given, its lines by order product id; unmapped fields to ``extra["@shipments"]``."""
+    shipments: list[Shipment] = []
+    kept: dict[str, Any] = {}
+    for shipment, raw in zip(b.shipments, b.raw_shipments, strict=True):
+        provider, carrier = _text(shipment["shipping_provider"]), _text(shipment["tracking_carrier"])
+        link, generated = _text(shipment["tracking_link"]), _text(shipment["generated_tracking_link"])
+        shipments.append(Shipment(
+            source_shipment_id=str(shipment["id"]),
+            carrier=provider or carrier,
+            tracking_number=_text(shipment["tracking_number"]),
+            tracking_url=link or generated,
+            shipped_at=shipment["date_created"],
+            lines=[ShipmentLine(source_line_id=str(item["order_product_id"]), sku=skus.get(item["order_product_id"]),
+                                quantity=item["quantity"]) for item in shipment["items"]],
+            comment=_text(shipment["comments"]),
+        ))
+        rest = unmapped(raw, _SHIPMENT_MAPPED)
+        if provider and carrier:
+            rest["tracking_carrier"] = carrier  # both set: the neutral carrier keeps the first
+        if link and generated:
+            rest["generated_tracking_link"] = shipment["generated_tracking_link"]
+        kept[str(shipment["id"])] = rest
+    if kept:
+        extra["@shipments"] = kept
+    return shipments
+
+
+def _read_discounts(b: _Bundle, extra: dict[str, Any]) -> list[Discount]:
+    """Coupons, then a manual ``discount_amount``, as order discounts."""
+    currency = b.currency
+    discounts = [
+        Discount(code=_text(coupon["code"]), amount=canonical(
+            (coupon["discount"] if coupon["discount"] is not None else coupon["amount"]) or _ZERO, currency))
+        for coupon in b.coupons
+    ]
+    if b.coupons:
+        extra["@coupons"] = b.raw_coupons
+    if b.taxes:
+        extra["@taxes"] = b.raw_taxes
+    if b.order["discount_amount"]:
+        discounts.append(Discount(amount=canonical(b.order["discount_amount"], currency), name="Manual Discount"))
+    return discounts
+
+
+def _read_fees(b: _Bundle, extra: dict[str, Any]) -> tuple[list[Fee], Decimal]:
+    """Handling, gift wrapping and ``fees[]`` as neutral fees, with the sum ``fees[]`` add to the total."""
+    order, currency = b.order, b.currency
     fees: list[Fee] = []
-    handling_ex, handling_inc = order["handling_cost_ex_tax"], order["handling_cost_inc_tax"]
-    if handling_ex or handling_inc:
-        fees.append(construct(Fee, {"kind": "handling", "amount": c(handling_ex or _ZERO),
-                                     "amount_incl_tax": c(handling_inc), "name": "Handling"}))
-    wrapping_ex, wrapping_inc = order["wrapping_cost_ex_tax"], order["wrapping_cost_inc_tax"]
-    if wrapping_ex or wrapping_inc:
-        fees.append(construct(Fee, {"kind": "wrapping", "amount": c(wrapping_ex or _ZERO),
-                                     "amount_incl_tax": c(wrapping_inc), "name": "Gift wrapping"}))
-    fee_incl_total = _ZERO
-    raw_fees = bundle.get("fees") if bundle else None
-    if not isinstance(raw_fees, list):
-        raw_fees = raw_order.get("fees")
-    if isinstance(raw_fees, list) and raw_fees:
-        for index, raw_fee in enumerate(raw_fees):
-            fee = _fee(raw_fee, index, c)
+    for kind, name in (("handling", "Handling"), ("wrapping", "Gift wrapping")):
+        ex, inc = order[f"{kind}_cost_ex_tax"], order[f"{kind}_cost_inc_tax"]
+        if ex or inc:
+            fees.append(Fee(kind=kind, amount=_money(ex or _ZERO, currency),
+                            amount_incl_tax=_money(inc, currency), name=name))
+    listed = b.given.get("fees")
+    if not isinstance(listed, list):
+        listed = b.raw_order.get("fees")
+    listed_total = _ZERO
+    if isinstance(listed, list) and listed:
+        for index, raw_fee in enumerate(listed):
+            fee = _fee(raw_fee, index, currency)
             fees.append(fee)
-            fee_incl_total += fee.amount_incl_tax if fee.amount_incl_tax is not None else fee.amount
-        if bundle and bundle.get("fees") is raw_fees:
-            extra["@fees"] = raw_fees
-    coupon_discount = order["coupon_discount"]
-    discount_total: Decimal | None = None
-    if discount_amount is not None or coupon_discount is not None:
-        discount_total = (discount_amount or _ZERO) + (coupon_discount or _ZERO)
-
-    if bundle and len(bundle) > 1:
-        for key, value in bundle.items():
-            if key not in _BUNDLE_KNOWN:
-                extra[f"@{key}"] = value
-
-    external = _text(order["external_order_id"])
-    mirror_of = external if external and external.startswith("ordersync:") else None
-    if mirror_of is not None:
-        extra.pop("external_order_id", None)
-
-    shipping_ex = c(order["shipping_cost_ex_tax"])
-    _check_totals(order, q, discount_total or _ZERO, fee_incl_total, warnings,
-                  (lines_ex_total, lines_inc_total) if products else None)
-
-    return construct(NeutralOrder, {
-        "schema_version": 1,
-        "source": construct(SourceRef, {"platform": PLATFORM, "store": store, "id": str(order["id"]),
-                                         "number": str(order["id"])}),
-        "created_at": order["date_created"],
-        "updated_at": order["date_modified"],
-        "currency": currency,
-        "prices_include_tax": bool(order["is_tax_inclusive_pricing"]),
-        "status": status,
-        "payment_status": payment_status,
-        "fulfillment_status": fulfillment_status,
-        "raw_status": construct(RawStatus, {
-            "platform": PLATFORM, "code": code,
-            "label": _text(order["status"]) or table.label("order", code),
-            "payment_code": payment_code,
-            "fulfillment_code": None,
-        }),
-        "customer": customer,
-        "billing_address": billing_address,
-        "shipping_address": shipping_addresses[0] if shipping_addresses else None,
-        "shipping_addresses": shipping_addresses,
-        "lines": lines,
-        "shipping": construct(Shipping, {
-            "method_code": None,
-            "method_name": method,
-            "amount": shipping_ex,
-            "amount_incl_tax": c(order["shipping_cost_inc_tax"]),
-            "tax_amount": c(order["shipping_cost_tax"]),
-        }),
-        "discounts": discounts,
-        "fees": fees,
-        "totals": construct(Totals, {
-            "subtotal": c(order["subtotal_ex_tax"]),
-            "discount": c(discount_total),
-            "shipping": shipping_ex,
-            "tax": c(order["total_tax"]),
-            "grand_total": c(order["total_inc_tax"]),
-            "subtotal_incl_tax": c(order["subtotal_inc_tax"]),
-            "refunded": c(order["refunded_amount"]),
-        }),
-        "payment": construct(Payment, {
-            "method_code": None,
-            "method_name": _text(order["payment_method"]),
-            "transaction_id": _text(order["payment_provider_id"]),
-        }),
-        "shipments": neutral_shipments,
-        "notes": construct(Notes, {"customer": _text(order["customer_message"]),
-                                    "staff": _text(order["staff_notes"])}),
-        "mirror_of": mirror_of,
-        "extra": {PLATFORM: extra},
-        "warnings": warnings,
-    })
+            listed_total += fee.amount_incl_tax if fee.amount_incl_tax is not None else fee.amount
+        if b.given.get("fees") is listed:
+            extra["@fees"] = listed
+    return fees, listed_total
 
 
-def _fee(raw: Any, index: int, c: Callable[[Decimal | None], Decimal | None]) -> Fee:
+def _fee(raw: Any, index: int, currency: str) -> Fee:
     """A ``fees[]`` item (``?include=fees`` or the ``/fees`` sub-resource) as a neutral fee."""
     where = f"fees[{index}]"
     if not isinstance(raw, dict):
@@ -735,8 +707,85 @@ def _fee(raw: Any, index: int, c: Callable[[Decimal | None], Decimal | None]) ->
     except ValueError as error:
         raise InvalidPayload(_WHAT, [(where, str(error))]) from None
     name = raw.get("display_name_customer") or raw.get("display_name_merchant")
-    return construct(Fee, {"kind": str(raw.get("type") or "custom"), "amount": c(amount) or _ZERO,
-                            "amount_incl_tax": c(amount_incl), "name": str(name) if name else None})
+    return Fee(kind=str(raw.get("type") or "custom"), amount=_money(amount, currency) or _ZERO,
+               amount_incl_tax=_money(amount_incl, currency), name=str(name) if name else None)
+
+
+def _read_totals(order: dict[str, Any], currency: str, discount_total: Decimal | None) -> Totals:
+    """The totals exactly as declared."""
+    return Totals(
+        subtotal=_money(order["subtotal_ex_tax"], currency),
+        discount=_money(discount_total, currency),
+        shipping=_money(order["shipping_cost_ex_tax"], currency),
+        tax=_money(order["total_tax"], currency),
+        grand_total=canonical(order["total_inc_tax"], currency),
+        subtotal_incl_tax=_money(order["subtotal_inc_tax"], currency),
+        refunded=_money(order["refunded_amount"], currency),
+    )
+
+
+def _order_extra(b: _Bundle) -> tuple[dict[str, Any], str | None]:
+    """``(extra, mirror_of)``: the unmapped order fields, and our reference
+    when ``external_order_id`` holds one (then it is not kept in ``extra``)."""
+    extra = unmapped(b.raw_order, _ORDER_MAPPED)
+    for key in _EMBEDDABLE:
+        if isinstance(extra.get(key), list):
+            del extra[key]  # embedded sub-resources are mapped, not extra
+    external = _text(b.order["external_order_id"])
+    mirror_of = external if external and external.startswith("ordersync:") else None
+    if mirror_of is not None:
+        extra.pop("external_order_id", None)
+    return extra, mirror_of
+
+
+def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None) -> NeutralOrder:
+    """The read, step by step: bundle, lines, statuses, addresses, shipments, money, totals check."""
+    b = _read_bundle(payload)
+    order, currency = b.order, b.currency
+    warnings: list[str] = []
+    extra, mirror_of = _order_extra(b)
+    lines, facts = _read_lines(b)
+    status, payment_status, fulfillment_status, raw_status = _read_statuses(b, facts, statuses or STATUSES,
+                                                                            warnings)
+    billing, shipping_addresses, method = _read_addresses(b, extra)
+    shipments = _read_shipments(b, facts.skus, extra)
+    discounts = _read_discounts(b, extra)
+    fees, listed_fees = _read_fees(b, extra)
+    extra.update({f"@{key}": value for key, value in b.given.items() if key not in _BUNDLE_KNOWN})
+    discount_amount, coupon_discount = order["discount_amount"], order["coupon_discount"]
+    discount_total = None if discount_amount is None and coupon_discount is None else \
+        (discount_amount or _ZERO) + (coupon_discount or _ZERO)
+    _check_totals(order, quantum(currency), discount_total or _ZERO, listed_fees, warnings,
+                  (facts.ex_total, facts.inc_total) if b.products else None)
+    return construct(NeutralOrder, {
+        "source": SourceRef(platform=PLATFORM, store=store, id=str(order["id"]), number=str(order["id"])),
+        "created_at": order["date_created"],
+        "updated_at": order["date_modified"],
+        "currency": currency,
+        "prices_include_tax": bool(order["is_tax_inclusive_pricing"]),
+        "status": status,
+        "payment_status": payment_status,
+        "fulfillment_status": fulfillment_status,
+        "raw_status": raw_status,
+        "customer": _customer(order, billing),
+        "billing_address": billing,
+        "shipping_address": shipping_addresses[0] if shipping_addresses else None,
+        "shipping_addresses": shipping_addresses,
+        "lines": lines,
+        "shipping": Shipping(method_name=method, amount=_money(order["shipping_cost_ex_tax"], currency),
+                             amount_incl_tax=_money(order["shipping_cost_inc_tax"], currency),
+                             tax_amount=_money(order["shipping_cost_tax"], currency)),
+        "discounts": discounts,
+        "fees": fees,
+        "totals": _read_totals(order, currency, discount_total),
+        "payment": Payment(method_name=_text(order["payment_method"]),
+                           transaction_id=_text(order["payment_provider_id"])),
+        "shipments": shipments,
+        "notes": Notes(customer=_text(order["customer_message"]), staff=_text(order["staff_notes"])),
+        "mirror_of": mirror_of,
+        "extra": {PLATFORM: extra},
+        "warnings": warnings,
+    })
 
 
 def _check_totals(order: dict[str, Any], q: Decimal, discount: Decimal, fees: Decimal, warnings: list[str],
@@ -792,19 +841,9 @@ def _money4(value: Decimal | None) -> str:
     return f"{value if value is not None else _ZERO:.4f}"
 
 
-_DEFAULT_CODES: dict[tuple[str, str, str], str | None] = {}
-
-
 def _status_code(order: NeutralOrder, table: StatusTable) -> str | None:
-    """The ``status_id`` for the order's neutral triple (memoised for the default table)."""
-    key = (order.status, order.payment_status, order.fulfillment_status)
-    if table is STATUSES:
-        try:
-            return _DEFAULT_CODES[key]
-        except KeyError:
-            code = _DEFAULT_CODES[key] = table.outbound_for("order", *key)
-            return code
-    return table.outbound_for("order", *key)
+    """The ``status_id`` for the order's neutral triple."""
+    return table.outbound_for("order", order.status, order.payment_status, order.fulfillment_status)
 
 
 def _address_write(address: Address, model: type[M], customer_email: str | None = None,
@@ -838,6 +877,91 @@ def _carrier_fields(carrier: str | None) -> tuple[str, str | None]:
     return "", carrier.strip()
 
 
+def _create_addresses(order: NeutralOrder, ctx: TargetContext) -> dict[str, Any]:
+    """``billing_address`` (the shipping address when there is none) and ``shipping_addresses``."""
+    customer = order.customer
+    billing_source = order.billing_address or order.shipping_address
+    if order.billing_address is None:
+        ctx.warn("no billing address: the shipping address is used as billing address")
+    if billing_source is not None:
+        billing = _address_write(billing_source, BCAddressWrite, customer.email)
+    else:
+        billing = construct(BCAddressWrite, {k: v for k, v in (
+            ("first_name", customer.first_name or ""), ("last_name", customer.last_name or ""),
+            ("email", customer.email)) if v is not None})
+    if not billing.zip or len(billing.zip) < 2:
+        ctx.warn("the billing address has no postal code: BigCommerce requires a zip of 2+ characters")
+    sources = order.shipping_addresses or ([order.shipping_address] if order.shipping_address else [])
+    method = order.shipping.method_name or order.shipping.method_code
+    shipping = [
+        _address_write(address, BCShippingAddressWrite, customer.email, shipping_method=method if index == 0 else None)
+        for index, address in enumerate(sources)
+    ]
+    if len(shipping) > 1:
+        ctx.warn("several shipping addresses: BigCommerce's order create puts every line on the first one")
+    return {"billing_address": billing, **({"shipping_addresses": shipping} if shipping else {})}
+
+
+def _create_status(order: NeutralOrder, ctx: TargetContext) -> dict[str, Any]:
+    """``status_id``: the store's ``create_status_id`` option, else the table's code for the order."""
+    status_id = ctx.options.get("create_status_id")
+    if status_id is None:
+        code = _status_code(order, ctx.statuses or STATUSES) if order.status != "archived" else None
+        if code is None or not code.isdigit():
+            ctx.warn(f"no BigCommerce status for {order.status}/{order.payment_status}/"
+                     f"{order.fulfillment_status}: BigCommerce's default (1, Pending) applies")
+            return {}
+        status_id = code
+    return {"status_id": int(status_id)}
+
+
+def _create_money(order: NeutralOrder, ctx: TargetContext) -> dict[str, Any]:
+    """Discount, shipping, fees, subtotals and totals as declared by the source."""
+    values: dict[str, Any] = {}
+    totals = order.totals
+    discount_total = totals.discount
+    if not discount_total:
+        line_discounts = sum((line.discount_amount or _ZERO for line in order.lines), _ZERO)
+        if line_discounts:
+            discount_total = line_discounts
+            ctx.warn("line discounts are sent as the order's discount_amount (no line discounts on create)")
+    if discount_total:
+        values["discount_amount"] = discount_total
+    charge = order.shipping
+    ship_ex = charge.amount if charge.amount is not None else totals.shipping
+    if ship_ex is not None:
+        ship_inc = charge.amount_incl_tax
+        if ship_inc is None:
+            ship_inc = ship_ex + (charge.tax_amount or _ZERO)
+        values["shipping_cost_ex_tax"], values["shipping_cost_inc_tax"] = ship_ex, ship_inc
+    values.update(_create_fees(order))
+    if totals.subtotal is not None:
+        sub_inc = totals.subtotal_incl_tax
+        if sub_inc is None:
+            sub_inc = totals.subtotal + sum((line.tax_amount or _ZERO for line in order.lines), _ZERO)
+        values["subtotal_ex_tax"], values["subtotal_inc_tax"] = totals.subtotal, sub_inc
+    values["total_ex_tax"] = totals.grand_total - (totals.tax or _ZERO)
+    values["total_inc_tax"] = totals.grand_total
+    return values
+
+
+def _create_fees(order: NeutralOrder) -> dict[str, Any]:
+    """The first handling and wrapping fees in their own fields, every other fee as a custom fee."""
+    values: dict[str, Any] = {}
+    custom_fees: list[BCFeeWrite] = []
+    for fee in order.fees:
+        incl = fee.amount_incl_tax if fee.amount_incl_tax is not None else fee.amount
+        if fee.kind in ("handling", "wrapping") and f"{fee.kind}_cost_ex_tax" not in values:
+            values[f"{fee.kind}_cost_ex_tax"], values[f"{fee.kind}_cost_inc_tax"] = fee.amount, incl
+        else:
+            custom_fees.append(construct(BCFeeWrite, {
+                "type": "custom_fee", "display_name_customer": fee.name or fee.kind,
+                "source": REFERENCE_SOURCE, "cost_ex_tax": fee.amount, "cost_inc_tax": incl}))
+    if custom_fees:
+        values["fees"] = custom_fees
+    return values
+
+
 class BigCommerceMapping:
     """BigCommerce Orders V2 ⇄ neutral (``PlatformMapping``)."""
 
@@ -864,128 +988,48 @@ class BigCommerceMapping:
         :class:`BCOrderCreate` holds by construction (both prices on every line, names on custom
         lines, money in pairs), and anything BigCommerce could still refuse is said in ``ctx``.
         """
-        table = ctx.statuses or STATUSES
-        options = ctx.options
+        refuse_negative_lines(order, PLATFORM)
         products = [self._product(line, ctx) for line in order.lines if line.quantity > 0]
         if len(products) < len(order.lines):
             ctx.warn("lines with quantity 0 are left out (BigCommerce needs a quantity of at least 1)")
         if not products:
             raise Rejected("the order has no line BigCommerce can create (it refuses an order without products)",
                            platform=PLATFORM, field_errors={"lines": "empty"})
-        customer = order.customer
-        billing_source = order.billing_address or order.shipping_address
-        if order.billing_address is None:
-            ctx.warn("no billing address: the shipping address is used as billing address")
-        if billing_source is not None:
-            billing = _address_write(billing_source, BCAddressWrite, customer.email)
-        else:
-            billing = construct(BCAddressWrite, {k: v for k, v in (
-                ("first_name", customer.first_name or ""), ("last_name", customer.last_name or ""),
-                ("email", customer.email)) if v is not None})
-        if not billing.zip or len(billing.zip) < 2:
-            ctx.warn("the billing address has no postal code: BigCommerce requires a zip of 2+ characters")
-        shipping_sources = order.shipping_addresses or ([order.shipping_address] if order.shipping_address else [])
-        method = order.shipping.method_name or order.shipping.method_code
-        shipping = [
-            _address_write(address, BCShippingAddressWrite, customer.email,
-                           shipping_method=method if index == 0 else None)
-            for index, address in enumerate(shipping_sources)
-        ]
-        if len(shipping) > 1:
-            ctx.warn("several shipping addresses: BigCommerce's order create puts every line on the first one")
-        if customer.id:
-            ctx.warn("the customer account is not linked on the target: the order is created as a guest order")
-        for discount in order.discounts:
-            if discount.code:
-                ctx.warn("coupon codes cannot be applied through the API: the discount is sent as discount_amount")
-                break
         values: dict[str, Any] = {
             "customer_id": 0,
-            "billing_address": billing,
+            **_create_addresses(order, ctx),
             "products": products,
             "date_created": format_rfc2822(order.created_at),
             "external_source": REFERENCE_SOURCE,
         }
+        if order.customer.id:
+            ctx.warn("the customer account is not linked on the target: the order is created as a guest order")
+        if any(discount.code for discount in order.discounts):
+            ctx.warn("coupon codes cannot be applied through the API: the discount is sent as discount_amount")
         if ctx.reference is not None:
             values["external_order_id"] = ctx.reference.key
         else:
             ctx.warn("no reference given: the order cannot be found again after a lost answer")
-        status_id = options.get("create_status_id")
-        if status_id is None:
-            code = _status_code(order, table) if order.status != "archived" else None
-            if code is None or not code.isdigit():
-                ctx.warn(f"no BigCommerce status for {order.status}/{order.payment_status}/"
-                         f"{order.fulfillment_status}: BigCommerce's default (1, Pending) applies")
-            else:
-                status_id = code
-        if status_id is not None:
-            values["status_id"] = int(status_id)
-        if shipping:
-            values["shipping_addresses"] = shipping
+        values.update(_create_status(order, ctx))
         if order.notes.customer:
             values["customer_message"] = order.notes.customer
         if order.notes.staff:
             values["staff_notes"] = order.notes.staff
-        totals = order.totals
-        discount_total = totals.discount
-        if not discount_total:
-            line_discounts = _ZERO
-            for line in order.lines:
-                if line.discount_amount:
-                    line_discounts += line.discount_amount
-            if line_discounts:
-                discount_total = line_discounts
-                ctx.warn("line discounts are sent as the order's discount_amount (no line discounts on create)")
-        if discount_total:
-            values["discount_amount"] = discount_total
-        shipping_charge = order.shipping
-        ship_ex = shipping_charge.amount if shipping_charge.amount is not None else totals.shipping
-        if ship_ex is not None:
-            ship_inc = shipping_charge.amount_incl_tax
-            if ship_inc is None:
-                ship_inc = ship_ex + (shipping_charge.tax_amount or _ZERO)
-            values["shipping_cost_ex_tax"] = ship_ex
-            values["shipping_cost_inc_tax"] = ship_inc
-        if order.fees:
-            custom_fees: list[BCFeeWrite] = []
-            for fee in order.fees:
-                incl = fee.amount_incl_tax if fee.amount_incl_tax is not None else fee.amount
-                if fee.kind == "handling" and "handling_cost_ex_tax" not in values:
-                    values["handling_cost_ex_tax"], values["handling_cost_inc_tax"] = fee.amount, incl
-                elif fee.kind == "wrapping" and "wrapping_cost_ex_tax" not in values:
-                    values["wrapping_cost_ex_tax"], values["wrapping_cost_inc_tax"] = fee.amount, incl
-                else:
-                    custom_fees.append(construct(BCFeeWrite, {
-                        "type": "custom_fee", "display_name_customer": fee.name or fee.kind,
-                        "source": REFERENCE_SOURCE, "cost_ex_tax": fee.amount, "cost_inc_tax": incl}))
-            if custom_fees:
-                values["fees"] = custom_fees
-        if totals.subtotal is not None:
-            sub_inc = totals.subtotal_incl_tax
-            if sub_inc is None:
-                sub_inc = totals.subtotal
-                for line in order.lines:
-                    if line.tax_amount:
-                        sub_inc += line.tax_amount
-            values["subtotal_ex_tax"], values["subtotal_inc_tax"] = totals.subtotal, sub_inc
-        values["total_ex_tax"] = totals.grand_total - (totals.tax or _ZERO)
-        values["total_inc_tax"] = totals.grand_total
-        payment = order.payment
-        payment_method = payment.method_name or payment.method_code
+        values.update(_create_money(order, ctx))
+        payment_method = order.payment.method_name or order.payment.method_code
         if payment_method:
             values["payment_method"] = payment_method
-        if payment.transaction_id:
-            values["payment_provider_id"] = payment.transaction_id
-        if customer.locale:
-            values["customer_locale"] = customer.locale
-        if options:
-            channel = options.get("channel_id")
-            if channel is not None:
-                values["channel_id"] = int(channel)
-            store_currency = options.get("currency")
-            if store_currency and str(store_currency).upper() != order.currency:
-                ctx.warn(f"BigCommerce orders take the store's currency ({store_currency}); "
-                         f"the source amounts are in {order.currency}")
+        if order.payment.transaction_id:
+            values["payment_provider_id"] = order.payment.transaction_id
+        if order.customer.locale:
+            values["customer_locale"] = order.customer.locale
+        channel = ctx.options.get("channel_id")
+        if channel is not None:
+            values["channel_id"] = int(channel)
+        store_currency = ctx.options.get("currency")
+        if store_currency and str(store_currency).upper() != order.currency:
+            ctx.warn(f"BigCommerce orders take the store's currency ({store_currency}); "
+                     f"the source amounts are in {order.currency}")
         return construct(BCOrderCreate, values)
 
     def _product(self, line: Line, ctx: TargetContext) -> BCOrderProductWrite:
@@ -1173,281 +1217,333 @@ class BigCommerceMapping:
         return _render(order, STATUSES)
 
 
+@dataclass
+class _Ids:
+    """The integer ids a rendered order uses, derived once from the neutral ids."""
+
+    order: int
+    lines: dict[str, int]
+    addresses: list[Address]
+    address_ids: list[int]
+
+    @classmethod
+    def of(cls, order: NeutralOrder) -> _Ids:
+        lines: dict[str, int] = {}
+        for index, line in enumerate(order.lines):
+            if line.source_line_id:
+                lines.setdefault(line.source_line_id, _int_id(line.source_line_id, index + 1))
+        addresses = order.shipping_addresses or ([order.shipping_address] if order.shipping_address else [])
+        address_ids = [_int_id(a.source_address_id, index + 1) for index, a in enumerate(addresses)]
+        return cls(_int_id(order.source.id, 1), lines, addresses, address_ids)
+
+    @property
+    def first_address(self) -> int:
+        return self.address_ids[0] if self.address_ids else 0
+
+    def link(self, name: str) -> dict[str, str]:
+        """A sub-resource link object as BigCommerce writes it."""
+        resource = f"/orders/{self.order}/{name}"
+        return {"url": f"https://api.bigcommerce.com/stores/{{store_hash}}/v2{resource}", "resource": resource}
+
+
 def _render(order: NeutralOrder, table: StatusTable) -> dict[str, Any]:
+    """The bundle: order body, products, shipping addresses, shipments and coupons, with the kept extras."""
+    ids = _Ids.of(order)
     extra = order.extra.get(PLATFORM, {})
-    oid = _int_id(order.source.id, 1)
-    base = f"/orders/{oid}"
-    url = "https://api.bigcommerce.com/stores/{store_hash}/v2"
+    sub_extras = {key: value for key, value in extra.items() if key.startswith("@")}
+    by_line = order.shipped_quantities()
+    shipped = [_line_shipped(line, by_line) for line in order.lines]
+    products = [_render_product(line, index, count, ids) for index, (line, count) in enumerate(
+        zip(order.lines, shipped, strict=True))]
+    items_shipped = sum(shipped)
+    body = _render_order(order, table, ids, items_shipped)
+    body.update({key: value for key, value in extra.items() if not key.startswith("@")})
+    if isinstance(sub_extras.get("@billing_address"), dict):
+        body["billing_address"].update(sub_extras["@billing_address"])
+    sku_product = {line.sku: row["product_id"] for line, row in zip(order.lines, products, strict=True) if line.sku}
+    bundle: dict[str, Any] = {
+        "order": body,
+        "products": products,
+        "shipping_addresses": _render_shipping_addresses(order, ids, items_shipped,
+                                                         sub_extras.get("@shipping_addresses") or {}),
+        "shipments": _render_shipments(order, ids, sku_product, sub_extras.get("@shipments") or {}),
+        "coupons": _render_coupons(order, ids, sub_extras.get("@coupons")),
+    }
+    for key, value in sub_extras.items():
+        name = key[1:]
+        if name not in ("billing_address", "shipping_addresses", "shipments", "coupons") and name not in bundle:
+            bundle[name] = value
+    return bundle
 
-    def link(name: str) -> dict[str, str]:
-        return {"url": f"{url}{base}/{name}", "resource": f"{base}/{name}"}
 
-    # lines
-    line_ids: dict[str, int] = {}
-    for index, line in enumerate(order.lines):
-        if line.source_line_id:
-            line_ids.setdefault(line.source_line_id, _int_id(line.source_line_id, index + 1))
-    shipped = order.shipped_quantities()
-    address_list = order.shipping_addresses or ([order.shipping_address] if order.shipping_address else [])
-    address_ids = [_int_id(a.source_address_id, index + 1) for index, a in enumerate(address_list)]
-    first_address_id = address_ids[0] if address_ids else 0
-    products: list[dict[str, Any]] = []
-    sku_product: dict[str, int] = {}
-    items_shipped = 0
-    for index, line in enumerate(order.lines):
-        pid = line_ids.get(line.source_line_id or "", index + 1)
-        quantity = line.quantity
-        tax = line.tax_amount
-        price_ex = line.unit_price
-        price_inc = line.unit_price_incl_tax
-        if price_inc is None:
-            price_inc = price_ex + (tax / quantity if tax and quantity else _ZERO)
-        discount = line.discount_amount or _ZERO
-        total = line.total if line.total is not None else price_inc * quantity - discount
-        total_ex = (line.total_excl_tax + discount) if line.total_excl_tax is not None else price_ex * quantity
-        total_inc = total + discount
-        if tax is None:
-            tax = total_inc - total_ex
-        q_shipped = line.quantity_shipped
-        if q_shipped is None:
-            q_shipped = shipped.get(line.source_line_id or "", 0) or shipped.get(line.sku or "", 0)
-        items_shipped += q_shipped
-        product_id = _int_id(line.product_ref, 0) if line.product_ref else 0
-        if line.sku:
-            sku_product[line.sku] = product_id
-        name = line.name or line.sku or ""
-        row: dict[str, Any] = {
-            "id": pid, "order_id": oid, "product_id": product_id,
-            "variant_id": _int_id(line.variant_ref, 0) if line.variant_ref else None,
-            "order_pickup_method_id": 0, "order_address_id": first_address_id,
-            "name": name, "name_customer": name, "name_merchant": name, "sku": line.sku or "", "upc": "",
-            "type": "physical", "base_price": _money4(price_ex), "price_ex_tax": _money4(price_ex),
-            "price_inc_tax": _money4(price_inc), "price_tax": _money4(price_inc - price_ex),
-            "base_total": _money4(total_ex), "total_ex_tax": _money4(total_ex), "total_inc_tax": _money4(total_inc),
-            "total_tax": _money4(tax), "weight": "0.0000", "quantity": quantity,
-            "base_cost_price": "0.0000", "cost_price_inc_tax": "0.0000", "cost_price_ex_tax": "0.0000",
-            "cost_price_tax": "0.0000", "is_refunded": bool(line.quantity_refunded),
-            "quantity_refunded": line.quantity_refunded or 0, "refund_amount": "0.0000", "return_id": 0,
-            "wrapping_name": "", "base_wrapping_cost": "0.0000", "wrapping_cost_ex_tax": "0.0000",
-            "wrapping_cost_inc_tax": "0.0000", "wrapping_cost_tax": "0.0000", "wrapping_message": "",
-            "quantity_shipped": q_shipped, "event_name": None, "event_date": None,
-            "fixed_shipping_cost": "0.0000", "ebay_item_id": "", "ebay_transaction_id": "",
-            "option_set_id": None,
-            "parent_order_product_id": line_ids.get(line.parent_line_id) if line.parent_line_id else None,
-            "is_bundled_product": bool(line.parent_line_id), "bin_picking_number": "", "external_id": None,
-            "fulfillment_source": "", "brand": "", "gift_certificate_id": None,
-            "applied_discounts": [{"id": "ordersync", "amount": _money4(discount), "name": "Discount", "code": None,
-                                   "target": "product"}] if discount else [],
-            "product_options": [
-                {"id": position + 1, "option_id": position + 1, "order_product_id": pid,
-                 "product_option_id": position + 1, "display_name": option.name,
-                 "display_name_customer": option.name, "display_name_merchant": option.name,
-                 "display_value": option.value, "display_value_customer": option.value,
-                 "display_value_merchant": option.value, "value": option.value, "type": "Multiple choice",
-                 "name": option.name, "display_style": ""}
-                for position, option in enumerate(line.options)
-            ],
-            "configurable_fields": [],
-            "discounted_total_inc_tax": _money4(total),
-        }
-        row.update(line.extra)
-        products.append(row)
+def _line_shipped(line: Line, by_line: Mapping[str, int]) -> int:
+    """Units of a line shipped: as the line says, else as its shipments say."""
+    if line.quantity_shipped is not None:
+        return line.quantity_shipped
+    return by_line.get(line.source_line_id or "", 0) or by_line.get(line.sku or "", 0)
 
-    # statuses
-    code = None
+
+def _render_product(line: Line, index: int, shipped: int, ids: _Ids) -> dict[str, Any]:
+    """One line as a ``/products`` row (4-decimal money strings), its kept extras over it."""
+    pid = ids.lines.get(line.source_line_id or "", index + 1)
+    quantity, tax, price_ex = line.quantity, line.tax_amount, line.unit_price
+    price_inc = line.unit_price_incl_tax
+    if price_inc is None:
+        price_inc = price_ex + (tax / quantity if tax and quantity else _ZERO)
+    discount = line.discount_amount or _ZERO
+    total = line.total if line.total is not None else price_inc * quantity - discount
+    total_ex = (line.total_excl_tax + discount) if line.total_excl_tax is not None else price_ex * quantity
+    total_inc = total + discount
+    if tax is None:
+        tax = total_inc - total_ex
+    name = line.name or line.sku or ""
+    zero = "0.0000"
+    row: dict[str, Any] = {
+        "id": pid, "order_id": ids.order, "product_id": _int_id(line.product_ref, 0) if line.product_ref else 0,
+        "variant_id": _int_id(line.variant_ref, 0) if line.variant_ref else None,
+        "order_pickup_method_id": 0, "order_address_id": ids.first_address,
+        "name": name, "name_customer": name, "name_merchant": name, "sku": line.sku or "", "upc": "",
+        "type": "physical", "base_price": _money4(price_ex), "price_ex_tax": _money4(price_ex),
+        "price_inc_tax": _money4(price_inc), "price_tax": _money4(price_inc - price_ex),
+        "base_total": _money4(total_ex), "total_ex_tax": _money4(total_ex), "total_inc_tax": _money4(total_inc),
+        "total_tax": _money4(tax), "weight": zero, "quantity": quantity,
+        "base_cost_price": zero, "cost_price_inc_tax": zero, "cost_price_ex_tax": zero,
+        "cost_price_tax": zero, "is_refunded": bool(line.quantity_refunded),
+        "quantity_refunded": line.quantity_refunded or 0, "refund_amount": zero, "return_id": 0,
+        "wrapping_name": "", "base_wrapping_cost": zero, "wrapping_cost_ex_tax": zero,
+        "wrapping_cost_inc_tax": zero, "wrapping_cost_tax": zero, "wrapping_message": "",
+        "quantity_shipped": shipped, "event_name": None, "event_date": None,
+        "fixed_shipping_cost": zero, "ebay_item_id": "", "ebay_transaction_id": "", "option_set_id": None,
+        "parent_order_product_id": ids.lines.get(line.parent_line_id) if line.parent_line_id else None,
+        "is_bundled_product": bool(line.parent_line_id), "bin_picking_number": "", "external_id": None,
+        "fulfillment_source": "", "brand": "", "gift_certificate_id": None,
+        "applied_discounts": [{"id": "ordersync", "amount": _money4(discount), "name": "Discount", "code": None,
+                               "target": "product"}] if discount else [],
+        "product_options": [_render_option(option, position, pid) for position, option in enumerate(line.options)],
+        "configurable_fields": [],
+        "discounted_total_inc_tax": _money4(total),
+    }
+    row.update(line.extra)
+    return row
+
+
+def _render_option(option: LineOption, position: int, pid: int) -> dict[str, Any]:
+    """A chosen option as a ``product_options`` row."""
+    number = position + 1
+    return {"id": number, "option_id": number, "order_product_id": pid, "product_option_id": number,
+            "display_name": option.name, "display_name_customer": option.name,
+            "display_name_merchant": option.name, "display_value": option.value,
+            "display_value_customer": option.value, "display_value_merchant": option.value,
+            "value": option.value, "type": "Multiple choice", "name": option.name, "display_style": ""}
+
+
+def _render_status(order: NeutralOrder, table: StatusTable) -> tuple[str, str]:
+    """``(status_id, payment_status)``: BigCommerce's own codes while they still say the same."""
     raw = order.raw_status
-    if raw.platform == PLATFORM and raw.code is not None:
+    own = raw.platform == PLATFORM
+    code = None
+    if own and raw.code is not None:
         # Keep BigCommerce's own code (e.g. 9 Awaiting Shipment) while it still says the same status;
         # payment comes from payment_status and fulfillment from the shipped quantities anyway.
         inbound = table.inbound_for("order", raw.code)
         if inbound is not None and (order.status == "archived" or inbound.status == order.status):
             code = raw.code
     if code is None:
-        code = _status_code(order, table) or (raw.code if raw.platform == PLATFORM and raw.code else "1")
-    payment_code = None
-    if raw.platform == PLATFORM and raw.payment_code is not None:
+        code = _status_code(order, table) or (raw.code if own and raw.code else "1")
+    if own and raw.payment_code is not None:
         known = table.inbound_for("payment", raw.payment_code.lower())
         if known is not None and known.payment_status == order.payment_status:
-            payment_code = raw.payment_code
-    if payment_code is None:
-        by_status = table.inbound_for("order", code)
-        if raw.platform == PLATFORM and raw.payment_code is None and by_status is not None and (
-                by_status.payment_status or "unpaid") == order.payment_status:
-            payment_code = ""  # BigCommerce left payment_status empty and the status said it all
-        else:
-            payment_code = table.outbound_for("payment", order.status, order.payment_status,
-                                              order.fulfillment_status) or ""
-    label = table.label("order", code) or (raw.label or "")
+            return code, raw.payment_code
+    by_status = table.inbound_for("order", code)
+    if own and raw.payment_code is None and by_status is not None and (
+            by_status.payment_status or "unpaid") == order.payment_status:
+        return code, ""  # BigCommerce left payment_status empty and the status said it all
+    return code, table.outbound_for("payment", order.status, order.payment_status, order.fulfillment_status) or ""
 
-    # money
+
+def _fee_amounts(fee: Fee | None) -> tuple[str, str, str]:
+    """``(ex, inc, tax)`` of a handling or wrapping fee as money strings."""
+    if fee is None:
+        return "0.0000", "0.0000", "0.0000"
+    inc = fee.amount_incl_tax if fee.amount_incl_tax is not None else fee.amount
+    return _money4(fee.amount), _money4(inc), _money4(inc - fee.amount)
+
+
+def _shipping_charge(order: NeutralOrder) -> tuple[Decimal, Decimal, Decimal]:
+    """``(ex, inc, tax)`` of the shipping charge, each derived from the others when not given."""
+    shipping = order.shipping
+    ex = shipping.amount if shipping.amount is not None else (order.totals.shipping or _ZERO)
+    inc = shipping.amount_incl_tax if shipping.amount_incl_tax is not None else ex + (shipping.tax_amount or _ZERO)
+    tax = shipping.tax_amount if shipping.tax_amount is not None else inc - ex
+    return ex, inc, tax
+
+
+def _render_money(order: NeutralOrder) -> dict[str, Any]:
+    """The order body's money fields (subtotals, shipping, handling, wrapping, totals, discounts)."""
     totals = order.totals
     subtotal_ex = totals.subtotal if totals.subtotal is not None else sum(
         (line.unit_price * line.quantity for line in order.lines), _ZERO)
     subtotal_inc = totals.subtotal_incl_tax if totals.subtotal_incl_tax is not None else subtotal_ex + sum(
         (line.tax_amount or _ZERO for line in order.lines), _ZERO)
-    ship_ex = order.shipping.amount if order.shipping.amount is not None else (totals.shipping or _ZERO)
-    ship_inc = order.shipping.amount_incl_tax if order.shipping.amount_incl_tax is not None else \
-        ship_ex + (order.shipping.tax_amount or _ZERO)
-    ship_tax = order.shipping.tax_amount if order.shipping.tax_amount is not None else ship_inc - ship_ex
-    handling = next((f for f in order.fees if f.kind == "handling"), None)
-    wrapping = next((f for f in order.fees if f.kind == "wrapping"), None)
+    ship_ex, ship_inc, ship_tax = _shipping_charge(order)
+    h_ex, h_inc, h_tax = _fee_amounts(next((f for f in order.fees if f.kind == "handling"), None))
+    w_ex, w_inc, w_tax = _fee_amounts(next((f for f in order.fees if f.kind == "wrapping"), None))
     coupon_total = sum((d.amount for d in order.discounts if d.code), _ZERO)
     discount_total = totals.discount if totals.discount is not None else sum(
         (d.amount for d in order.discounts), _ZERO)
     tax = totals.tax if totals.tax is not None else _ZERO
-    billing = order.billing_address
-    items_total = sum(line.quantity for line in order.lines)
-
-    def fee_amounts(fee: Fee | None) -> tuple[str, str, str]:
-        if fee is None:
-            return "0.0000", "0.0000", "0.0000"
-        inc = fee.amount_incl_tax if fee.amount_incl_tax is not None else fee.amount
-        return _money4(fee.amount), _money4(inc), _money4(inc - fee.amount)
-
-    h_ex, h_inc, h_tax = fee_amounts(handling)
-    w_ex, w_inc, w_tax = fee_amounts(wrapping)
-    body: dict[str, Any] = {
-        "id": oid,
-        "customer_id": _int_id(order.customer.id, 0) if order.customer.id else 0,
-        "date_created": format_rfc2822(order.created_at),
-        "is_tax_inclusive_pricing": order.prices_include_tax,
-        "date_modified": format_rfc2822(order.updated_at or order.created_at),
-        "date_shipped": "",
-        "status_id": int(code) if code.isdigit() else code,
-        "status": label,
-        "subtotal_ex_tax": _money4(subtotal_ex),
-        "subtotal_inc_tax": _money4(subtotal_inc),
+    return {
+        "subtotal_ex_tax": _money4(subtotal_ex), "subtotal_inc_tax": _money4(subtotal_inc),
         "subtotal_tax": _money4(subtotal_inc - subtotal_ex),
-        "base_shipping_cost": _money4(ship_ex),
-        "shipping_cost_ex_tax": _money4(ship_ex),
-        "shipping_cost_inc_tax": _money4(ship_inc),
-        "shipping_cost_tax": _money4(ship_tax),
+        "base_shipping_cost": _money4(ship_ex), "shipping_cost_ex_tax": _money4(ship_ex),
+        "shipping_cost_inc_tax": _money4(ship_inc), "shipping_cost_tax": _money4(ship_tax),
         "shipping_cost_tax_class_id": 0,
         "base_handling_cost": h_ex, "handling_cost_ex_tax": h_ex, "handling_cost_inc_tax": h_inc,
         "handling_cost_tax": h_tax, "handling_cost_tax_class_id": 0,
         "base_wrapping_cost": w_ex, "wrapping_cost_ex_tax": w_ex, "wrapping_cost_inc_tax": w_inc,
         "wrapping_cost_tax": w_tax, "wrapping_cost_tax_class_id": 0,
-        "total_ex_tax": _money4(totals.grand_total - tax),
-        "total_inc_tax": _money4(totals.grand_total),
+        "total_ex_tax": _money4(totals.grand_total - tax), "total_inc_tax": _money4(totals.grand_total),
         "total_tax": _money4(tax),
-        "items_total": items_total,
+        "refunded_amount": _money4(totals.refunded),
+        "store_credit_amount": "0.0000", "gift_certificate_amount": "0.0000",
+        "discount_amount": _money4(max(discount_total - coupon_total, _ZERO)),
+        "coupon_discount": _money4(coupon_total),
+    }
+
+
+def _render_order(order: NeutralOrder, table: StatusTable, ids: _Ids, items_shipped: int) -> dict[str, Any]:
+    """The order body as ``GET /v2/orders/{id}`` returns it (sub-resources as link objects)."""
+    code, payment_code = _render_status(order, table)
+    label = table.label("order", code) or (order.raw_status.label or "")
+    customer = order.customer
+    body: dict[str, Any] = {
+        "id": ids.order,
+        "customer_id": _int_id(customer.id, 0) if customer.id else 0,
+        "date_created": format_rfc2822(order.created_at),
+        "is_tax_inclusive_pricing": order.prices_include_tax,
+        "date_modified": format_rfc2822(order.updated_at or order.created_at),
+        "date_shipped": _date_shipped(order),
+        "status_id": int(code) if code.isdigit() else code,
+        "status": label,
+        **_render_money(order),
+        "items_total": sum(line.quantity for line in order.lines),
         "items_shipped": items_shipped,
         "payment_method": order.payment.method_name or order.payment.method_code or "",
         "payment_provider_id": order.payment.transaction_id,
         "payment_status": payment_code,
-        "refunded_amount": _money4(totals.refunded),
         "order_is_digital": False,
-        "store_credit_amount": "0.0000",
-        "gift_certificate_amount": "0.0000",
         "ip_address": "", "ip_address_v6": "", "geoip_country": "", "geoip_country_iso2": "",
         "currency_id": 1, "currency_code": order.currency, "currency_exchange_rate": "1.0000000000",
         "default_currency_id": 1, "default_currency_code": order.currency,
         "staff_notes": order.notes.staff,
         "customer_message": order.notes.customer,
-        "discount_amount": _money4(max(discount_total - coupon_total, _ZERO)),
-        "coupon_discount": _money4(coupon_total),
-        "shipping_address_count": len(address_list),
+        "shipping_address_count": len(ids.addresses),
         "is_deleted": order.status == "archived",
         "ebay_order_id": "0",
         "cart_id": None,
-        "billing_address": {**_address_dict(billing, order.customer.email), "form_fields": []},
-        "fees": link("fees"),
+        "billing_address": {**_address_dict(order.billing_address, customer.email), "form_fields": []},
+        "fees": ids.link("fees"),
         "is_email_opt_in": False,
         "credit_card_type": None,
         "order_source": "external",
         "channel_id": 1,
         "external_source": REFERENCE_SOURCE if order.mirror_of else None,
-        "consignments": link("consignments"),
-        "products": link("products"),
-        "shipping_addresses": link("shipping_addresses"),
-        "coupons": link("coupons"),
+        "consignments": ids.link("consignments"),
+        "products": ids.link("products"),
+        "shipping_addresses": ids.link("shipping_addresses"),
+        "coupons": ids.link("coupons"),
         "external_id": None,
         "external_merchant_id": None,
         "tax_provider_id": "",
-        "customer_locale": order.customer.locale or "",
+        "customer_locale": customer.locale or "",
         "external_order_id": order.mirror_of or "",
         "store_default_currency_code": order.currency,
         "store_default_to_transactional_exchange_rate": "1.0000000000",
         "custom_status": label,
     }
+    return body
+
+
+def _date_shipped(order: NeutralOrder) -> str:
+    """``""`` until the order is shipped; then the last shipment's date."""
     if order.fulfillment_status in ("shipped", "delivered") and order.shipments:
         last = max((s.shipped_at for s in order.shipments if s.shipped_at), default=None)
         if last is not None:
-            body["date_shipped"] = format_rfc2822(last)
-    sub_extras: dict[str, Any] = {}
-    for key, value in extra.items():
-        if key.startswith("@"):
-            sub_extras[key] = value
-        else:
-            body[key] = value
-    if isinstance(sub_extras.get("@billing_address"), dict):
-        body["billing_address"].update(sub_extras["@billing_address"])
+            return format_rfc2822(last)
+    return ""
 
-    address_extra = sub_extras.get("@shipping_addresses") or {}
-    shipping_rows = []
-    for index, address in enumerate(address_list):
-        aid = address_ids[index]
+
+def _render_shipping_addresses(order: NeutralOrder, ids: _Ids, items_shipped: int,
+                               kept: Any) -> list[dict[str, Any]]:
+    """The ``/shipping_addresses`` rows; the first carries the items and the shipping charge."""
+    ship_ex, ship_inc, ship_tax = _shipping_charge(order)
+    items_total = sum(line.quantity for line in order.lines)
+    rows = []
+    for index, (address, aid) in enumerate(zip(ids.addresses, ids.address_ids, strict=True)):
+        first = index == 0
+        zero = "0.0000"
         row = {
-            "id": aid, "order_id": oid, **_address_dict(address, order.customer.email),
-            "items_total": items_total if index == 0 else 0,
-            "items_shipped": items_shipped if index == 0 else 0,
-            "shipping_method": (order.shipping.method_name or "None") if index == 0 else "None",
-            "base_cost": _money4(ship_ex if index == 0 else _ZERO),
-            "cost_ex_tax": _money4(ship_ex if index == 0 else _ZERO),
-            "cost_inc_tax": _money4(ship_inc if index == 0 else _ZERO),
-            "cost_tax": _money4(ship_tax if index == 0 else _ZERO),
-            "cost_tax_class_id": 0, "base_handling_cost": "0.0000", "handling_cost_ex_tax": "0.0000",
-            "handling_cost_inc_tax": "0.0000", "handling_cost_tax": "0.0000", "handling_cost_tax_class_id": 0,
+            "id": aid, "order_id": ids.order, **_address_dict(address, order.customer.email),
+            "items_total": items_total if first else 0,
+            "items_shipped": items_shipped if first else 0,
+            "shipping_method": (order.shipping.method_name or "None") if first else "None",
+            "base_cost": _money4(ship_ex if first else _ZERO),
+            "cost_ex_tax": _money4(ship_ex if first else _ZERO),
+            "cost_inc_tax": _money4(ship_inc if first else _ZERO),
+            "cost_tax": _money4(ship_tax if first else _ZERO),
+            "cost_tax_class_id": 0, "base_handling_cost": zero, "handling_cost_ex_tax": zero,
+            "handling_cost_inc_tax": zero, "handling_cost_tax": zero, "handling_cost_tax_class_id": 0,
             "shipping_zone_id": 1, "shipping_zone_name": "",
-            "shipping_quotes": link(f"shipping_addresses/{aid}/shipping_quotes"),
+            "shipping_quotes": ids.link(f"shipping_addresses/{aid}/shipping_quotes"),
             "form_fields": [],
         }
-        more = address_extra.get(str(aid)) if isinstance(address_extra, dict) else None
+        more = kept.get(str(aid)) if isinstance(kept, dict) else None
         if isinstance(more, dict):
             row.update(more)
-        shipping_rows.append(row)
+        rows.append(row)
+    return rows
 
-    shipment_extra = sub_extras.get("@shipments") or {}
-    shipment_rows = []
+
+def _render_shipments(order: NeutralOrder, ids: _Ids, sku_product: Mapping[str, int],
+                      kept: Any) -> list[dict[str, Any]]:
+    """The ``/shipments`` rows, items by the rendered product ids."""
+    email, billing = order.customer.email, order.billing_address
+    rows = []
     for index, shipment in enumerate(order.shipments):
         sid = _int_id(shipment.source_shipment_id, index + 1)
         provider, tracking_carrier = _carrier_fields(shipment.carrier)
-        items = [
-            {"order_product_id": line_ids.get(item.source_line_id or "", _int_id(item.source_line_id, 0)),
-             "product_id": sku_product.get(item.sku or "", 0), "quantity": item.quantity}
-            for item in shipment.lines
-        ]
         row = {
-            "id": sid, "order_id": oid, "customer_id": body["customer_id"], "order_address_id": first_address_id,
+            "id": sid, "order_id": ids.order, "customer_id": _int_id(order.customer.id, 0) if order.customer.id else 0,
+            "order_address_id": ids.first_address,
             "date_created": format_rfc2822(shipment.shipped_at or order.updated_at or order.created_at),
             "tracking_number": shipment.tracking_number or "", "merchant_shipping_cost": "0.0000",
             "shipping_method": "None", "comments": shipment.comment or "", "shipping_provider": provider,
             "tracking_carrier": tracking_carrier or "", "tracking_link": shipment.tracking_url or "",
-            "billing_address": _address_dict(billing, order.customer.email),
-            "shipping_address": _address_dict(address_list[0] if address_list else billing, order.customer.email),
-            "items": items,
+            "billing_address": _address_dict(billing, email),
+            "shipping_address": _address_dict(ids.addresses[0] if ids.addresses else billing, email),
+            "items": [
+                {"order_product_id": ids.lines.get(item.source_line_id or "", _int_id(item.source_line_id, 0)),
+                 "product_id": sku_product.get(item.sku or "", 0), "quantity": item.quantity}
+                for item in shipment.lines
+            ],
             "shipping_provider_display_name": provider.upper() if provider else "",
             "generated_tracking_link": "",
         }
-        more = shipment_extra.get(str(sid)) if isinstance(shipment_extra, dict) else None
+        more = kept.get(str(sid)) if isinstance(kept, dict) else None
         if isinstance(more, dict):
             row.update(more)
-        shipment_rows.append(row)
+        rows.append(row)
+    return rows
 
-    coupon_rows = sub_extras.get("@coupons")
-    if not isinstance(coupon_rows, list):
-        coupon_rows = [
-            {"id": index + 1, "coupon_id": index + 1, "order_id": oid, "code": d.code,
+
+def _render_coupons(order: NeutralOrder, ids: _Ids, kept: Any) -> list[Any]:
+    """The kept ``/coupons`` rows, else one row per discount with a code."""
+    if isinstance(kept, list):
+        return kept
+    coded = [d for d in order.discounts if d.code]
+    return [{"id": index + 1, "coupon_id": index + 1, "order_id": ids.order, "code": d.code,
              "amount": _money4(d.amount), "type": 2, "discount": _money4(d.amount)}
-            for index, d in enumerate(d for d in order.discounts if d.code)
-        ]
-    bundle: dict[str, Any] = {"order": body, "products": products, "shipping_addresses": shipping_rows,
-                              "shipments": shipment_rows, "coupons": coupon_rows}
-    for key, value in sub_extras.items():
-        name = key[1:]
-        if name not in ("billing_address", "shipping_addresses", "shipments", "coupons") and name not in bundle:
-            bundle[name] = value
-    return bundle
+            for index, d in enumerate(coded)]
 
 
 def _address_dict(address: Address | None, email: str | None) -> dict[str, Any]:

@@ -27,6 +27,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
 from operator import itemgetter
@@ -57,7 +58,7 @@ from connectors.cscart.wire import (
 from connectors.errors import ConnectorError, InvalidPayload, Rejected
 from connectors.parsing import format_decimal, parse_decimal
 from connectors.wire import WriteModel, construct, plain_reader, to_plain
-from mappings.base import Call, TargetContext, totals_warning
+from mappings.base import Call, TargetContext, refuse_negative, refuse_negative_lines, totals_warning
 from mappings.money import quantum
 from mappings.neutral import (
     FULFILLMENT_STATUSES,
@@ -336,196 +337,225 @@ def to_neutral(payload: Any, *, store: str | None = None, statuses: StatusTable 
         raise InvalidPayload("CS-Cart order", [("", f"{type(error).__name__}: {error}")]) from None
 
 
-def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
-                currency: str | None) -> NeutralOrder:
-    warnings: list[str] = []
-    shipments_raw: Any = None
-    bundle_currency: Any = None
+@dataclass
+class _LineSums:
+    """What the lines add up to, for the totals and the fulfillment."""
+
+    subtotal_excl: Decimal = _ZERO
+    subtotal_incl: Decimal = _ZERO
+    declared_goods: Decimal = _ZERO
+    ordered: int = 0
+    shipped: int = 0
+    any_shipped_info: bool = False
+
+
+_Entry = tuple[str, dict[str, Any], Any]
+"""``(key, validated object, raw JSON)`` of one entry of a CS-Cart keyed object (``products``, ``taxes``)."""
+
+
+def _unbundle(payload: Any) -> tuple[Any, Any, Any]:
+    """``(order, shipments, currency)`` from the connector's bundle, or ``(payload, None, None)``."""
     if isinstance(payload, dict) and isinstance(payload.get("order"), dict):
-        raw = payload["order"]
-        shipments_raw = payload.get("shipments")
-        bundle_currency = payload.get("currency")
+        return payload["order"], payload.get("shipments"), payload.get("currency")
+    return payload, None, None
+
+
+def _entries(order: dict[str, Any], raw: Any, key: str) -> list[_Entry]:
+    """The entries of ``products`` or ``taxes`` (a keyed object, or a list) beside their raw JSON."""
+    validated = order[key]
+    if not validated:
+        return []
+    raw_entries = raw[key]
+    out: list[_Entry] = []
+    for entry_key, value in entries(validated):
+        if isinstance(raw_entries, dict):
+            raw_entry = raw_entries[entry_key] if key == "products" else raw_entries.get(entry_key)
+        else:
+            raw_entry = raw_entries[int(entry_key)]
+        out.append(((value["item_id"] or entry_key) if key == "products" else entry_key, value, raw_entry))
+    return out
+
+
+def _line(item_id: str, product: dict[str, Any], row: Any, tax: Decimal, rate: Decimal | None,
+          prices_include_tax: bool, q: Decimal) -> Line:
+    """One product: ``price`` is after the line discount, tax-inclusive when the store's taxes are."""
+    qty, price = product["amount"], product["price"]
+    if qty < 0:
+        raise InvalidPayload("CS-Cart order", [(f"products.{item_id}.amount", "must not be negative")])
+    refuse_negative("CS-Cart order", [(f"products.{item_id}.price", price)])
+    disc = product["discount"] or _ZERO
+    line_goods = price * qty
+    if prices_include_tax:
+        total, total_excl = line_goods, line_goods - tax
+        unit_incl = price + disc
+        unit_excl = unit_incl - _per_unit(tax, qty, q) if qty else unit_incl
     else:
-        raw = payload
-    order = _read_order(raw)
+        total_excl, total = line_goods, line_goods + tax
+        unit_excl = price + disc
+        unit_incl = unit_excl + _per_unit(tax, qty, q) if qty else unit_excl
+    product_id = product["product_id"]
+    return construct(Line, {
+        "source_line_id": item_id,
+        "sku": _text(product["product_code"]),
+        "name": _text(product["product"]),
+        "product_ref": product_id if product_id not in ("", "0") else None,
+        "options": _options(product["extra"]),
+        "quantity": qty,
+        "unit_price": unit_excl,
+        "unit_price_incl_tax": unit_incl,
+        "tax_rate": rate,
+        "tax_amount": tax,
+        "discount_amount": disc * qty,
+        "total": total,
+        "total_excl_tax": total_excl,
+        "quantity_shipped": product["shipped_amount"],
+        "extra": {k: v for k, v in row.items() if k not in _LINE_MAPPED} if isinstance(row, dict) else {},
+    })
 
-    cur = _currency(bundle_currency, currency, warnings)
-    q = quantum(cur)
 
-    # --- lines and taxes ------------------------------------------------------------------------
-    products: list[tuple[str, dict[str, Any], dict[str, Any]]] = []
-    order_products = order["products"]
-    if order_products:
-        raw_products = raw["products"]
-        for key, product in entries(order_products):
-            row = raw_products[key] if isinstance(raw_products, dict) else raw_products[int(key)]
-            products.append((product["item_id"] or key, product, row))
-    taxes: list[tuple[str, dict[str, Any], Any]] = []
-    order_taxes = order["taxes"]
-    if order_taxes:
-        raw_taxes = raw["taxes"]
-        for key, tax in entries(order_taxes):
-            taxes.append((key, tax, raw_taxes.get(key) if isinstance(raw_taxes, dict) else raw_taxes[int(key)]))
-    include_flags = {tax["price_includes_tax"] for _, tax, _ in taxes}
-    prices_include_tax = True in include_flags
-    if len(include_flags) > 1:
+def _read_lines(products: list[_Entry], line_tax: Mapping[str, Decimal], line_rate: Mapping[str, Decimal],
+                prices_include_tax: bool, q: Decimal) -> tuple[list[Line], _LineSums]:
+    """Every product as a neutral line, with what they add up to."""
+    lines: list[Line] = []
+    sums = _LineSums()
+    for item_id, product, row in products:
+        line = _line(item_id, product, row, line_tax.get(item_id, _ZERO), line_rate.get(item_id),
+                     prices_include_tax, q)
+        lines.append(line)
+        sums.declared_goods += product["price"] * product["amount"]
+        discount = cast(Decimal, line.discount_amount)
+        sums.subtotal_excl += cast(Decimal, line.total_excl_tax) + discount
+        sums.subtotal_incl += cast(Decimal, line.total) + discount
+        sums.ordered += line.quantity
+        if line.quantity_shipped is not None:
+            sums.any_shipped_info = True
+            sums.shipped += min(line.quantity_shipped, line.quantity)
+    return lines, sums
+
+
+def _prices_include_tax(taxes: list[_Entry], warnings: list[str]) -> bool:
+    """Whether line prices include tax (as any of the order's taxes says)."""
+    flags = {tax["price_includes_tax"] for _, tax, _ in taxes}
+    if len(flags) > 1:
         warnings.append("taxes: some taxes are included in prices and some are not; "
                         "line prices are read as tax-inclusive")
+    return True in flags
 
-    line_tax, line_rate, _, ship_tax, ship_tax_incl, total_tax = _read_taxes(taxes, products, q)
 
-    lines: list[Line] = []
-    sku_by_item: dict[str, str | None] = {}
-    subtotal_excl = _ZERO
-    subtotal_incl = _ZERO
-    declared_goods = _ZERO
-    ordered = 0
-    shipped_total = 0
-    any_shipped_info = False
-    for item_id, product, row in products:
-        qty = product["amount"]
-        if qty < 0:
-            raise InvalidPayload("CS-Cart order", [(f"products.{item_id}.amount", "must not be negative")])
-        price = product["price"]
-        disc = product["discount"] or _ZERO
-        tax = line_tax.get(item_id, _ZERO)
-        line_goods = price * qty
-        declared_goods += line_goods
-        if prices_include_tax:
-            total = line_goods
-            total_excl = total - tax
-            unit_incl = price + disc
-            unit_excl = unit_incl - _per_unit(tax, qty, q) if qty else unit_incl
-        else:
-            total_excl = line_goods
-            total = total_excl + tax
-            unit_excl = price + disc
-            unit_incl = unit_excl + _per_unit(tax, qty, q) if qty else unit_excl
-        discount_amount = disc * qty
-        subtotal_excl += total_excl + discount_amount
-        subtotal_incl += total + discount_amount
-        ordered += qty
-        shipped_amount = product["shipped_amount"]
-        if shipped_amount is not None:
-            any_shipped_info = True
-            shipped_total += min(shipped_amount, qty)
-        sku = _text(product["product_code"])
-        sku_by_item[item_id] = sku
-        product_id = product["product_id"]
-        lines.append(construct(Line, {
-            "source_line_id": item_id,
-            "sku": sku,
-            "name": _text(product["product"]),
-            "product_ref": product_id if product_id not in ("", "0") else None,
-            "variant_ref": None,
-            "options": _options(product["extra"]),
-            "quantity": qty,
-            "unit_price": unit_excl,
-            "unit_price_incl_tax": unit_incl,
-            "tax_rate": line_rate.get(item_id),
-            "tax_amount": tax,
-            "discount_amount": discount_amount,
-            "total": total,
-            "total_excl_tax": total_excl,
-            "quantity_shipped": shipped_amount,
-            "quantity_refunded": None,
-            "parent_line_id": None,
-            "extra": {k: v for k, v in row.items() if k not in _LINE_MAPPED} if isinstance(row, dict) else {},
-        }))
-    declared_subtotal = order["subtotal"]
-    if declared_subtotal is not None and products and not _close(declared_subtotal, declared_goods, q):
-        warnings.append(f"totals: declared subtotal {declared_subtotal} differs from the lines' {declared_goods}")
+def _payment_method(order: dict[str, Any]) -> dict[str, Any] | None:
+    """The ``payment_method`` object, or ``None`` (``[]``, an empty PHP array, or absent)."""
+    method = order["payment_method"]
+    return method if isinstance(method, dict) else None
 
-    # --- shipping, discounts, fees --------------------------------------------------------------
-    shipping = _shipping(order, ship_tax, ship_tax_incl)
-    discount_total = (order["discount"] or _ZERO) + (order["subtotal_discount"] or _ZERO)
-    discounts = _discounts(order, discount_total)
-    fees: list[Fee] = []
+
+def _read_fees(order: dict[str, Any]) -> list[Fee]:
+    """The payment surcharge, the only CS-Cart fee."""
     surcharge = order["payment_surcharge"] or _ZERO
-    payment_method = order["payment_method"]
-    if not isinstance(payment_method, dict):
-        payment_method = None  # [] (an empty PHP array) or absent
-    if surcharge:
-        title = payment_method["surcharge_title"] if payment_method is not None else None
-        fees.append(construct(Fee, {
-            "kind": "payment_surcharge",
-            "amount": surcharge,
-            "amount_incl_tax": None,
-            "name": _text(title),
-        }))
+    if not surcharge:
+        return []
+    method = _payment_method(order)
+    title = method["surcharge_title"] if method is not None else None
+    return [Fee(kind="payment_surcharge", amount=surcharge, name=_text(title))]
 
-    grand_total = order["total"]
-    totals = construct(Totals, {
-        "subtotal": subtotal_excl,
-        "discount": discount_total,
-        "shipping": shipping.amount,
-        "tax": total_tax,
-        "grand_total": grand_total,
-        "subtotal_incl_tax": subtotal_incl if prices_include_tax else None,
-        "refunded": None,
-    })
-    computed = subtotal_excl - discount_total + (shipping.amount or _ZERO) + total_tax + surcharge
-    if abs(grand_total - computed) > q:
-        warnings.append(totals_warning(grand_total, [computed], cur) or "totals: mismatch")
 
-    # --- shipments and statuses -----------------------------------------------------------------
-    order_id = order["order_id"]
-    shipments, shipments_extra = _shipments(shipments_raw, order_id, sku_by_item, warnings)
-    if not any_shipped_info and shipments:
-        shipped_by_item: dict[str, int] = {}
-        for shipment in shipments:
-            for item in shipment.lines:
-                key = item.source_line_id or ""
-                shipped_by_item[key] = shipped_by_item.get(key, 0) + item.quantity
-        any_shipped_info = True
-        shipped_total = sum(min(shipped_by_item.get(item_id, 0), p["amount"]) for item_id, p, _ in products)
+def _read_fulfillment(triple_value: str | None, status: str, sums: _LineSums) -> str:
+    """Fulfillment from the shipped amounts (or shipments) when the order says any, else the letter's."""
+    fulfillment = triple_value or "unfulfilled"
+    if not sums.any_shipped_info or status == "cancelled":
+        return fulfillment
+    if sums.ordered and sums.shipped >= sums.ordered:
+        return fulfillment if fulfillment in ("delivered", "returned") else "shipped"
+    if sums.shipped > 0:
+        return "partially_shipped"
+    return "unfulfilled" if fulfillment == "partially_shipped" else fulfillment
 
+
+def _count_shipments(sums: _LineSums, products: list[_Entry], shipments: list[Shipment]) -> None:
+    """Shipped amounts from the shipments, when the products do not say them."""
+    if sums.any_shipped_info or not shipments:
+        return
+    shipped_by_item: dict[str, int] = {}
+    for shipment in shipments:
+        for item in shipment.lines:
+            key = item.source_line_id or ""
+            shipped_by_item[key] = shipped_by_item.get(key, 0) + item.quantity
+    sums.any_shipped_info = True
+    sums.shipped = sum(min(shipped_by_item.get(item_id, 0), p["amount"]) for item_id, p, _ in products)
+
+
+def _read_statuses(order: dict[str, Any], table: StatusTable, sums: _LineSums,
+                   warnings: list[str]) -> tuple[OrderStatus, PaymentStatus, FulfillmentStatus, RawStatus]:
+    """The status letter through the table; fulfillment from what was shipped."""
     letter = order["status"]
-    table = statuses or STATUS_TABLE
     triple = table.inbound_for("order", letter)
     if triple is None:
         warnings.append(f"status: unknown CS-Cart status letter {letter!r}; read as pending/unpaid. Add it to "
                         f"status_map.inbound.order or derive the table from /api/statuses")
         triple = Triple("pending", "unpaid", None)
     status = triple.status or "pending"
-    payment_status = triple.payment_status or "unpaid"
-    fulfillment = triple.fulfillment_status or "unfulfilled"
-    if any_shipped_info and status != "cancelled":
-        if ordered and shipped_total >= ordered:
-            if fulfillment not in ("delivered", "returned"):
-                fulfillment = "shipped"
-        elif shipped_total > 0:
-            fulfillment = "partially_shipped"
-        elif fulfillment in ("partially_shipped",):
-            fulfillment = "unfulfilled"
+    fulfillment = _read_fulfillment(triple.fulfillment_status, status, sums)
     if order["is_parent_order"] or letter == PARENT_STATUS:
         warnings.append("multi-vendor: this is a parent order (status T), a container for the vendors' child "
                         "orders, not a real order; sync the child orders instead")
+    raw = RawStatus(platform=PLATFORM, code=letter, label=table.label("order", letter))
+    return (cast(OrderStatus, status), cast(PaymentStatus, triple.payment_status or "unpaid"),
+            cast(FulfillmentStatus, fulfillment), raw)
 
-    # --- people, notes, payment -----------------------------------------------------------------
-    email = _text(order["email"])
-    billing = _address(_BILLING_COLUMNS(order), email, _text(order["company"]))
-    shipping_address = _address(_SHIPPING_COLUMNS(order), email, None)
+
+def _read_customer(order: dict[str, Any]) -> Customer:
+    """The buyer; a guest (``user_id`` 0) has no id."""
     user_id = order["user_id"]
-    customer = construct(Customer, {
-        "id": user_id if user_id not in (None, "", "0") else None,
-        "email": email,
-        "first_name": _text(order["firstname"]),
-        "last_name": _text(order["lastname"]),
-        "phone": _text(order["phone"]),
-        "locale": _text(order["lang_code"]),
-        "full_name": None,
-    })
-    mirror_of, staff = _split_details(order["details"])
-    payment_id = order["payment_id"] or (payment_method["payment_id"] if payment_method is not None else None)
-    payment_info = order["payment_info"]
-    transaction = payment_info.get("transaction_id") if isinstance(payment_info, dict) else None
-    payment = construct(Payment, {
+    return Customer(id=user_id if user_id not in (None, "", "0") else None, email=_text(order["email"]),
+                    first_name=_text(order["firstname"]), last_name=_text(order["lastname"]),
+                    phone=_text(order["phone"]), locale=_text(order["lang_code"]))
+
+
+def _read_payment(order: dict[str, Any]) -> Payment:
+    """The payment method id and name, and a gateway transaction id when ``payment_info`` has one."""
+    method = _payment_method(order)
+    payment_id = order["payment_id"] or (method["payment_id"] if method is not None else None)
+    info = order["payment_info"]
+    transaction = info.get("transaction_id") if isinstance(info, dict) else None
+    return construct(Payment, {
         "method_code": payment_id if payment_id not in (None, "", "0") else None,
-        "method_name": _text(payment_method["payment"]) if payment_method is not None else None,
+        "method_name": _text(method["payment"]) if method is not None else None,
         "transaction_id": str(transaction) if transaction not in (None, "") else None,
     })
 
+
+def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
+                currency: str | None) -> NeutralOrder:
+    """The read, step by step: taxes, lines, shipping, discounts, fees, totals, shipments, statuses, people."""
+    raw, shipments_raw, bundle_currency = _unbundle(payload)
+    order = _read_order(raw)
+    warnings: list[str] = []
+    cur = _currency(bundle_currency, currency, warnings)
+    q = quantum(cur)
+    products, taxes = _entries(order, raw, "products"), _entries(order, raw, "taxes")
+    prices_include_tax = _prices_include_tax(taxes, warnings)
+    line_tax, line_rate, _, ship_tax, ship_tax_incl, total_tax = _read_taxes(taxes, products, q)
+    lines, sums = _read_lines(products, line_tax, line_rate, prices_include_tax, q)
+    declared_subtotal = order["subtotal"]
+    if declared_subtotal is not None and products and not _close(declared_subtotal, sums.declared_goods, q):
+        warnings.append(f"totals: declared subtotal {declared_subtotal} differs from the lines' "
+                        f"{sums.declared_goods}")
+    shipping = _shipping(order, ship_tax, ship_tax_incl)
+    discount_total = (order["discount"] or _ZERO) + (order["subtotal_discount"] or _ZERO)
+    fees = _read_fees(order)
+    grand_total = order["total"]
+    computed = sums.subtotal_excl - discount_total + (shipping.amount or _ZERO) + total_tax + \
+        sum((fee.amount for fee in fees), _ZERO)
+    if abs(grand_total - computed) > q:
+        warnings.append(totals_warning(grand_total, [computed], cur) or "totals: mismatch")
+    order_id = order["order_id"]
+    shipments, shipments_extra = _shipments(shipments_raw, order_id, {line.source_line_id or "": line.sku
+                                                                      for line in lines}, warnings)
+    _count_shipments(sums, products, shipments)
+    status, payment_status, fulfillment, raw_status = _read_statuses(order, statuses or STATUS_TABLE, sums,
+                                                                     warnings)
+    email = _text(order["email"])
+    shipping_address = _address(_SHIPPING_COLUMNS(order), email, None)
+    mirror_of, staff = _split_details(order["details"])
     created_at = _unix(order["timestamp"], "timestamp", zero_is_none=False)
     if created_at is None:  # pragma: no cover - zero_is_none=False never gives None
         raise InvalidPayload("CS-Cart order", [("timestamp", "missing")])
@@ -533,34 +563,31 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
     if shipments_extra:
         extra["shipments"] = shipments_extra
     return construct(NeutralOrder, {
-        "schema_version": 1,
-        "source": construct(SourceRef, {"platform": PLATFORM, "store": store, "id": order_id, "number": order_id}),
+        "source": SourceRef(platform=PLATFORM, store=store, id=order_id, number=order_id),
         "created_at": created_at,
         "updated_at": _unix(order["updated_at"], "updated_at"),
         "currency": cur,
         "prices_include_tax": prices_include_tax,
-        "status": cast(OrderStatus, status),
-        "payment_status": cast(PaymentStatus, payment_status),
-        "fulfillment_status": cast(FulfillmentStatus, fulfillment),
-        "raw_status": construct(RawStatus, {
-            "platform": PLATFORM,
-            "code": letter,
-            "label": table.label("order", letter),
-            "payment_code": None,
-            "fulfillment_code": None,
-        }),
-        "customer": customer,
-        "billing_address": billing,
+        "status": status,
+        "payment_status": payment_status,
+        "fulfillment_status": fulfillment,
+        "raw_status": raw_status,
+        "customer": _read_customer(order),
+        "billing_address": _address(_BILLING_COLUMNS(order), email, _text(order["company"])),
         "shipping_address": shipping_address,
         "shipping_addresses": [shipping_address] if shipping_address is not None else [],
         "lines": lines,
         "shipping": shipping,
-        "discounts": discounts,
+        "discounts": _discounts(order, discount_total),
         "fees": fees,
-        "totals": totals,
-        "payment": payment,
+        "totals": construct(Totals, {
+            "subtotal": sums.subtotal_excl, "discount": discount_total, "shipping": shipping.amount,
+            "tax": total_tax, "grand_total": grand_total,
+            "subtotal_incl_tax": sums.subtotal_incl if prices_include_tax else None,
+        }),
+        "payment": _read_payment(order),
         "shipments": shipments,
-        "notes": construct(Notes, {"customer": _text(order["notes"]), "staff": staff}),
+        "notes": Notes(customer=_text(order["notes"]), staff=staff),
         "mirror_of": mirror_of,
         "extra": {PLATFORM: extra},
         "warnings": warnings,
@@ -1037,6 +1064,7 @@ class CsCartMapping:
         """The POST body for ``order``: catalog products by SKU, a guest ``user_data``, the store's
         ``payment_id``/``shipping_id`` options, our marker in ``details``, plus the source grand
         total (``total_override``) and status letter (``status_after``) for the follow-up PUTs."""
+        refuse_negative_lines(order, PLATFORM)
         offline = ctx.catalog is None
         payment_id = _required_option(ctx, "payment_id", "the payment method id new orders use", offline)
         shipping_id = _required_option(ctx, "shipping_id", "the shipping method id, or one per product group",
@@ -1248,82 +1276,106 @@ def _line_discount_unit(line: Line) -> Decimal:
     return line.discount_amount / line.quantity
 
 
+@dataclass
+class _RenderedLines:
+    """The ``products`` object and what the totals and taxes need from it."""
+
+    products: dict[str, Any] = field(default_factory=dict)
+    tax_groups: dict[str, dict[str, Any]] = field(default_factory=dict)  # by rate: rate, goods (tax), items
+    goods: Decimal = _ZERO
+    line_discounts: Decimal = _ZERO
+    excluded_tax: Decimal = _ZERO
+
+
 def render(order: NeutralOrder) -> dict[str, Any]:
     """``order`` in CS-Cart's shapes: the order detail, its shipments, and the currency (a bundle).
 
     Unmapped CS-Cart fields kept in ``extra["cscart"]`` (order) and ``Line.extra`` are written back
     verbatim, so a CS-Cart order survives ``to_neutral → render → to_neutral``.
     """
-    incl = order.prices_include_tax
-    table = STATUS_TABLE
-    letter = order.raw_status.code if order.raw_status.platform == PLATFORM and order.raw_status.code else \
-        (table.outbound_for("order", order.status, order.payment_status, order.fulfillment_status) or "O")
+    rendered = _render_lines(order)
+    detail = _render_detail(order, rendered)
+    detail.update(order.extra.get(PLATFORM, {}))
+    kept = detail.pop("shipments", None)
+    ship_to = order.shipping_address or order.billing_address or Address()
+    shipments = [_render_shipment(shipment, index, order, detail["timestamp"], ship_to, kept)
+                 for index, shipment in enumerate(order.shipments) if shipment.status != "cancelled"]
+    return {"order": detail, "shipments": shipments, "currency": order.currency}
+
+
+def _render_lines(order: NeutralOrder) -> _RenderedLines:
+    """Every line as a ``products`` entry (``price`` after the line discount), grouped by tax rate."""
+    out = _RenderedLines()
     shipped: dict[str, int] = {}
     for shipment in order.shipments:
-        if shipment.status == "cancelled":
-            continue
-        for item in shipment.lines:
-            key = item.source_line_id or item.sku or ""
-            shipped[key] = shipped.get(key, 0) + item.quantity
-
-    products: dict[str, Any] = {}
-    groups: dict[str, dict[str, Any]] = {}
-    goods = line_discounts = excluded_tax = _ZERO
+        if shipment.status != "cancelled":
+            for item in shipment.lines:
+                key = item.source_line_id or item.sku or ""
+                shipped[key] = shipped.get(key, 0) + item.quantity
     for index, line in enumerate(order.lines):
-        product_id = line.product_ref or "0"
-        item_id = line.source_line_id or item_id_for(product_id, {"line": str(index)})
-        qty = line.quantity
+        item_id = line.source_line_id or item_id_for(line.product_ref or "0", {"line": str(index)})
         tax = line.tax_amount or _ZERO
-        disc_unit = _line_discount_unit(line)
-        if incl:
+        if order.prices_include_tax:
             unit_incl = line.unit_price_incl_tax if line.unit_price_incl_tax is not None else \
-                line.unit_price + (tax / qty if qty else _ZERO)
-            price = unit_incl - disc_unit
+                line.unit_price + (tax / line.quantity if line.quantity else _ZERO)
+            price = unit_incl - _line_discount_unit(line)
         else:
-            price = line.unit_price - disc_unit
-            excluded_tax += tax
-        goods += price * qty
-        line_discounts += line.discount_amount or _ZERO
+            price = line.unit_price - _line_discount_unit(line)
+            out.excluded_tax += tax
+        out.goods += price * line.quantity
+        out.line_discounts += line.discount_amount or _ZERO
         shipped_qty = shipped.get(item_id, shipped.get(line.sku or "", 0)) if shipped else (line.quantity_shipped or 0)
-        name = line.name or ""
-        options_value = [{"option_name": o.name, "variant_name": o.value, "value": o.value} for o in line.options]
-        row: dict[str, Any] = {
-            "item_id": item_id,
-            "order_id": order.source.id,
-            "product_id": product_id,
-            "product_code": line.sku or "",
-            "price": format_decimal(price),
-            "amount": str(qty),
-            "extra": {"product_options": [], "product_options_value": options_value, "product": name,
-                      "discount": _num(disc_unit), "base_price": _num(price + disc_unit), "stored_price": "N"},
-            "product": name,
-            "product_status": "A",
-            "deleted_product": False,
-            "discount": _num(disc_unit),
-            "base_price": _num(price + disc_unit),
-            "original_price": _num(price + disc_unit),
-            "cart_id": item_id,
-            "tax_value": _num(tax),
-            "subtotal": _num(price * qty),
-            "display_subtotal": _num(price * qty),
-            "shipped_amount": shipped_qty,
-            "shipment_amount": max(qty - shipped_qty, 0),
-        }
-        row.update(line.extra)
-        products[item_id] = row
+        out.products[item_id] = _render_product(line, item_id, price, tax, shipped_qty, order.source.id)
         if line.tax_rate is not None or tax:
             key = format_decimal(line.tax_rate) if line.tax_rate is not None else "F"
-            group = groups.setdefault(key, {"rate": line.tax_rate, "goods": _ZERO, "items": {}})
+            group = out.tax_groups.setdefault(key, {"rate": line.tax_rate, "goods": _ZERO, "items": {}})
             group["goods"] += tax
             group["items"][item_id] = True
+    return out
 
-    ship_amount = order.shipping.amount
+
+def _render_product(line: Line, item_id: str, price: Decimal, tax: Decimal, shipped: int,
+                    order_id: str) -> dict[str, Any]:
+    """One ``products`` entry, the line's kept extras over it."""
+    disc_unit = _line_discount_unit(line)
+    name = line.name or ""
+    options_value = [{"option_name": o.name, "variant_name": o.value, "value": o.value} for o in line.options]
+    row: dict[str, Any] = {
+        "item_id": item_id,
+        "order_id": order_id,
+        "product_id": line.product_ref or "0",
+        "product_code": line.sku or "",
+        "price": format_decimal(price),
+        "amount": str(line.quantity),
+        "extra": {"product_options": [], "product_options_value": options_value, "product": name,
+                  "discount": _num(disc_unit), "base_price": _num(price + disc_unit), "stored_price": "N"},
+        "product": name,
+        "product_status": "A",
+        "deleted_product": False,
+        "discount": _num(disc_unit),
+        "base_price": _num(price + disc_unit),
+        "original_price": _num(price + disc_unit),
+        "cart_id": item_id,
+        "tax_value": _num(tax),
+        "subtotal": _num(price * line.quantity),
+        "display_subtotal": _num(price * line.quantity),
+        "shipped_amount": shipped,
+        "shipment_amount": max(line.quantity - shipped, 0),
+    }
+    row.update(line.extra)
+    return row
+
+
+def _render_taxes(order: NeutralOrder, rendered: _RenderedLines) -> dict[str, Any]:
+    """The ``taxes`` object: one tax per rate; the first also carries the shipping tax."""
+    incl = order.prices_include_tax
     ship_tax = order.shipping.tax_amount or _ZERO
+    groups = dict(rendered.tax_groups)
     if ship_tax:
         if not groups:
             groups["F"] = {"rate": None, "goods": _ZERO, "items": {}}
         if not incl:
-            excluded_tax += ship_tax
+            rendered.excluded_tax += ship_tax
     taxes: dict[str, Any] = {}
     for number, (key, group) in enumerate(groups.items(), 1):
         ship_part = ship_tax if number == 1 else _ZERO
@@ -1343,122 +1395,133 @@ def render(order: NeutralOrder) -> dict[str, Any]:
                           "P": group["items"] or []},
             },
         }
+    return taxes
 
-    shipping_cost = (ship_amount + (ship_tax if incl else _ZERO)) if ship_amount is not None else None
+
+def _render_shipping(order: NeutralOrder, products: Mapping[str, Any]) -> tuple[Decimal | None, list[Any]]:
+    """``(shipping_cost, shipping rows)``: the cost includes its tax when prices do."""
     method = order.shipping
-    shipping_rows = []
-    if method.method_code or method.method_name:
-        shipping_rows.append({
-            "shipping_id": method.method_code or "",
-            "shipping": method.method_name or "",
-            "group_key": 0,
-            "rate": _num(shipping_cost),
-            "need_shipment": any(row["shipment_amount"] for row in products.values()),
-        })
-    surcharge = sum((fee.amount for fee in order.fees if fee.kind == "payment_surcharge"), _ZERO)
-    surcharge_title = next((fee.name for fee in order.fees if fee.kind == "payment_surcharge" and fee.name), "")
-    order_discount = (order.totals.discount or _ZERO) - line_discounts
+    ship_tax = method.tax_amount or _ZERO
+    cost = (method.amount + (ship_tax if order.prices_include_tax else _ZERO)) if method.amount is not None else None
+    if not (method.method_code or method.method_name):
+        return cost, []
+    return cost, [{
+        "shipping_id": method.method_code or "",
+        "shipping": method.method_name or "",
+        "group_key": 0,
+        "rate": _num(cost),
+        "need_shipment": any(row["shipment_amount"] for row in products.values()),
+    }]
+
+
+def _render_promotions(order: NeutralOrder) -> dict[str, Any]:
+    """``promotions``, ``promotion_ids`` and ``coupons`` for the order's discounts."""
+    if not order.discounts:
+        return {"promotions": [], "promotion_ids": ""}
+    promotions: dict[str, Any] = {
+        str(i + 1): {"name": d.name or "", "short_description": "", "total_discount": _num(d.amount), "bonuses": []}
+        for i, d in enumerate(order.discounts)
+    }
+    out: dict[str, Any] = {"promotions": promotions, "promotion_ids": ",".join(promotions)}
+    coupons = {d.code: [str(i + 1)] for i, d in enumerate(order.discounts) if d.code}
+    if coupons:
+        out["coupons"] = coupons
+    return out
+
+
+def _render_status(order: NeutralOrder) -> str:
+    """The order's own letter when it is a CS-Cart order, else the default table's."""
+    raw = order.raw_status
+    if raw.platform == PLATFORM and raw.code:
+        return raw.code
+    return STATUS_TABLE.outbound_for("order", order.status, order.payment_status, order.fulfillment_status) or "O"
+
+
+def _render_detail(order: NeutralOrder, rendered: _RenderedLines) -> dict[str, Any]:
+    """The order detail as ``GET /api/orders/{id}`` returns it."""
+    taxes = _render_taxes(order, rendered)
+    shipping_cost, shipping_rows = _render_shipping(order, rendered.products)
+    surcharges = [fee for fee in order.fees if fee.kind == "payment_surcharge"]
+    order_discount = (order.totals.discount or _ZERO) - rendered.line_discounts
     billing = order.billing_address or order.shipping_address or Address()
     ship_to = order.shipping_address or order.billing_address or Address()
     details = "\n".join(part for part in (reference_marker(order.mirror_of) if order.mirror_of else None,
                                           order.notes.staff) if part)
-    payment = order.payment
-    detail: dict[str, Any] = {
-        "order_id": order.source.id,
-        "is_parent_order": "N",
-        "parent_order_id": "0",
-        "company_id": "1",
-        "issuer_id": None,
-        "user_id": order.customer.id or "0",
+    payment, customer = order.payment, order.customer
+    promotions = _render_promotions(order)
+    return {
+        "order_id": order.source.id, "is_parent_order": "N", "parent_order_id": "0", "company_id": "1",
+        "issuer_id": None, "user_id": customer.id or "0",
         "total": format_decimal(order.totals.grand_total),
-        "subtotal": _num(goods),
-        "discount": _fmt(line_discounts),
+        "subtotal": _num(rendered.goods),
+        "discount": _fmt(rendered.line_discounts),
         "subtotal_discount": _fmt(max(order_discount, _ZERO)),
-        "payment_surcharge": _fmt(surcharge),
-        "shipping_ids": method.method_code or "",
+        "payment_surcharge": _fmt(sum((fee.amount for fee in surcharges), _ZERO)),
+        "shipping_ids": order.shipping.method_code or "",
         "shipping_cost": _fmt(shipping_cost) if shipping_cost is not None else "0.00",
         "timestamp": str(int(order.created_at.timestamp())),
-        "status": letter,
+        "status": _render_status(order),
         "notes": order.notes.customer or "",
         "details": details,
-        "promotions": [],
-        "promotion_ids": "",
-        "firstname": order.customer.first_name or "",
-        "lastname": order.customer.last_name or "",
+        "promotions": promotions["promotions"], "promotion_ids": promotions["promotion_ids"],
+        "firstname": customer.first_name or "", "lastname": customer.last_name or "",
         "company": billing.company or "",
         **_render_address("b_", billing),
         **_render_address("s_", ship_to),
-        "s_address_type": "",
-        "phone": order.customer.phone or "",
-        "fax": "",
-        "url": "",
-        "email": order.customer.email or billing.email or "",
+        "s_address_type": "", "phone": customer.phone or "", "fax": "", "url": "",
+        "email": customer.email or billing.email or "",
         "payment_id": payment.method_code or "0",
-        "tax_exempt": "N",
-        "lang_code": order.customer.locale or "",
-        "repaid": "0",
-        "localization_id": "0",
-        "profile_id": "0",
-        "storefront_id": "1",
+        "tax_exempt": "N", "lang_code": customer.locale or "", "repaid": "0", "localization_id": "0",
+        "profile_id": "0", "storefront_id": "1",
         "updated_at": str(int(order.updated_at.timestamp())) if order.updated_at else "0",
         "payment_method": {"payment_id": payment.method_code or "0", "payment": payment.method_name or "",
-                           "surcharge_title": surcharge_title or ""}
+                           "surcharge_title": next((fee.name for fee in surcharges if fee.name), "")}
         if (payment.method_code or payment.method_name) else [],
         "fields": [],
-        "products": products,
+        "products": rendered.products,
         "taxes": taxes or [],
-        "tax_subtotal": _num(excluded_tax),
+        "tax_subtotal": _num(rendered.excluded_tax),
         "display_shipping_cost": _fmt(shipping_cost) if shipping_cost is not None else "0.00",
         "need_shipping": True,
         "shipping": shipping_rows,
         "shipment_ids": [s.source_shipment_id or str(i + 1) for i, s in enumerate(order.shipments)
                          if s.status != "cancelled"],
         "secondary_currency": order.currency,
-        "display_subtotal": _num(goods),
+        "display_subtotal": _num(rendered.goods),
         "payment_info": {"transaction_id": payment.transaction_id} if payment.transaction_id else [],
         "doc_ids": [],
+        **({"coupons": promotions["coupons"]} if "coupons" in promotions else {}),
     }
-    if order.discounts:
-        detail["promotions"] = {
-            str(i + 1): {"name": d.name or "", "short_description": "", "total_discount": _num(d.amount),
-                         "bonuses": []}
-            for i, d in enumerate(order.discounts)
-        }
-        detail["promotion_ids"] = ",".join(detail["promotions"])
-        coupons = {d.code: [str(i + 1)] for i, d in enumerate(order.discounts) if d.code}
-        if coupons:
-            detail["coupons"] = coupons
-    detail.update(order.extra.get(PLATFORM, {}))
-    shipments_extra = detail.pop("shipments", None)
-    shipments = []
-    for index, shipment in enumerate(order.shipments):
-        if shipment.status == "cancelled":
-            continue
-        shipment_id = shipment.source_shipment_id or str(index + 1)
-        row = {
-            "shipment_id": shipment_id,
-            "shipment_timestamp": str(int(shipment.shipped_at.timestamp())) if shipment.shipped_at else "0",
-            "comments": shipment.comment or "",
-            "status": "S",
-            "order_id": order.source.id,
-            "order_timestamp": detail["timestamp"],
-            "s_firstname": ship_to.first_name or "",
-            "s_lastname": ship_to.last_name or "",
-            "company": ship_to.company or "",
-            "user_id": order.customer.id or "0",
-            "shipping_id": method.method_code or "0",
-            "shipping": method.method_name or "",
-            "tracking_number": shipment.tracking_number or "",
-            "carrier": carrier_code(shipment.carrier) or "",
-            "products": {item.source_line_id or item.sku or "": item.quantity for item in shipment.lines},
-            "group_key": "0",
-            "carrier_info": {"name": shipment.carrier or "", "tracking_url": shipment.tracking_url or ""},
-            "one_full": len(order.shipments) == 1,
-        }
-        if isinstance(shipments_extra, dict) and isinstance(shipments_extra.get(shipment_id), dict):
-            row.update(shipments_extra[shipment_id])
-        shipments.append(row)
-    return {"order": detail, "shipments": shipments, "currency": order.currency}
+
+
+def _render_shipment(shipment: Shipment, index: int, order: NeutralOrder, order_timestamp: str, ship_to: Address,
+                     kept: Any) -> dict[str, Any]:
+    """One shipment row, its kept extras over it."""
+    shipment_id = shipment.source_shipment_id or str(index + 1)
+    method = order.shipping
+    row = {
+        "shipment_id": shipment_id,
+        "shipment_timestamp": str(int(shipment.shipped_at.timestamp())) if shipment.shipped_at else "0",
+        "comments": shipment.comment or "",
+        "status": "S",
+        "order_id": order.source.id,
+        "order_timestamp": order_timestamp,
+        "s_firstname": ship_to.first_name or "",
+        "s_lastname": ship_to.last_name or "",
+        "company": ship_to.company or "",
+        "user_id": order.customer.id or "0",
+        "shipping_id": method.method_code or "0",
+        "shipping": method.method_name or "",
+        "tracking_number": shipment.tracking_number or "",
+        "carrier": carrier_code(shipment.carrier) or "",
+        "products": {item.source_line_id or item.sku or "": item.quantity for item in shipment.lines},
+        "group_key": "0",
+        "carrier_info": {"name": shipment.carrier or "", "tracking_url": shipment.tracking_url or ""},
+        "one_full": len(order.shipments) == 1,
+    }
+    if isinstance(kept, dict) and isinstance(kept.get(shipment_id), dict):
+        row.update(kept[shipment_id])
+    return row
 
 
 def _render_address(prefix: str, address: Address) -> dict[str, Any]:

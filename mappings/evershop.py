@@ -21,6 +21,7 @@ Decisions (see ``docs/platforms/evershop.md``):
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar, Literal, cast
@@ -60,7 +61,15 @@ from connectors.evershop.write import (
 )
 from connectors.parsing import format_decimal
 from connectors.wire import WriteModel, construct, parse_wire, plain_reader, to_plain
-from mappings.base import Call, TargetContext, join_name, split_name, totals_warning
+from mappings.base import (
+    Call,
+    TargetContext,
+    join_name,
+    refuse_negative,
+    refuse_negative_lines,
+    split_name,
+    totals_warning,
+)
 from mappings.money import quantum
 from mappings.neutral import (
     Address,
@@ -220,24 +229,45 @@ _PHASE_TO_NEUTRAL: dict[str, Literal["shipped", "delivered", "cancelled"]] = {
 }
 
 
-_GQL_KEEP = tuple(name for name in GqlOrder.model_fields if name not in _GQL_MAPPED)
-_GQL_ITEM_KEEP = tuple(name for name in GqlOrderItem.model_fields if name not in _GQL_ITEM_MAPPED)
-_GQL_ADDRESS_KEEP = tuple(name for name in GqlAddress.model_fields if name not in _GQL_ADDRESS_MAPPED)
-_GQL_SHIPMENT_KEEP = tuple(name for name in GqlShipment.model_fields if name not in _GQL_SHIPMENT_MAPPED)
-_REST_KEEP = tuple(name for name in OrderRow.model_fields if name not in _REST_MAPPED)
-_REST_ITEM_KEEP = tuple(name for name in OrderItemRow.model_fields if name not in _REST_ITEM_MAPPED)
-_REST_ADDRESS_KEEP = tuple(name for name in OrderAddressRow.model_fields if name not in _REST_ADDRESS_MAPPED)
-_REST_SHIPMENT_KEEP = tuple(name for name in ShipmentRow.model_fields if name not in _REST_SHIPMENT_MAPPED)
-# Declared fields of each read model: every other key of the raw JSON is what the model would keep in
-# model_extra (unmapped, so copied verbatim to extra).
-_GQL_DECLARED = frozenset(GqlOrder.model_fields)
-_GQL_ITEM_DECLARED = frozenset(GqlOrderItem.model_fields)
-_GQL_ADDRESS_DECLARED = frozenset(GqlAddress.model_fields)
-_GQL_SHIPMENT_DECLARED = frozenset(GqlShipment.model_fields)
-_REST_DECLARED = frozenset(OrderRow.model_fields)
-_REST_ITEM_DECLARED = frozenset(OrderItemRow.model_fields)
-_REST_ADDRESS_DECLARED = frozenset(OrderAddressRow.model_fields)
-_REST_SHIPMENT_DECLARED = frozenset(ShipmentRow.model_fields)
+@dataclass(frozen=True)
+class _Unmapped:
+    """Which keys of one kind of object go to ``extra``: the undeclared ones (what the read model keeps
+    in ``model_extra``) in their order, then the declared ones the mapping does not place."""
+
+    declared: frozenset[str]
+    keep: tuple[str, ...]
+
+    @classmethod
+    def of(cls, model: type[BaseModel], mapped: frozenset[str]) -> _Unmapped:
+        return cls(frozenset(model.model_fields), tuple(name for name in model.model_fields if name not in mapped))
+
+    def __call__(self, raw: Mapping[str, Any]) -> dict[str, Any]:
+        out = {key: value for key, value in raw.items() if key not in self.declared}
+        out.update((key, raw[key]) for key in self.keep if key in raw)
+        return out
+
+
+@dataclass(frozen=True)
+class _Shape:
+    """Where the GraphQL object and the REST row keep what the one reader needs."""
+
+    order: _Unmapped
+    item: _Unmapped
+    address: _Unmapped
+    shipment: _Unmapped
+    price_fields: tuple[str, str, str]  # quantity, final price, product price: named in refusals
+    billing_key: str
+    shipping_key: str
+    created_key: str  # a shipment's creation time, kept in extra when it is not the shipped time
+
+
+_GQL = _Shape(_Unmapped.of(GqlOrder, _GQL_MAPPED), _Unmapped.of(GqlOrderItem, _GQL_ITEM_MAPPED),
+              _Unmapped.of(GqlAddress, _GQL_ADDRESS_MAPPED), _Unmapped.of(GqlShipment, _GQL_SHIPMENT_MAPPED),
+              ("qty", "finalPrice", "productPrice"), "billingAddress", "shippingAddress", "createdAt")
+_REST = _Shape(_Unmapped.of(OrderRow, _REST_MAPPED), _Unmapped.of(OrderItemRow, _REST_ITEM_MAPPED),
+               _Unmapped.of(OrderAddressRow, _REST_ADDRESS_MAPPED), _Unmapped.of(ShipmentRow, _REST_SHIPMENT_MAPPED),
+               ("qty", "final_price", "product_price"), "billing_address", "shipping_address", "created_at")
+
 
 # The hot path validates exactly like GqlOrder / OrderRow but into plain dicts (no model instance per
 # item, address, price or date wrapper: about half the validation time); the models stay the door for
@@ -285,18 +315,6 @@ def _utc(value: datetime | None) -> datetime | None:
 def _date(d: dict[str, Any] | None) -> datetime | None:
     """A GraphQL ``Date`` (validated dict) as aware UTC."""
     return None if d is None else _utc(d["value"])
-
-
-def _unmapped(raw: Mapping[str, Any], declared: frozenset[str], keep: tuple[str, ...]) -> dict[str, Any]:
-    """Source fields the mapping did not place, verbatim from ``raw``: the undeclared ones (what the
-    read model keeps in ``model_extra``) in their order, then the declared-but-unplaced ``keep``."""
-    out = {} if declared.issuperset(raw) else {key: value for key, value in raw.items() if key not in declared}
-    for key in keep:
-        if key in raw:
-            out[key] = raw[key]
-    return out
-
-
 
 
 def _latest(times: Iterable[datetime | None]) -> datetime | None:
@@ -352,26 +370,7 @@ def _options(value: Any, warnings: list[str], index: int, gql: bool) -> list[Lin
     return out
 
 
-_STATUS_CACHE: dict[tuple[int, str | None, str | None, str | None], tuple[Any, ...]] = {}
-
-
 def _statuses(
-    table: StatusTable, order_code: str | None, pay_code: str | None, ship_code: str | None, warnings: list[str]
-) -> tuple[OrderStatus, PaymentStatus, FulfillmentStatus]:
-    """The neutral triple from EverShop's three axes (memoised per table and codes)."""
-    key = (id(table), order_code, pay_code, ship_code)
-    hit = _STATUS_CACHE.get(key)
-    if hit is None or hit[0] is not table:
-        said: list[str] = []
-        hit = (table, _resolve_statuses(table, order_code, pay_code, ship_code, said), tuple(said))
-        if len(_STATUS_CACHE) > 4096:
-            _STATUS_CACHE.clear()
-        _STATUS_CACHE[key] = hit
-    warnings.extend(hit[2])
-    return cast("tuple[OrderStatus, PaymentStatus, FulfillmentStatus]", hit[1])  # (a string: no subscript per call)
-
-
-def _resolve_statuses(
     table: StatusTable, order_code: str | None, pay_code: str | None, ship_code: str | None, warnings: list[str]
 ) -> tuple[OrderStatus, PaymentStatus, FulfillmentStatus]:
     """The neutral triple from EverShop's three axes (order status derived when not selected)."""
@@ -383,8 +382,7 @@ def _resolve_statuses(
         if code is not None and found is None:
             warnings.append(f"status: unknown EverShop {axis} status {code!r} (map it in status_map.inbound.{axis})")
     if order_t is None and order_code is None and (pay_code or ship_code):
-        derived = resolve_order_status(pay_code, ship_code)
-        order_t = table.inbound_for("order", derived)
+        order_t = table.inbound_for("order", resolve_order_status(pay_code, ship_code))
     empty = Triple()
     o, p, s = order_t or empty, pay_t or empty, ship_t or empty
     status = o.status or p.status or s.status or "pending"
@@ -393,60 +391,375 @@ def _resolve_statuses(
     return cast(OrderStatus, status), cast(PaymentStatus, payment), cast(FulfillmentStatus, fulfillment)
 
 
-def _line(
-    raw: Mapping[str, Any], declared: frozenset[str], keep: tuple[str, ...], q: Decimal, warnings: list[str],
-    index: int,
-    line_id: str | None, sku: str | None, name: str | None, product_id: str | None, qty: int,
-    final: Decimal | None, final_incl: Decimal | None, product: Decimal | None, product_incl: Decimal | None,
-    tax_rate: Decimal | None, tax: Decimal | None, discount: Decimal | None,
-    lt: Decimal | None, lt_incl: Decimal | None, ltwd: Decimal | None, ltwd_incl: Decimal | None,
-    old_total: Decimal | None, options: Any, gql: bool,
-) -> Line:
-    """One neutral line from an item's values (positional: this runs per line on the hot path)."""
-    unit = final if final is not None else product
+@dataclass
+class _Item:
+    """One order item's values, whichever shape it came in."""
+
+    line_id: str | None
+    sku: str | None
+    name: str | None
+    product_id: str | None
+    qty: int
+    final: Decimal | None
+    final_incl: Decimal | None
+    product: Decimal | None
+    product_incl: Decimal | None
+    tax_rate: Decimal | None
+    tax: Decimal | None
+    discount: Decimal | None
+    line_total: Decimal | None
+    line_total_incl: Decimal | None
+    with_discount: Decimal | None
+    with_discount_incl: Decimal | None
+    old_total: Decimal | None
+    options: Any
+
+
+def _gql_item(it: dict[str, Any]) -> _Item:
+    """A GraphQL ``OrderItem`` (prices are ``Price`` objects)."""
+    return _Item(it["orderItemId"], it["productSku"], it["productName"], it["productId"], it["qty"],
+                 _pv(it["finalPrice"]), _pv(it["finalPriceInclTax"]), _pv(it["productPrice"]),
+                 _pv(it["productPriceInclTax"]), it["taxPercent"], _pv(it["taxAmount"]), _pv(it["discountAmount"]),
+                 _pv(it["lineTotal"]), _pv(it["lineTotalInclTax"]), _pv(it["lineTotalWithDiscount"]),
+                 _pv(it["lineTotalWithDiscountInclTax"]), _pv(it["total"]), it["variantOptions"])
+
+
+def _rest_item(it: dict[str, Any]) -> _Item:
+    """A REST ``order_item`` row."""
+    return _Item(it["order_item_id"], it["product_sku"], it["product_name"], it["product_id"], it["qty"],
+                 it["final_price"], it["final_price_incl_tax"], it["product_price"], it["product_price_incl_tax"],
+                 it["tax_percent"], it["tax_amount"], it["discount_amount"], it["line_total"],
+                 it["line_total_incl_tax"], it["line_total_with_discount"], it["line_total_with_discount_incl_tax"],
+                 it["total"], it["variant_options"])
+
+
+def _line(item: _Item, raw: Mapping[str, Any], shape: _Shape, index: int, q: Decimal,
+          warnings: list[str]) -> Line:
+    """One neutral line: the final price is the unit price; totals from the line totals given."""
+    refuse_negative(_WHAT, [(f"items[{index}].{field}", value) for field, value in zip(
+        shape.price_fields, (item.qty, item.final, item.product), strict=True)])
+    qty, discount = item.qty, item.discount
+    unit = item.final if item.final is not None else item.product
     if unit is None:
-        if lt is not None and qty:
-            unit = lt / qty
+        if item.line_total is not None and qty:
+            unit = item.line_total / qty
         else:
             warnings.append(f"items[{index}]: no price selected; unit_price set to 0")
             unit = _ZERO
-    unit_incl = final_incl if final_incl is not None else product_incl
-    total = ltwd_incl
+    unit_incl = item.final_incl if item.final_incl is not None else item.product_incl
+    total = item.with_discount_incl
     if total is None:
-        base = lt_incl if lt_incl is not None else old_total
+        base = item.line_total_incl if item.line_total_incl is not None else item.old_total
         if base is None and unit_incl is not None:
             base = unit_incl * qty
         if base is not None:
             total = base - discount if discount else base
-    total_excl = ltwd
+    total_excl = item.with_discount
     if total_excl is None:
-        base = lt if lt is not None else unit * qty
+        base = item.line_total if item.line_total is not None else unit * qty
         total_excl = base - discount if discount else base
-    c = _canon
     return construct(Line, {
-        "source_line_id": line_id,
-        "sku": sku,
-        "name": name,
-        "product_ref": product_id,
-        "variant_ref": None,
-        "options": _options(options, warnings, index, gql) if options else [],
+        "source_line_id": item.line_id,
+        "sku": item.sku,
+        "name": item.name,
+        "product_ref": item.product_id,
+        "options": _options(item.options, warnings, index, shape is _GQL) if item.options else [],
         "quantity": qty,
-        "unit_price": c(unit, q),
-        "unit_price_incl_tax": c(unit_incl, q),
-        "tax_rate": tax_rate,
-        "tax_amount": c(tax, q),
-        "discount_amount": c(discount, q),
-        "total": c(total, q),
-        "total_excl_tax": c(total_excl, q),
-        "quantity_shipped": None,
-        "quantity_refunded": None,
-        "parent_line_id": None,
-        "extra": _unmapped(raw, declared, keep),
+        "unit_price": _canon(unit, q),
+        "unit_price_incl_tax": _canon(unit_incl, q),
+        "tax_rate": item.tax_rate,
+        "tax_amount": _canon(item.tax, q),
+        "discount_amount": _canon(discount, q),
+        "total": _canon(total, q),
+        "total_excl_tax": _canon(total_excl, q),
+        "extra": shape.item(raw),
     })
 
 
+def _read_lines(items: list[_Item], raw: dict[str, Any], shape: _Shape, q: Decimal,
+                warnings: list[str]) -> tuple[list[Line], dict[str, str]]:
+    """``(lines, SKU by order item id)``."""
+    raw_items = raw.get("items") or []
+    lines = [_line(item, raw_items[index], shape, index, q, warnings) for index, item in enumerate(items)]
+    skus = {item.line_id: item.sku for item in items if item.line_id is not None and item.sku is not None}
+    return lines, skus
+
+
+@dataclass
+class _ShipmentRead:
+    """One shipment's values, whichever shape it came in."""
+
+    uuid: str | None
+    carrier: str | None
+    tracking_number: str | None
+    tracking_url: str | None
+    created_at: datetime | None
+    shipped_at: datetime | None
+    delivered_at: datetime | None
+    canceled_at: datetime | None
+    updated_at: datetime | None
+    phase: str
+    items: list[tuple[str | None, str | None, int]]  # (order item id, SKU when given, quantity)
+
+
+def _gql_shipment(s: dict[str, Any]) -> _ShipmentRead:
+    """A GraphQL ``Shipment`` (times are ``Date`` objects; the phase may sit on its status)."""
+    status = s["status"]
+    phase = (status["phase"] if status else None) or s["phase"] or SHIPMENT_PHASES.get(
+        (status["code"] if status else None) or "", "shipped")
+    return _ShipmentRead(s["uuid"], s["carrier"], s["trackingNumber"], s["trackingUrl"], _date(s["createdAt"]),
+                         _date(s["shippedAt"]), _date(s["deliveredAt"]), _date(s["canceledAt"]),
+                         _date(s["updatedAt"]), phase,
+                         [(si["orderItemId"], si["productSku"], si["qty"]) for si in s["items"] or ()])
+
+
+def _rest_shipment(s: dict[str, Any]) -> _ShipmentRead:
+    """A REST ``shipment`` row."""
+    return _ShipmentRead(s["uuid"], s["carrier"] or s["carrier_name"], s["tracking_number"], s["tracking_url"],
+                         _utc(s["created_at"]), _utc(s["shipped_at"]), _utc(s["delivered_at"]),
+                         _utc(s["canceled_at"]), _utc(s["updated_at"]),
+                         SHIPMENT_PHASES.get(s["status"] or "shipped", "shipped"),
+                         [(si["order_item_id"], None, si["qty"]) for si in s["items"] or ()])
+
+
+def _read_shipments(reads: list[_ShipmentRead], raw_list: Any, shape: _Shape, skus: Mapping[str, str],
+                    extra: dict[str, Any], times: list[datetime | None]) -> list[Shipment]:
+    """Neutral shipments; every time they show joins ``times``; unmapped fields to ``extra["shipments"]``."""
+    shipments: list[Shipment] = []
+    rests: list[dict[str, Any]] = []
+    for index, s in enumerate(reads):
+        times += (s.created_at, s.shipped_at, s.delivered_at, s.canceled_at, s.updated_at)
+        shipments.append(construct(Shipment, {
+            "source_shipment_id": s.uuid,
+            "carrier": s.carrier,
+            "tracking_number": s.tracking_number,
+            "tracking_url": s.tracking_url,
+            "shipped_at": s.shipped_at or s.created_at,
+            "lines": [ShipmentLine(source_line_id=item_id, sku=sku or skus.get(item_id or ""), quantity=qty)
+                      for item_id, sku, qty in s.items],
+            "status": _PHASE_TO_NEUTRAL.get(s.phase, "shipped"),
+            "delivered_at": s.delivered_at,
+        }))
+        raw = raw_list[index] if raw_list else None
+        rest = shape.shipment(raw) if isinstance(raw, dict) else {}
+        if s.shipped_at is not None and s.created_at is not None and s.created_at != s.shipped_at:
+            rest[shape.created_key] = cast("dict[str, Any]", raw)[shape.created_key]
+        rests.append(rest)
+    if any(rests):
+        extra["shipments"] = rests
+    return shipments
+
+
+@dataclass
+class _Source:
+    """Everything one order says, whichever shape it came in (see :func:`_gql_source`, :func:`_rest_source`)."""
+
+    uuid: str
+    number: str | None
+    currency: str
+    created: datetime | None
+    times: list[datetime | None]  # every other time the order shows but its shipments'
+    codes: tuple[str | None, str | None, str | None]  # order, payment, shipment status codes
+    label: str | None
+    email: str | None
+    customer_id: str | None
+    customer_name: str | None
+    billing: tuple[Address | None, dict[str, Any] | None]
+    shipping: tuple[Address | None, dict[str, Any] | None]
+    items: list[_Item]
+    shipments: list[_ShipmentRead]
+    raw_shipments: Any
+    unshipped: Any
+    shipping_info: Shipping
+    coupon: str | None
+    subtotal: Decimal | None
+    discount: Decimal | None
+    tax: Decimal | None
+    grand_total: Decimal | None
+    subtotal_incl: Decimal | None
+    payment: Payment
+    note: str | None
+    meta: Any
+    meta_key: str
+
+
+def _gql_currency(o: dict[str, Any], warnings: list[str]) -> str:
+    grand = o["grandTotal"]
+    currency = (o["currency"] or (grand["currency"] if grand and grand["currency"] else None) or _NO_CURRENCY).upper()
+    if currency == _NO_CURRENCY:
+        warnings.append("currency: not selected; set to XXX (no currency)")
+    return currency
+
+
+def _gql_source(o: dict[str, Any], raw: dict[str, Any], warnings: list[str]) -> _Source:
+    """The GraphQL ``Order`` object (admin or storefront query, any selection of fields)."""
+    currency = _gql_currency(o, warnings)
+    q = quantum(currency)
+    if o["shipments"] is not None:
+        shipments, raw_shipments = o["shipments"], raw.get("shipments")
+    else:  # the storefront's single `shipment`
+        shipments, raw_shipments = ([o["shipment"]] if o["shipment"] else []), [raw.get("shipment")]
+    smd = o["shippingMethodData"]
+    snapshot = smd["snapshot"] if smd else None
+    status, payment_status, shipment_status = o["status"], o["paymentStatus"], o["shipmentStatus"]
+    email = o["customerEmail"]
+    return _Source(
+        uuid=o["uuid"], number=o["orderNumber"], currency=currency, created=_date(o["createdAt"]),
+        times=[_date(o["updatedAt"]), *(_date(activity["createdAt"]) for activity in o["activities"] or ())],
+        codes=(status["code"] if status else None, payment_status["code"] if payment_status else None,
+               shipment_status["code"] if shipment_status else None),
+        label=status["name"] if status else None, email=email, customer_id=o["customerId"],
+        customer_name=o["customerFullName"],
+        billing=_gql_address(o["billingAddress"], raw.get("billingAddress"), email),
+        shipping=_gql_address(o["shippingAddress"], raw.get("shippingAddress"), email),
+        items=[_gql_item(it) for it in o["items"] or ()],
+        shipments=[_gql_shipment(s) for s in shipments], raw_shipments=raw_shipments, unshipped=o["unshippedItems"],
+        shipping_info=construct(Shipping, {
+            "method_code": smd["methodCode"] if smd else None,
+            "method_name": o["shippingMethodName"] or (snapshot["name"] if snapshot else None),
+            "amount": _price(o["shippingFeeExclTax"], q),
+            "amount_incl_tax": _price(o["shippingFeeInclTax"], q),
+            "tax_amount": _price(o["shippingTaxAmount"], q),
+        }),
+        coupon=o["coupon"], subtotal=_price(o["subTotal"], q), discount=_price(o["discountAmount"], q),
+        tax=_price(o["totalTaxAmount"] or o["taxAmount"], q), grand_total=_price(o["grandTotal"], q),
+        subtotal_incl=_price(o["subTotalInclTax"], q),
+        payment=Payment(method_code=o["paymentMethod"], method_name=o["paymentMethodName"], transaction_id=next(
+            (t["transactionId"] for t in o["paymentTransactions"] or () if t["transactionId"]), None)),
+        note=o["shippingNote"], meta=o["metaData"], meta_key="metaData",
+    )
+
+
+def _rest_source(o: dict[str, Any], raw: dict[str, Any], warnings: list[str]) -> _Source:
+    """The REST order row (``GET /api/orders/{id}`` where a store has it, webhooks, exports)."""
+    currency = (o["currency"] or _NO_CURRENCY).upper()
+    if currency == _NO_CURRENCY:
+        warnings.append("currency: missing; set to XXX (no currency)")
+    q = quantum(currency)
+    smd = o["shipping_method_data"]
+    snapshot = smd["snapshot"] if smd else None
+    total_tax = o["total_tax_amount"]
+    email = o["customer_email"]
+    return _Source(
+        uuid=o["uuid"], number=o["order_number"], currency=currency, created=_utc(o["created_at"]),
+        times=[_utc(o["updated_at"])], codes=(o["status"], o["payment_status"], o["shipment_status"]),
+        label=ORDER_STATUS_NAMES.get(o["status"] or ""), email=email, customer_id=o["customer_id"],
+        customer_name=o["customer_full_name"],
+        billing=_rest_address(o["billing_address"], raw.get("billing_address"), email),
+        shipping=_rest_address(o["shipping_address"], raw.get("shipping_address"), email),
+        items=[_rest_item(it) for it in o["items"] or ()],
+        shipments=[_rest_shipment(s) for s in o["shipments"] or ()], raw_shipments=raw.get("shipments") or [],
+        unshipped=None,
+        shipping_info=construct(Shipping, {
+            "method_code": (smd["method_code"] if smd else None) or o["shipping_method"],
+            "method_name": (snapshot["name"] if snapshot else None) or o["shipping_method_name"],
+            "amount": _canon(o["shipping_fee_excl_tax"], q),
+            "amount_incl_tax": _canon(o["shipping_fee_incl_tax"], q),
+            "tax_amount": _canon(o["shipping_tax_amount"], q),
+        }),
+        coupon=o["coupon"], subtotal=_canon(o["sub_total"], q), discount=_canon(o["discount_amount"], q),
+        tax=_canon(total_tax if total_tax is not None else o["tax_amount"], q),
+        grand_total=_canon(o["grand_total"], q), subtotal_incl=_canon(o["sub_total_incl_tax"], q),
+        payment=Payment(method_code=o["payment_method"], method_name=o["payment_method_name"]),
+        note=o["shipping_note"], meta=o["meta_data"], meta_key="meta_data",
+    )
+
+
+def _read_source(src: _Source, raw: dict[str, Any], shape: _Shape, store: str | None, table: StatusTable,
+                 warnings: list[str]) -> NeutralOrder:
+    """The one reader both shapes share: lines, addresses, shipments, then the order."""
+    extra = shape.order(raw)
+    lines, skus = _read_lines(src.items, raw, shape, quantum(src.currency), warnings)
+    (billing, billing_rest), (shipping, shipping_rest) = src.billing, src.shipping
+    if billing_rest:
+        extra[shape.billing_key] = billing_rest
+    if shipping_rest:
+        extra[shape.shipping_key] = shipping_rest
+    times = [src.created, *src.times]
+    shipments = _read_shipments(src.shipments, src.raw_shipments, shape, skus, extra, times)
+    _quantities_shipped(lines, shipments, src.unshipped)
+    status, payment, fulfillment = _statuses(table, *src.codes, warnings)
+    if src.codes == (None, None, None):
+        warnings.append("status: no EverShop status selected; read as pending/unpaid/unfulfilled")
+    created, updated = _created_updated(src.created, times, warnings)
+    grand_total = _grand_total(src, lines, warnings)
+    mirror_of, meta_rest = _reference(src.meta)
+    if meta_rest:
+        extra[src.meta_key] = meta_rest
+    return construct(NeutralOrder, {
+        "source": SourceRef(platform=PLATFORM, store=store, id=src.uuid, number=src.number),
+        "created_at": created,
+        "updated_at": updated,
+        "currency": src.currency,
+        "status": status,
+        "payment_status": payment,
+        "fulfillment_status": fulfillment,
+        "raw_status": RawStatus(platform=PLATFORM, code=src.codes[0], label=src.label, payment_code=src.codes[1],
+                                fulfillment_code=src.codes[2]),
+        "customer": _customer(src, billing, shipping),
+        "billing_address": billing,
+        "shipping_address": shipping,
+        "shipping_addresses": [shipping] if shipping is not None else [],
+        "lines": lines,
+        "shipping": src.shipping_info,
+        "discounts": [Discount(code=src.coupon, amount=src.discount or _ZERO)] if src.coupon or src.discount else [],
+        "totals": construct(Totals, {"subtotal": src.subtotal, "discount": src.discount,
+                                     "shipping": src.shipping_info.amount, "tax": src.tax,
+                                     "grand_total": grand_total, "subtotal_incl_tax": src.subtotal_incl}),
+        "payment": src.payment,
+        "shipments": shipments,
+        "notes": Notes(customer=src.note),
+        "mirror_of": mirror_of,
+        "extra": {PLATFORM: extra} if extra else {},
+        "warnings": warnings,
+    })
+
+
+def _created_updated(created: datetime | None, times: list[datetime | None],
+                     warnings: list[str]) -> tuple[datetime, datetime]:
+    """``(created_at, updated_at)``: the latest time the order shows is its last change."""
+    updated = _latest(times)
+    if created is None:
+        created = min((t for t in times if t is not None), default=None)
+        if created is None:
+            created = _EPOCH
+            warnings.append("created_at: createdAt not selected; set to the Unix epoch")
+        else:
+            warnings.append("created_at: createdAt not selected; using the earliest time the order shows")
+    if updated is None or updated < created:
+        updated = created
+    return created, updated
+
+
+def _grand_total(src: _Source, lines: list[Line], warnings: list[str]) -> Decimal:
+    """The declared grand total (checked against lines + shipping), else computed with a warning."""
+    shipping = src.shipping_info.amount_incl_tax
+    line_totals = [line.total for line in lines]
+    if src.grand_total is None:
+        grand_total = _ZERO
+        if lines and None not in line_totals:
+            grand_total = sum(cast("list[Decimal]", line_totals), _ZERO) + (shipping or _ZERO)
+        warnings.append(f"totals: grandTotal not selected; computed {grand_total}")
+        return grand_total
+    if lines and shipping is not None and None not in line_totals:
+        computed = sum(cast("list[Decimal]", line_totals), shipping)
+        if abs(src.grand_total - computed) > quantum(src.currency):
+            warnings.append(cast(str, totals_warning(src.grand_total, [computed], src.currency)))
+    return src.grand_total
+
+
+def _customer(src: _Source, billing: Address | None, shipping: Address | None) -> Customer:
+    """The buyer: the order's name split predictably, else the billing address's."""
+    first, last = split_name(src.customer_name)
+    if first is None and billing is not None and billing.full_name:
+        first, last = billing.first_name, billing.last_name
+    phone = (billing.phone if billing else None) or (shipping.phone if shipping else None)
+    return Customer(id=src.customer_id, email=src.email, first_name=first, last_name=last, phone=phone,
+                    full_name=src.customer_name)
+
+
 def _address(
-    raw: Any, declared: frozenset[str], keep: tuple[str, ...], email: str | None, *, address_id: str | None,
+    raw: Any, unmapped: _Unmapped, email: str | None, *, address_id: str | None,
     full: str | None,
     line1: str | None, line2: str | None, city: str | None, postcode: str | None, phone: str | None,
     country_code: str | None, country_name: str | None, region_code: str | None, region: str | None,
@@ -469,7 +782,7 @@ def _address(
         "country": country_name,
         "source_address_id": address_id,
     })
-    rest = _unmapped(raw, declared, keep) if isinstance(raw, dict) else None
+    rest = unmapped(raw) if isinstance(raw, dict) else None
     return address, rest or None
 
 
@@ -479,7 +792,7 @@ def _gql_address(a: dict[str, Any] | None, raw: Any, email: str | None) -> tuple
         return None, None
     country, province = a["country"], a["province"]
     return _address(
-        raw, _GQL_ADDRESS_DECLARED, _GQL_ADDRESS_KEEP, email, address_id=a["orderAddressId"], full=a["fullName"],
+        raw, _GQL.address, email, address_id=a["orderAddressId"], full=a["fullName"],
         line1=a["address1"], line2=a["address2"], city=a["city"], postcode=a["postcode"], phone=a["telephone"],
         country_code=country["code"] if country else None, country_name=country["name"] if country else None,
         region_code=province["code"] if province else None, region=province["name"] if province else None,
@@ -492,105 +805,10 @@ def _rest_address(
     if a is None:
         return None, None
     return _address(
-        raw, _REST_ADDRESS_DECLARED, _REST_ADDRESS_KEEP, email, address_id=a["order_address_id"],
+        raw, _REST.address, email, address_id=a["order_address_id"],
         full=a["full_name"], line1=a["address_1"], line2=a["address_2"], city=a["city"], postcode=a["postcode"],
         phone=a["telephone"], country_code=a["country"], country_name=None, region_code=a["province"], region=None,
     )
-
-
-def _finish(
-    *, store: str | None, uuid: str, number: str | None, created: datetime | None, times: list[datetime | None],
-    currency: str, codes: tuple[str | None, str | None, str | None], label: str | None, table: StatusTable,
-    email: str | None, customer_id: str | None, customer_name: str | None,
-    billing: Address | None, shipping: Address | None, lines: list[Line], shipping_info: Shipping,
-    coupon: str | None, subtotal: Decimal | None, discount: Decimal | None, tax: Decimal | None,
-    grand_total: Decimal | None, subtotal_incl: Decimal | None, payment: Payment, shipments: list[Shipment],
-    note: str | None, meta: Any, meta_key: str, extra: dict[str, Any], warnings: list[str],
-) -> NeutralOrder:
-    status, pay, fulfil = _statuses(table, codes[0], codes[1], codes[2], warnings)
-    if codes == (None, None, None):
-        warnings.append("status: no EverShop status selected; read as pending/unpaid/unfulfilled")
-    updated = _latest(times)
-    if created is None:
-        created = min((t for t in times if t is not None), default=None)
-        if created is None:
-            created = _EPOCH
-            warnings.append("created_at: createdAt not selected; set to the Unix epoch")
-        else:
-            warnings.append("created_at: createdAt not selected; using the earliest time the order shows")
-    if updated is None or updated < created:
-        updated = created
-    if grand_total is None:
-        if lines and all(line.total is not None for line in lines):
-            grand_total = sum((cast(Decimal, line.total) for line in lines), _ZERO) + (
-                shipping_info.amount_incl_tax or _ZERO)
-        else:
-            grand_total = _ZERO
-        warnings.append(f"totals: grandTotal not selected; computed {grand_total}")
-    elif lines and shipping_info.amount_incl_tax is not None:
-        parts = [line.total for line in lines]
-        if None not in parts:
-            computed = sum(cast("list[Decimal]", parts), shipping_info.amount_incl_tax)
-            if abs(grand_total - computed) > quantum(currency):
-                warnings.append(cast(str, totals_warning(grand_total, [computed], currency)))
-    mirror_of, meta_rest = _reference(meta)
-    if meta_rest:
-        extra[meta_key] = meta_rest
-    first, last = split_name(customer_name)
-    if first is None and billing is not None and billing.full_name:
-        first, last = billing.first_name, billing.last_name
-    phone = (billing.phone if billing else None) or (shipping.phone if shipping else None)
-    discounts = [construct(Discount, {"code": coupon, "amount": discount or _ZERO, "name": None})] if (
-        coupon or discount) else []
-    return construct(NeutralOrder, {
-        "schema_version": 1,
-        "source": construct(SourceRef, {"platform": PLATFORM, "store": store, "id": uuid, "number": number}),
-        "created_at": created,
-        "updated_at": updated,
-        "currency": currency,
-        "prices_include_tax": False,
-        "status": status,
-        "payment_status": pay,
-        "fulfillment_status": fulfil,
-        "raw_status": construct(RawStatus, {
-            "platform": PLATFORM,
-            "code": codes[0],
-            "label": label,
-            "payment_code": codes[1],
-            "fulfillment_code": codes[2],
-        }),
-        "customer": construct(Customer, {
-            "id": customer_id,
-            "email": email,
-            "first_name": first,
-            "last_name": last,
-            "phone": phone,
-            "locale": None,
-            "full_name": customer_name,
-        }),
-        "billing_address": billing,
-        "shipping_address": shipping,
-        "shipping_addresses": [shipping] if shipping is not None else [],
-        "lines": lines,
-        "shipping": shipping_info,
-        "discounts": discounts,
-        "fees": [],
-        "totals": construct(Totals, {
-            "subtotal": subtotal,
-            "discount": discount,
-            "shipping": shipping_info.amount,
-            "tax": tax,
-            "grand_total": grand_total,
-            "subtotal_incl_tax": subtotal_incl,
-            "refunded": None,
-        }),
-        "payment": payment,
-        "shipments": shipments,
-        "notes": construct(Notes, {"customer": note, "staff": None}),
-        "mirror_of": mirror_of,
-        "extra": {PLATFORM: extra} if extra else {},
-        "warnings": warnings,
-    })
 
 
 # -- reading -------------------------------------------------------------------------------------
@@ -632,107 +850,6 @@ def _price(p: dict[str, Any] | None, q: Decimal) -> Decimal | None:
     return None if p is None else _canon(p["value"], q)
 
 
-def _from_gql(o: dict[str, Any], raw: dict[str, Any], store: str | None, table: StatusTable) -> NeutralOrder:
-    warnings: list[str] = []
-    grand = o["grandTotal"]
-    currency = (o["currency"] or (grand["currency"] if grand and grand["currency"] else None)
-                or _NO_CURRENCY).upper()
-    if currency == _NO_CURRENCY:
-        warnings.append("currency: not selected; set to XXX (no currency)")
-    q = quantum(currency)
-    extra = _unmapped(raw, _GQL_DECLARED, _GQL_KEEP)
-    raw_items = raw.get("items") or []
-    lines: list[Line] = []
-    sku_by_item: dict[str, str] = {}
-    for index, it in enumerate(o["items"] or ()):
-        item_id, sku = it["orderItemId"], it["productSku"]
-        lines.append(_line(
-            raw_items[index], _GQL_ITEM_DECLARED, _GQL_ITEM_KEEP, q, warnings, index, item_id, sku,
-            it["productName"], it["productId"], it["qty"], _pv(it["finalPrice"]),
-            _pv(it["finalPriceInclTax"]), _pv(it["productPrice"]),
-            _pv(it["productPriceInclTax"]), it["taxPercent"],
-            _pv(it["taxAmount"]), _pv(it["discountAmount"]),
-            _pv(it["lineTotal"]), _pv(it["lineTotalInclTax"]),
-            _pv(it["lineTotalWithDiscount"]),
-            _pv(it["lineTotalWithDiscountInclTax"]),
-            _pv(it["total"]), it["variantOptions"], True,
-        ))
-        if item_id is not None and sku is not None:
-            sku_by_item[item_id] = sku
-    email = o["customerEmail"]
-    billing, b_rest = _gql_address(o["billingAddress"], raw.get("billingAddress"), email)
-    shipping, s_rest = _gql_address(o["shippingAddress"], raw.get("shippingAddress"), email)
-    if b_rest:
-        extra["billingAddress"] = b_rest
-    if s_rest:
-        extra["shippingAddress"] = s_rest
-    created = _date(o["createdAt"])
-    times: list[datetime | None] = [created, _date(o["updatedAt"])]
-    shipments: list[Shipment] = []
-    if o["shipments"] is not None:
-        gql_shipments, raw_shipments = o["shipments"], raw.get("shipments")
-    else:
-        gql_shipments, raw_shipments = ([o["shipment"]] if o["shipment"] else []), [raw.get("shipment")]
-    shipment_rests: list[dict[str, Any]] = []
-    for index, s in enumerate(gql_shipments):
-        created_at, shipped_at = _date(s["createdAt"]), _date(s["shippedAt"])
-        delivered_at, canceled_at = _date(s["deliveredAt"]), _date(s["canceledAt"])
-        times += (created_at, shipped_at, delivered_at, canceled_at, _date(s["updatedAt"]))
-        status = s["status"]
-        phase = (status["phase"] if status else None) or s["phase"] or SHIPMENT_PHASES.get(
-            (status["code"] if status else None) or "", "shipped")
-        shipments.append(construct(Shipment, {
-            "source_shipment_id": s["uuid"],
-            "carrier": s["carrier"],
-            "tracking_number": s["trackingNumber"],
-            "tracking_url": s["trackingUrl"],
-            "shipped_at": shipped_at or created_at,
-            "lines": [construct(ShipmentLine, {"source_line_id": si["orderItemId"],
-                                          "sku": si["productSku"] or sku_by_item.get(si["orderItemId"] or ""),
-                                          "quantity": si["qty"]}) for si in s["items"] or ()],
-            "status": _PHASE_TO_NEUTRAL.get(phase, "shipped"),
-            "delivered_at": delivered_at,
-            "comment": None,
-        }))
-        raw_shipment = raw_shipments[index] if raw_shipments else None
-        rest = _unmapped(raw_shipment, _GQL_SHIPMENT_DECLARED, _GQL_SHIPMENT_KEEP) \
-            if isinstance(raw_shipment, dict) else {}
-        if shipped_at is not None and created_at is not None and created_at != shipped_at:
-            rest["createdAt"] = cast("dict[str, Any]", raw_shipment)["createdAt"]
-        shipment_rests.append(rest)
-    if any(shipment_rests):
-        extra["shipments"] = shipment_rests
-    for activity in o["activities"] or ():
-        times.append(_date(activity["createdAt"]))
-    _quantities_shipped(lines, shipments, o["unshippedItems"])
-    smd = o["shippingMethodData"]
-    snapshot = smd["snapshot"] if smd else None
-    shipping_info = construct(Shipping, {
-        "method_code": smd["methodCode"] if smd else None,
-        "method_name": o["shippingMethodName"] or (snapshot["name"] if snapshot else None),
-        "amount": _price(o["shippingFeeExclTax"], q),
-        "amount_incl_tax": _price(o["shippingFeeInclTax"], q),
-        "tax_amount": _price(o["shippingTaxAmount"], q),
-    })
-    transaction = next((t["transactionId"] for t in o["paymentTransactions"] or () if t["transactionId"]), None)
-    status, payment_status, shipment_status = o["status"], o["paymentStatus"], o["shipmentStatus"]
-    return _finish(
-        store=store, uuid=o["uuid"], number=o["orderNumber"], created=created, times=times,
-        currency=currency,
-        codes=(status["code"] if status else None, payment_status["code"] if payment_status else None,
-               shipment_status["code"] if shipment_status else None),
-        label=status["name"] if status else None, table=table, email=email, customer_id=o["customerId"],
-        customer_name=o["customerFullName"], billing=billing, shipping=shipping, lines=lines,
-        shipping_info=shipping_info, coupon=o["coupon"], subtotal=_price(o["subTotal"], q),
-        discount=_price(o["discountAmount"], q), tax=_price(o["totalTaxAmount"] or o["taxAmount"], q),
-        grand_total=_price(grand, q), subtotal_incl=_price(o["subTotalInclTax"], q),
-        payment=construct(Payment, {"method_code": o["paymentMethod"], "method_name": o["paymentMethodName"],
-                               "transaction_id": transaction}),
-        shipments=shipments, note=o["shippingNote"], meta=o["metaData"], meta_key="metaData", extra=extra,
-        warnings=warnings,
-    )
-
-
 def _quantities_shipped(lines: list[Line], shipments: list[Shipment], unshipped: Any) -> None:
     """Fill ``Line.quantity_shipped`` from live shipments (or the admin ``unshippedItems``)."""
     shipped: dict[str, int] = {}
@@ -753,89 +870,6 @@ def _quantities_shipped(lines: list[Line], shipments: list[Shipment], unshipped:
     for line in lines:
         if line.source_line_id is not None:
             line.quantity_shipped = shipped.get(line.source_line_id, 0)
-
-
-def _from_rest(o: dict[str, Any], raw: dict[str, Any], store: str | None, table: StatusTable) -> NeutralOrder:
-    warnings: list[str] = []
-    currency = (o["currency"] or _NO_CURRENCY).upper()
-    if currency == _NO_CURRENCY:
-        warnings.append("currency: missing; set to XXX (no currency)")
-    q = quantum(currency)
-    extra = _unmapped(raw, _REST_DECLARED, _REST_KEEP)
-    raw_items = raw.get("items") or []
-    lines: list[Line] = []
-    sku_by_item: dict[str, str] = {}
-    for index, it in enumerate(o["items"] or ()):
-        item_id, sku = it["order_item_id"], it["product_sku"]
-        lines.append(_line(
-            raw_items[index], _REST_ITEM_DECLARED, _REST_ITEM_KEEP, q, warnings, index, item_id, sku,
-            it["product_name"], it["product_id"], it["qty"], it["final_price"], it["final_price_incl_tax"],
-            it["product_price"], it["product_price_incl_tax"], it["tax_percent"], it["tax_amount"],
-            it["discount_amount"], it["line_total"], it["line_total_incl_tax"], it["line_total_with_discount"],
-            it["line_total_with_discount_incl_tax"], it["total"], it["variant_options"], False,
-        ))
-        if item_id is not None and sku is not None:
-            sku_by_item[item_id] = sku
-    email = o["customer_email"]
-    billing, b_rest = _rest_address(o["billing_address"], raw.get("billing_address"), email)
-    shipping, s_rest = _rest_address(o["shipping_address"], raw.get("shipping_address"), email)
-    if b_rest:
-        extra["billing_address"] = b_rest
-    if s_rest:
-        extra["shipping_address"] = s_rest
-    created = _utc(o["created_at"])
-    times: list[datetime | None] = [created, _utc(o["updated_at"])]
-    shipments: list[Shipment] = []
-    raw_shipments = raw.get("shipments") or []
-    shipment_rests: list[dict[str, Any]] = []
-    for index, s in enumerate(o["shipments"] or ()):
-        created_at, shipped_at, delivered_at = _utc(s["created_at"]), _utc(s["shipped_at"]), _utc(s["delivered_at"])
-        times += (created_at, shipped_at, delivered_at, _utc(s["canceled_at"]), _utc(s["updated_at"]))
-        phase = SHIPMENT_PHASES.get(s["status"] or "shipped", "shipped")
-        shipments.append(construct(Shipment, {
-            "source_shipment_id": s["uuid"],
-            "carrier": s["carrier"] or s["carrier_name"],
-            "tracking_number": s["tracking_number"],
-            "tracking_url": s["tracking_url"],
-            "shipped_at": shipped_at or created_at,
-            "lines": [construct(ShipmentLine, {"source_line_id": si["order_item_id"],
-                                          "sku": sku_by_item.get(si["order_item_id"] or ""), "quantity": si["qty"]})
-                      for si in s["items"] or ()],
-            "status": _PHASE_TO_NEUTRAL.get(phase, "shipped"),
-            "delivered_at": delivered_at,
-            "comment": None,
-        }))
-        rest = _unmapped(raw_shipments[index], _REST_SHIPMENT_DECLARED, _REST_SHIPMENT_KEEP)
-        if shipped_at is not None and created_at is not None and created_at != shipped_at:
-            rest["created_at"] = raw_shipments[index]["created_at"]
-        shipment_rests.append(rest)
-    if any(shipment_rests):
-        extra["shipments"] = shipment_rests
-    _quantities_shipped(lines, shipments, None)
-    smd = o["shipping_method_data"]
-    snapshot = smd["snapshot"] if smd else None
-    shipping_info = construct(Shipping, {
-        "method_code": (smd["method_code"] if smd else None) or o["shipping_method"],
-        "method_name": (snapshot["name"] if snapshot else None) or o["shipping_method_name"],
-        "amount": _canon(o["shipping_fee_excl_tax"], q),
-        "amount_incl_tax": _canon(o["shipping_fee_incl_tax"], q),
-        "tax_amount": _canon(o["shipping_tax_amount"], q),
-    })
-    status = o["status"]
-    total_tax = o["total_tax_amount"]
-    return _finish(
-        store=store, uuid=o["uuid"], number=o["order_number"], created=created, times=times, currency=currency,
-        codes=(status, o["payment_status"], o["shipment_status"]), label=ORDER_STATUS_NAMES.get(status or ""),
-        table=table, email=email, customer_id=o["customer_id"], customer_name=o["customer_full_name"],
-        billing=billing, shipping=shipping, lines=lines, shipping_info=shipping_info, coupon=o["coupon"],
-        subtotal=_canon(o["sub_total"], q), discount=_canon(o["discount_amount"], q),
-        tax=_canon(total_tax if total_tax is not None else o["tax_amount"], q),
-        grand_total=_canon(o["grand_total"], q), subtotal_incl=_canon(o["sub_total_incl_tax"], q),
-        payment=construct(Payment, {"method_code": o["payment_method"], "method_name": o["payment_method_name"],
-                               "transaction_id": None}),
-        shipments=shipments, note=o["shipping_note"], meta=o["meta_data"], meta_key="meta_data", extra=extra,
-        warnings=warnings,
-    )
 
 
 # -- writing helpers -----------------------------------------------------------------------------
@@ -1001,9 +1035,12 @@ class EverShopMapping:
         table = statuses or STATUSES
         try:
             is_rest, raw, prefix = _unwrap(payload)
+            warnings: list[str] = []
             if is_rest:
-                return _from_rest(_read(_READ_REST, OrderRow, raw, prefix), raw, store, table)
-            return _from_gql(_read(_READ_GQL, GqlOrder, raw, prefix), raw, store, table)
+                source, shape = _rest_source(_read(_READ_REST, OrderRow, raw, prefix), raw, warnings), _REST
+            else:
+                source, shape = _gql_source(_read(_READ_GQL, GqlOrder, raw, prefix), raw, warnings), _GQL
+            return _read_source(source, raw, shape, store, table, warnings)
         except InvalidPayload:
             raise
         except Exception as error:  # noqa: BLE001 - odd-but-parsed JSON still reads as "invalid payload"
@@ -1016,6 +1053,7 @@ class EverShopMapping:
         EverShop reprices every line from its catalog, so source prices and totals are not sent;
         ``expected_grand_total`` records the source total for the engine's drift report.
         """
+        refuse_negative_lines(order, PLATFORM)
         problems: list[tuple[str, str]] = []
         items: list[EverShopCartItem] = []
         for index, line in enumerate(order.lines):

@@ -51,12 +51,17 @@ from connectors.merchantpro.wire import (
 )
 from connectors.parsing import format_decimal
 from connectors.wire import WriteModel, construct, plain_reader, to_plain
-from mappings.base import Call, TargetContext, join_name, split_name, totals_warning
+from mappings.base import (
+    Call,
+    TargetContext,
+    join_name,
+    refuse_negative,
+    refuse_negative_lines,
+    split_name,
+    totals_warning,
+)
 from mappings.money import quantum, within_precision
 from mappings.neutral import (
-    FULFILLMENT_STATUSES,
-    ORDER_STATUSES,
-    PAYMENT_STATUSES,
     Address,
     Customer,
     Discount,
@@ -179,29 +184,10 @@ _PAYMENT_ALIASES = {
 }
 """Common payment method codes of other platforms → MerchantPro codes (overridable per store)."""
 
+_PARTIAL_SHIPPING = "status: MerchantPro has no partial shipping; the whole order is marked shipped"
 _FINAL_SHIPPING = frozenset({"cancelled"})
-_NO_TRIPLE = Triple()
 _BASE_TRIPLE = Triple("pending", "unpaid", "unfulfilled")
-_MERGED: dict[tuple[Triple | None, Triple | None], Triple] = {}
-
-
-def _merge(ship: Triple | None, pay: Triple | None) -> Triple:
-    """The shipping axis over the payment axis over the defaults (memoised: tables are small)."""
-    merged = _MERGED.get((ship, pay))
-    if merged is None:
-        merged = (ship or _NO_TRIPLE).merged_over(pay or _NO_TRIPLE).merged_over(_BASE_TRIPLE)
-        if len(_MERGED) < 4096:
-            _MERGED[(ship, pay)] = merged
-    return merged
 _CANCELLED_PAYMENT = frozenset({"canceled", "cancelled"})
-_DEFAULT_CODES: dict[tuple[str, str, str], tuple[str | None, str | None]] = {
-    (status, payment, fulfillment): (STATUSES.outbound_for("payment", status, payment, fulfillment),
-                                     STATUSES.outbound_for("shipping", status, payment, fulfillment))
-    for status in ORDER_STATUSES for payment in PAYMENT_STATUSES for fulfillment in FULFILLMENT_STATUSES
-}
-"""``(payment_status, shipping_status)`` for every neutral triple under the default table, computed once
-(a rule scan per axis costs about half a µs; every create and status write asks)."""
-
 
 # --------------------------------------------------------------------------------------------------
 # helpers
@@ -325,6 +311,176 @@ def _first_live_shipment(order: NeutralOrder) -> Shipment | None:
     return None
 
 
+def _required(wire: dict[str, Any]) -> tuple[str, str]:
+    """``(order id, currency)``, refusing an order without the fields every read needs."""
+    if wire["date_created"] is None:
+        raise _invalid("date_created", "required to read an order (fetch it without fields=)")
+    if wire["total_amount"] is None:
+        raise _invalid("total_amount", "required to read an order")
+    currency = wire["currency"]
+    if not currency or len(currency.strip()) != 3:
+        raise _invalid("currency", "expected an ISO 4217 code")
+    order_id = _sid(wire["id"])
+    if order_id is None:
+        raise _invalid("id", "expected an order id")
+    return order_id, currency.strip().upper()
+
+
+def _read_statuses(wire: dict[str, Any], table: StatusTable, warnings: list[str]) -> tuple[Triple, RawStatus]:
+    """The neutral triple: the shipping axis over the payment axis over pending/unpaid/unfulfilled."""
+    pay_code, ship_code = wire["payment_status"] or None, wire["shipping_status"] or None
+    pay = table.inbound_for("payment", pay_code)
+    ship = table.inbound_for("shipping", ship_code)
+    if pay is None:
+        warnings.append(f"status: unknown MerchantPro payment_status {pay_code!r}; read as unpaid")
+    if ship is None:
+        warnings.append(f"status: unknown MerchantPro shipping_status {ship_code!r}; read as pending")
+    triple = (ship or Triple()).merged_over(pay or Triple()).merged_over(_BASE_TRIPLE)
+    raw = RawStatus(platform=PLATFORM, code=ship_code,
+                    label=wire["shipping_status_text"] or table.label("shipping", ship_code),
+                    payment_code=pay_code, fulfillment_code=ship_code)
+    return triple, raw
+
+
+def _read_items(wire: dict[str, Any], raw: Any, currency: str,
+                warnings: list[str]) -> tuple[list[Line], list[Discount], list[Any]]:
+    """``(product lines, discount lines as discounts, every non-product item verbatim)``."""
+    lines: list[Line] = []
+    discounts: list[Discount] = []
+    others: list[Any] = []
+    for index, item in enumerate(wire["line_items"] or ()):
+        raw_line = raw["line_items"][index]
+        kind = item["item_type"] or None
+        if kind is None or kind == "product":
+            lines.append(_line(item, raw_line, index, quantum(currency), warnings))
+            continue
+        others.append(raw_line)
+        if kind == "discount":
+            amount = item["line_subtotal_gross"]
+            if amount is None:
+                amount = (item["unit_price_gross"] or item["unit_price_net"]) * item["quantity"]
+            discounts.append(Discount(code=wire["coupon_code"] or None, name=item["product_name"] or None,
+                                      amount=abs(amount)))
+    return lines, discounts, others
+
+
+def _line(item: dict[str, Any], raw: Any, index: int, q: Decimal, warnings: list[str]) -> Line:
+    """One product line (``item`` is the validated line, ``raw`` the JSON it came from)."""
+    line_id = str(raw["id"]) if raw.get("id") is not None else str(index + 1)
+    quantity = _quantity(item["quantity"], index)
+    refuse_negative(_WHAT, [(f"line_items[{index}].quantity", quantity),
+                            (f"line_items[{index}].unit_price_net", item["unit_price_net"]),
+                            (f"line_items[{index}].unit_price_gross", item["unit_price_gross"])])
+    sku = item["product_sku"] or None
+    if sku is None and item["family_sku"]:
+        sku = item["family_sku"]
+        warnings.append(f"line {line_id}: no product_sku; using family_sku {sku!r}")
+    options = [LineOption(name=option["name"], value=option["value"]) for option in item["variant_options"] or ()
+               if option["name"] is not None and option["value"] is not None]
+    net = item["unit_price_net"]
+    subtotal_net, subtotal_gross, line_tax = item["line_subtotal_net"], item["line_subtotal_gross"], \
+        item["line_tax_amount"]
+    slack = q * max(1, quantity)
+    if subtotal_net is not None and abs(net * quantity - subtotal_net) > slack:
+        warnings.append(f"line {line_id}: line_subtotal_net {subtotal_net} differs from {quantity} x {net}")
+    if (subtotal_gross is not None and subtotal_net is not None and line_tax is not None
+            and abs(subtotal_net + line_tax - subtotal_gross) > slack):
+        warnings.append(f"line {line_id}: net + tax differs from line_subtotal_gross {subtotal_gross}")
+    return construct(Line, {
+        "source_line_id": line_id,
+        "sku": sku,
+        "name": item["product_name"] or None,
+        "product_ref": _sid(item["product_id"]),
+        "variant_ref": _sid(item["variant_id"]),
+        "options": options,
+        "quantity": quantity,
+        "unit_price": net,
+        "unit_price_incl_tax": item["unit_price_gross"],
+        "tax_rate": item["product_tax_percent"],
+        "tax_amount": line_tax,
+        "total": subtotal_gross,
+        "total_excl_tax": subtotal_net,
+        "extra": {key: value for key, value in raw.items() if key not in _MAPPED_LINE},
+    })
+
+
+def _read_shipping(wire: dict[str, Any], warnings: list[str]) -> Shipping:
+    """The shipping charge: ``shipping_amount`` includes its tax, so net = amount - tax."""
+    gross, tax = wire["shipping_amount"], wire["shipping_tax_amount"]
+    net: Decimal | None = gross
+    if gross is not None and tax is not None:
+        net = gross - tax
+    elif gross and tax is None:
+        warnings.append("shipping: shipping_tax_amount missing; shipping_amount read as tax-free")
+    return construct(Shipping, {"method_code": _sid(wire["shipping_method_id"]),
+                                "method_name": wire["shipping_method_name"] or None,
+                                "amount": net, "amount_incl_tax": gross, "tax_amount": tax})
+
+
+def _check_totals(wire: dict[str, Any], lines: list[Line], discounts: list[Discount], currency: str,
+                  warnings: list[str]) -> None:
+    """Warn when ``total_amount`` is not lines + shipping - discounts, or the subtotal not the lines'."""
+    if not lines:
+        return
+    total, subtotal = wire["total_amount"], wire["subtotal_excluding_tax"]
+    if all(line.total is not None for line in lines):
+        computed = sum((line.total or _ZERO for line in lines), _ZERO)
+        computed += (wire["shipping_amount"] or _ZERO) - sum((d.amount for d in discounts), _ZERO)
+        if abs(computed - total) > quantum(currency) * (len(lines) + 1):
+            warnings.append(f"totals: declared total_amount {total} differs from lines "
+                            f"+ shipping - discounts {computed} ({currency})")
+    if subtotal is not None:
+        message = totals_warning(subtotal, [line.total_excl_tax for line in lines], currency,
+                                 "subtotal_excluding_tax")
+        if message:
+            warnings.append(message)
+
+
+def _read_people(wire: dict[str, Any]) -> tuple[Address | None, Address | None, Customer]:
+    """``(billing address, shipping address, customer)``; whole names split, the original kept."""
+    email = wire["customer_email"] or None
+    billing_name = wire["billing_name"] or None
+    billing = _address(billing_name, wire["billing_company_name"], wire["billing_address"], wire["billing_city"],
+                       wire["billing_state"], wire["billing_postal_code"], wire["billing_country_code"],
+                       wire["billing_country_name"], wire["billing_phone"], email)
+    shipping = _address(wire["shipping_name"] or None, None, wire["shipping_address"], wire["shipping_city"],
+                        wire["shipping_state"], wire["shipping_postal_code"], wire["shipping_country_code"],
+                        wire["shipping_country_name"], wire["shipping_phone"], None)
+    first, last = split_name(billing_name)
+    customer = Customer(id=_sid(wire["customer_id"]), email=email, first_name=first, last_name=last,
+                        phone=wire["billing_phone"] or None, locale=wire["customer_lang"] or None,
+                        full_name=billing_name)
+    return billing, shipping, customer
+
+
+def _read_shipment(wire: dict[str, Any], lines: list[Line]) -> list[Shipment]:
+    """The one AWB slot as a shipment of every product line (none without an AWB)."""
+    awb = wire["shipping_awb"]
+    awb = awb.strip() if awb else None
+    if not awb:
+        return []
+    delivered_at = _utc(wire["date_delivered"])
+    delivered = delivered_at is not None or wire["shipping_status"] == "delivered"
+    return [Shipment(
+        source_shipment_id=f"awb:{awb}",
+        carrier=wire["shipping_carrier_name"] or _sid(wire["shipping_carrier_id"]),
+        tracking_number=awb,
+        shipped_at=_utc(wire["date_shipped"]),
+        lines=[ShipmentLine(source_line_id=line.source_line_id, sku=line.sku, quantity=line.quantity)
+               for line in lines],
+        status="delivered" if delivered else "shipped",
+        delivered_at=delivered_at,
+    )]
+
+
+def _read_notes_and_reference(wire: dict[str, Any]) -> tuple[str | None, str | None]:
+    """``(staff notes joined, our reference tag)``."""
+    texts = [note["text"] for note in wire["internal_notes"] or () if note["text"]]
+    mirror_of = next((tag["name"] for tag in wire["tags"] or ()
+                      if tag["name"] and tag["name"].startswith(REFERENCE_PREFIX)), None)
+    return ("\n".join(texts) if texts else None), mirror_of
+
+
 # --------------------------------------------------------------------------------------------------
 # the mapping
 # --------------------------------------------------------------------------------------------------
@@ -350,144 +506,28 @@ class MerchantProMapping:
             raise InvalidPayload(_WHAT, [("", f"{type(error).__name__}: {error}")]) from None
 
     def _to_neutral(self, raw: Any, store: str | None, table: StatusTable) -> NeutralOrder:
+        """The read, step by step: required fields, statuses, lines, money, people, shipment, notes."""
         wire = _read_order(raw)
-        if wire["date_created"] is None:
-            raise _invalid("date_created", "required to read an order (fetch it without fields=)")
-        total = wire["total_amount"]
-        if total is None:
-            raise _invalid("total_amount", "required to read an order")
-        currency = wire["currency"]
-        if not currency or len(currency.strip()) != 3:
-            raise _invalid("currency", "expected an ISO 4217 code")
-        order_id = _sid(wire["id"])
-        if order_id is None:
-            raise _invalid("id", "expected an order id")
-        currency = currency.strip().upper()
-        q = quantum(currency)
+        order_id, currency = _required(wire)
         warnings: list[str] = []
         extra = {key: value for key, value in raw.items() if key not in _MAPPED_ORDER}
-
-        # statuses ------------------------------------------------------------------------------
-        pay_code, ship_code = wire["payment_status"] or None, wire["shipping_status"] or None
-        pay = table.inbound_for("payment", pay_code)
-        ship = table.inbound_for("shipping", ship_code)
-        if pay is None:
-            warnings.append(f"status: unknown MerchantPro payment_status {pay_code!r}; read as unpaid")
-        if ship is None:
-            warnings.append(f"status: unknown MerchantPro shipping_status {ship_code!r}; read as pending")
-        triple = _merge(ship, pay)
-
-        # lines ----------------------------------------------------------------------------------
-        lines: list[Line] = []
-        discounts: list[Discount] = []
-        others: list[Any] = []
-        items = wire["line_items"]
-        if items:
-            raw_lines: list[Any] = raw["line_items"]
-            for index, item in enumerate(items):
-                raw_line = raw_lines[index]
-                kind = item["item_type"] or None
-                if kind is None or kind == "product":
-                    lines.append(self._line(item, raw_line, index, q, warnings))
-                else:
-                    others.append(raw_line)
-                    if kind == "discount":
-                        amount = item["line_subtotal_gross"]
-                        if amount is None:
-                            amount = (item["unit_price_gross"] or item["unit_price_net"]) * item["quantity"]
-                        discounts.append(construct(Discount, {"code": wire["coupon_code"] or None,
-                                                          "name": item["product_name"] or None,
-                                                          "amount": abs(amount)}))
+        triple, raw_status = _read_statuses(wire, table, warnings)
+        lines, discounts, others = _read_items(wire, raw, currency, warnings)
         if others:
             extra[_NON_PRODUCT_KEY] = others
-
-        # money ----------------------------------------------------------------------------------
-        ship_gross, ship_tax = wire["shipping_amount"], wire["shipping_tax_amount"]
-        ship_net: Decimal | None = ship_gross
-        if ship_gross is not None and ship_tax is not None:
-            ship_net = ship_gross - ship_tax
-        elif ship_gross and ship_tax is None:
-            warnings.append("shipping: shipping_tax_amount missing; shipping_amount read as tax-free")
-        shipping = construct(Shipping, {
-            "method_code": _sid(wire["shipping_method_id"]), "method_name": wire["shipping_method_name"] or None,
-            "amount": ship_net, "amount_incl_tax": ship_gross, "tax_amount": ship_tax,
-        })
-        subtotal = wire["subtotal_excluding_tax"]
-        totals = construct(Totals, {
-            "subtotal": subtotal, "discount": wire["discount_amount"], "shipping": ship_net,
-            "tax": wire["tax_amount"], "subtotal_incl_tax": wire["subtotal_including_tax"], "refunded": None,
-            "grand_total": total,
-        })
-        if lines:
-            computed = _ZERO
-            for line in lines:
-                if line.total is None:
-                    break
-                computed += line.total
-            else:
-                computed += (ship_gross or _ZERO) - sum([d.amount for d in discounts], _ZERO)
-                if abs(computed - total) > q * (len(lines) + 1):
-                    warnings.append(f"totals: declared total_amount {total} differs from lines "
-                                    f"+ shipping - discounts {computed} ({currency})")
-            if subtotal is not None:
-                message = totals_warning(subtotal, [line.total_excl_tax for line in lines],
-                                         currency, "subtotal_excluding_tax")
-                if message:
-                    warnings.append(message)
-
-        # people ---------------------------------------------------------------------------------
-        email = wire["customer_email"] or None
-        billing_name = wire["billing_name"] or None
-        billing = _address(billing_name, wire["billing_company_name"], wire["billing_address"], wire["billing_city"],
-                           wire["billing_state"], wire["billing_postal_code"], wire["billing_country_code"],
-                           wire["billing_country_name"], wire["billing_phone"], email)
-        shipping_address = _address(wire["shipping_name"] or None, None, wire["shipping_address"],
-                                    wire["shipping_city"], wire["shipping_state"], wire["shipping_postal_code"],
-                                    wire["shipping_country_code"], wire["shipping_country_name"],
-                                    wire["shipping_phone"], None)
-        if billing is not None:
-            first, last = billing.first_name, billing.last_name  # split_name(billing_name), done once
-        else:
-            first, last = split_name(billing_name)
-        customer = construct(Customer, {
-            "id": _sid(wire["customer_id"]), "email": email, "first_name": first, "last_name": last,
-            "phone": wire["billing_phone"] or None, "locale": wire["customer_lang"] or None,
-            "full_name": billing_name,
-        })
-
-        # shipment -------------------------------------------------------------------------------
-        shipments: list[Shipment] = []
-        awb = wire["shipping_awb"]
-        awb = awb.strip() if awb else None
-        date_delivered = _utc(wire["date_delivered"])
-        if awb:
-            delivered = date_delivered is not None or ship_code == "delivered"
-            shipments.append(construct(Shipment, {
-                "source_shipment_id": f"awb:{awb}",
-                "carrier": wire["shipping_carrier_name"] or _sid(wire["shipping_carrier_id"]),
-                "tracking_number": awb, "tracking_url": None, "shipped_at": _utc(wire["date_shipped"]),
-                "lines": [construct(ShipmentLine, {"source_line_id": line.source_line_id, "sku": line.sku,
-                                               "quantity": line.quantity}) for line in lines],
-                "status": "delivered" if delivered else "shipped", "delivered_at": date_delivered, "comment": None,
-            }))
-
-        # notes and reference -------------------------------------------------------------------
-        staff = None
-        notes = wire["internal_notes"]
-        if notes:
-            texts = [note["text"] for note in notes if note["text"]]
-            staff = "\n".join(texts) if texts else None
-        mirror_of = None
-        for tag in wire["tags"] or ():
-            name = tag["name"]
-            if name and name.startswith(REFERENCE_PREFIX):
-                mirror_of = name
-                break
-
+        shipping = _read_shipping(wire, warnings)
+        _check_totals(wire, lines, discounts, currency, warnings)
+        billing, shipping_address, customer = _read_people(wire)
+        staff, mirror_of = _read_notes_and_reference(wire)
         return construct(NeutralOrder, {
-            "schema_version": 1,
+            "source": SourceRef(platform=PLATFORM, store=store, id=order_id, number=order_id),
+            "created_at": _utc(wire["date_created"]),
             "updated_at": _utc(wire["date_modified"]),
-            "prices_include_tax": False,
+            "currency": currency,
+            "status": triple.status,
+            "payment_status": triple.payment_status,
+            "fulfillment_status": triple.fulfillment_status,
+            "raw_status": raw_status,
             "customer": customer,
             "billing_address": billing,
             "shipping_address": shipping_address,
@@ -495,84 +535,30 @@ class MerchantProMapping:
             "lines": lines,
             "shipping": shipping,
             "discounts": discounts,
-            "fees": [],
-            "payment": construct(Payment, {"method_code": wire["payment_method_code"] or None,
-                                       "method_name": wire["payment_method_name"] or None,
-                                       "transaction_id": wire["payment_transaction_id"] or None}),
-            "shipments": shipments,
-            "notes": construct(Notes, {"customer": wire["customer_note"] or None, "staff": staff}),
+            "totals": construct(Totals, {
+                "subtotal": wire["subtotal_excluding_tax"], "discount": wire["discount_amount"],
+                "shipping": shipping.amount, "tax": wire["tax_amount"],
+                "subtotal_incl_tax": wire["subtotal_including_tax"], "grand_total": wire["total_amount"],
+            }),
+            "payment": Payment(method_code=wire["payment_method_code"] or None,
+                               method_name=wire["payment_method_name"] or None,
+                               transaction_id=wire["payment_transaction_id"] or None),
+            "shipments": _read_shipment(wire, lines),
+            "notes": Notes(customer=wire["customer_note"] or None, staff=staff),
             "mirror_of": mirror_of,
             "extra": {PLATFORM: extra},
             "warnings": warnings,
-            "source": construct(SourceRef, {"store": store, "number": order_id, "platform": PLATFORM, "id": order_id}),
-            "created_at": _utc(wire["date_created"]),
-            "currency": currency,
-            "status": triple.status,
-            "payment_status": triple.payment_status,
-            "fulfillment_status": triple.fulfillment_status,
-            "raw_status": construct(RawStatus, {
-                "code": ship_code,
-                "label": wire["shipping_status_text"] or table.label("shipping", ship_code),
-                "payment_code": pay_code, "fulfillment_code": ship_code, "platform": PLATFORM,
-            }),
-            "totals": totals,
-        })
-
-    @staticmethod
-    def _line(item: dict[str, Any], raw: Any, index: int, q: Decimal, warnings: list[str]) -> Line:
-        """One product line (``item`` is the validated line, ``raw`` the JSON it came from)."""
-        line_id = str(raw["id"]) if raw.get("id") is not None else str(index + 1)
-        quantity = _quantity(item["quantity"], index)
-        sku = item["product_sku"] or None
-        if sku is None and item["family_sku"]:
-            sku = item["family_sku"]
-            warnings.append(f"line {line_id}: no product_sku; using family_sku {sku!r}")
-        variant_options = item["variant_options"]
-        options = [
-            construct(LineOption, {"name": option["name"], "value": option["value"]})
-            for option in variant_options
-            if option["name"] is not None and option["value"] is not None
-        ] if variant_options else []
-        net = item["unit_price_net"]
-        subtotal_net, subtotal_gross, line_tax = item["line_subtotal_net"], item["line_subtotal_gross"], \
-            item["line_tax_amount"]
-        slack = q * max(1, quantity)
-        if subtotal_net is not None and abs(net * quantity - subtotal_net) > slack:
-            warnings.append(f"line {line_id}: line_subtotal_net {subtotal_net} differs from "
-                            f"{quantity} x {net}")
-        if (subtotal_gross is not None and subtotal_net is not None and line_tax is not None
-                and abs(subtotal_net + line_tax - subtotal_gross) > slack):
-            warnings.append(f"line {line_id}: net + tax differs from line_subtotal_gross {subtotal_gross}")
-        return construct(Line, {
-            "source_line_id": line_id,
-            "sku": sku,
-            "name": item["product_name"] or None,
-            "product_ref": _sid(item["product_id"]),
-            "variant_ref": _sid(item["variant_id"]),
-            "options": options,
-            "unit_price_incl_tax": item["unit_price_gross"],
-            "tax_rate": item["product_tax_percent"],
-            "tax_amount": line_tax,
-            "discount_amount": None,
-            "total": subtotal_gross,
-            "total_excl_tax": subtotal_net,
-            "quantity_shipped": None,
-            "quantity_refunded": None,
-            "parent_line_id": None,
-            "extra": {key: value for key, value in raw.items() if key not in _MAPPED_LINE},
-            "quantity": quantity,
-            "unit_price": net,
         })
 
     # -- outbound -------------------------------------------------------------------------------
     def _codes(self, order: NeutralOrder, table: StatusTable) -> tuple[str | None, str | None]:
+        """``(payment_status, shipping_status)`` for the order's neutral triple."""
         args = (order.status, order.payment_status, order.fulfillment_status)
-        if table is STATUSES and args in _DEFAULT_CODES:
-            return _DEFAULT_CODES[args]
         return table.outbound_for("payment", *args), table.outbound_for("shipping", *args)
 
     def create_payload(self, order: NeutralOrder, ctx: TargetContext) -> MerchantProOrderCreate:
         """``POST /api/v2/orders`` for ``order``: catalog ids from ``ctx.resolve``, source prices, our tag."""
+        refuse_negative_lines(order, PLATFORM)
         if not order.lines:
             raise Rejected("an order without lines cannot be created on MerchantPro", platform=PLATFORM,
                            field_errors={"lines": "empty"})
@@ -594,6 +580,8 @@ class MerchantProMapping:
             fields["shipping_status"] = shipping_code
         if order.status in ("on_hold", "archived"):
             ctx.warn(f"status: MerchantPro has no {order.status!r} order status; sent as {shipping_code!r}")
+        if order.fulfillment_status in ("partially_shipped", "partially_delivered"):
+            ctx.warn(_PARTIAL_SHIPPING)
         method = self._payment_method(order, ctx)
         if method:
             fields["payment_method_code"] = method
@@ -769,7 +757,7 @@ class MerchantProMapping:
             elif current is not None:
                 ctx.warn(f"status: MerchantPro has no handler back to {shipping_code!r}; left as {current_ship!r}")
         if order.fulfillment_status in ("partially_shipped", "partially_delivered"):
-            ctx.warn("status: MerchantPro has no partial shipping; the whole order is marked shipped")
+            ctx.warn(_PARTIAL_SHIPPING)
         payment: str | None = None
         if payment_code is None:
             ctx.warn(f"status: no MerchantPro payment status for {order.payment_status}; left as is")

@@ -143,7 +143,8 @@ class Route(BaseModel):
     source_statuses: list[str] | None = Field(
         default=None,
         description="Allow-list for creating mirrors: raw platform codes or neutral statuses. "
-        "Default: everything but abandoned checkouts (BigCommerce Incomplete, CS-Cart N/T).",
+        "Default: everything but abandoned checkouts (BigCommerce Incomplete, CS-Cart N/T, "
+        "MerchantPro payment_status temporary).",
     )
     poll_interval: float = 60.0
     lookback: float = 300.0

@@ -225,16 +225,20 @@ class Engine:
         if route.created_after and order.created_at < route.created_after:
             return f"placed {order.created_at.isoformat()}, before the route's created_after"
         code = order.raw_status.code or ""
+        payment_code = order.raw_status.payment_code or ""
         if route.source_statuses is not None:
             allowed = set(route.source_statuses)
-            if code not in allowed and order.status not in allowed:
+            if not allowed & {code, payment_code, order.status}:
                 return f"status {code or order.status!r} is not in the route's source_statuses"
         else:
             platform = self.runtime.store_config(store_name).platform
             excluded = DEFAULT_EXCLUDED_STATUSES.get(platform, frozenset())
-            if code in excluded or (order.raw_status.payment_code or "") in excluded:
-                return (f"status {code!r} is an abandoned checkout on {platform}; "
-                        "name it in source_statuses to mirror it")
+            # MerchantPro's abandoned checkout is a payment_status; the others' a status code.
+            for field, value in (("payment_status", payment_code), ("status", code)):
+                if value and value in excluded:
+                    return (f"{field} {value!r} is an abandoned checkout on {platform}, not mirrored by default; "
+                            f"to mirror such orders set the route's source_statuses to every status to mirror, "
+                            f"{value!r} included (the list replaces the default exclusions)")
         return None
 
     def _create(self, route: Route, binding: Binding, source: NeutralOrder, other: str, connector: Connector,

@@ -441,6 +441,10 @@ def test_fulfillment_comes_from_shipped_quantities() -> None:
     assert to_neutral(bundle).fulfillment_status == "partially_shipped"
     for product in bundle["products"]:
         product["quantity_shipped"] = 0
+    assert to_neutral(bundle).fulfillment_status == "partially_shipped"  # the shipment given still counts
+    bundle["shipments"] = []
+    assert to_neutral(bundle).fulfillment_status == "shipped"  # a status-only PUT: the declared status counts
+    bundle["order"]["status_id"] = 11
     assert to_neutral(bundle).fulfillment_status == "unfulfilled"
     for product in bundle["products"]:
         product["quantity_shipped"] = product["quantity"]
