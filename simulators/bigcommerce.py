@@ -14,8 +14,12 @@ Deviations from the real API are listed in ``docs/platforms/bigcommerce.md``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bisect
+import contextlib
 import hashlib
+import hmac
 import random
 import time
 import zlib
@@ -23,6 +27,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, ClassVar
 
 import orjson
@@ -30,9 +35,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.bigcommerce.webhooks import SECRET_HEADER, sign
-from connectors.bigcommerce.wire import READ_ONLY_ORDER_FIELDS, SHIPPING_PROVIDERS, format_rfc2822
-from connectors.parsing import parse_timestamp
 from simulators import FaultConfig, SimulatorBase, json_response
 from simulators.app import WindowState, ceil_seconds, read_json
 from simulators.catalog import DEMO_PRODUCTS, CatalogItem, Shopper, fake_shopper
@@ -106,6 +108,59 @@ _SHIPMENT_READ_ONLY = frozenset({"id", "order_id", "customer_id", "date_created"
 _STATE_TAX = {"CA": Decimal("0.0725"), "TX": Decimal("0.0625"), "NY": Decimal("0.08875"), "MA": Decimal("0.0625")}
 _SEED_BASE = datetime(2026, 11, 1, tzinfo=UTC)
 
+# Constants from ../shared/platforms/bigcommerce.md, written here on purpose: the simulator shares no
+# code with connectors/bigcommerce, so a misreading of the platform is not made identically on both sides.
+_READ_ONLY_ORDER_FIELDS = frozenset({  # §4 "Read-only (including them → 400 ...)" plus fields only BC computes
+    "id", "date_modified", "date_shipped", "status", "order_source", "cart_id", "subtotal_tax",
+    "shipping_cost_tax", "shipping_cost_tax_class_id", "handling_cost_tax", "handling_cost_tax_class_id",
+    "wrapping_cost_tax", "wrapping_cost_tax_class_id", "total_tax", "payment_status", "currency_id",
+    "currency_code", "currency_exchange_rate", "default_currency_id", "coupon_discount", "store_credit_amount",
+    "gift_certificate_amount", "shipping_address_count", "is_deleted", "coupons", "external_id",
+    "is_email_opt_in", "custom_status", "items_shipped", "store_default_currency_code",
+    "store_default_to_transactional_exchange_rate",
+})
+_SHIPPING_PROVIDERS = frozenset({  # §2 shipments: shipping_provider values (besides "" and carrier_{id})
+    "auspost", "canadapost", "endicia", "usps", "fedex", "royalmail", "ups", "upsready", "upsonline", "shipperhq",
+})
+_SECRET_HEADER = "X-Ordersync-Secret"
+"""The custom header a hook is registered with (§6 ``headers``); a store sends it on every callback."""
+
+
+def _rfc2822(moment: datetime) -> str:
+    """``Tue, 05 Mar 2019 21:40:11 +0000``: BigCommerce's date format, always UTC (§1.2)."""
+    return format_datetime(moment.astimezone(UTC))
+
+
+def _parse_filter_date(value: Any) -> datetime:
+    """A list filter or writable date: RFC 2822 or ISO 8601 (§1.2); a naive time is UTC."""
+    text = str(value).strip()
+    if not text:
+        raise ValueError("empty date")
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text), UTC)
+    if text[0].isalpha():
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            raise ValueError(f"{text!r} is not an RFC 2822 date") from None
+    else:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _standard_webhook_headers(raw: bytes, client_secret: str) -> dict[str, str]:
+    """Standard Webhooks headers (§6): ``webhook-signature: v1,<base64 HMAC-SHA256("id.timestamp.body")>``,
+    keyed by the app's client secret (``whsec_<base64>`` decoded, else its bytes)."""
+    key = client_secret.encode()
+    if client_secret.startswith("whsec_"):
+        with contextlib.suppress(binascii.Error, ValueError):
+            key = base64.b64decode(client_secret.removeprefix("whsec_"), validate=True)
+    msg_id = "msg_" + hashlib.sha256(raw).hexdigest()[:24]
+    stamp = str(int(time.time()))
+    mac = hmac.new(key, b".".join((msg_id.encode(), stamp.encode(), raw)), hashlib.sha256).digest()
+    signature = "v1," + base64.b64encode(mac).decode()
+    return {"webhook-id": msg_id, "webhook-timestamp": stamp, "webhook-signature": signature}
+
 
 class _Invalid(Exception):
     """A request BigCommerce refuses: status and message for the error body."""
@@ -158,7 +213,7 @@ def _int(value: Any, name: str, *, minimum: int | None = None) -> int:
 
 
 def _rfc(ts: int) -> str:
-    return format_rfc2822(datetime.fromtimestamp(ts, UTC))
+    return _rfc2822(datetime.fromtimestamp(ts, UTC))
 
 
 def _round_cent(value: Decimal) -> Decimal:
@@ -633,9 +688,9 @@ class Simulator(SimulatorBase):
                            client_secret: str | None = None) -> None:
         """Send every order/shipment scope to ``url`` with our custom secret header (as a hook made
         with ``headers`` would); with ``client_secret``, also Standard Webhooks signatures."""
-        headers = {SECRET_HEADER: secret} if secret else {}
+        headers = {_SECRET_HEADER: secret} if secret else {}
         self.webhooks.configure(url, headers=headers)
-        self.webhooks.sign = (lambda raw: sign(raw, "", client_secret=client_secret)) if client_secret else None
+        self.webhooks.sign = (lambda raw: _standard_webhook_headers(raw, client_secret)) if client_secret else None
         self._hook_scopes = None
 
     def _emit(self, scope: str, data: dict[str, Any]) -> None:
@@ -752,7 +807,7 @@ class Simulator(SimulatorBase):
 
         def ts(name: str) -> int:
             try:
-                return int(parse_timestamp(params[name]).timestamp())
+                return int(_parse_filter_date(params[name]).timestamp())
             except ValueError:
                 raise _invalid(name) from None
 
@@ -831,7 +886,7 @@ class Simulator(SimulatorBase):
             ids, keys = self._sorted_ids(field_name, desc, deleted)
             start = 0
             if not desc and field_name == "date_modified" and "min_date_modified" in params:
-                start = bisect.bisect_left(keys, int(parse_timestamp(params["min_date_modified"]).timestamp()))
+                start = bisect.bisect_left(keys, int(_parse_filter_date(params["min_date_modified"]).timestamp()))
             elif not desc and field_name == "id" and "min_id" in params:
                 start = bisect.bisect_left(keys, _int(params["min_id"], "min_id"))
             source = (self.orders[i] for i in ids[start:])
@@ -956,7 +1011,7 @@ class Simulator(SimulatorBase):
         """``POST /v2/orders`` → 201 with the order (status 1 unless ``status_id`` is given)."""
         body = await self._body(request)
         for key in body:
-            if key in READ_ONLY_ORDER_FIELDS:
+            if key in _READ_ONLY_ORDER_FIELDS:
                 raise _cannot_write(key)
             if key not in _CREATE_FIELDS:
                 raise _not_supported(key)
@@ -986,7 +1041,7 @@ class Simulator(SimulatorBase):
         created = now
         if body.get("date_created"):
             try:
-                created = int(parse_timestamp(body["date_created"]).timestamp())
+                created = int(_parse_filter_date(body["date_created"]).timestamp())
             except ValueError:
                 raise _invalid("date_created") from None
         for first, second in (("subtotal_ex_tax", "subtotal_inc_tax"), ("total_ex_tax", "total_inc_tax"),
@@ -1020,7 +1075,7 @@ class Simulator(SimulatorBase):
             if key == "custom_status":
                 raise _not_supported(key)
             if key in ("external_id", "external_merchant_id") or (
-                    key in READ_ONLY_ORDER_FIELDS and key != "is_deleted"):
+                    key in _READ_ONLY_ORDER_FIELDS and key != "is_deleted"):
                 raise _cannot_write(key)
             if key in ("products", "shipping_addresses", "consignments", "fees"):
                 raise _Invalid(400, f"Changing '{key}' through PUT is not simulated.")
@@ -1050,7 +1105,7 @@ class Simulator(SimulatorBase):
                 order.data[key] = body[key]
         if "date_created" in body:
             try:
-                order.created_ts = int(parse_timestamp(body["date_created"]).timestamp())
+                order.created_ts = int(_parse_filter_date(body["date_created"]).timestamp())
             except ValueError:
                 raise _invalid("date_created") from None
             order.data["date_created"] = _rfc(order.created_ts)
@@ -1158,7 +1213,7 @@ class Simulator(SimulatorBase):
             raise _invalid("tracking_link")
         if "shipping_provider" in body:
             provider = str(body["shipping_provider"] or "")
-            if provider and provider not in SHIPPING_PROVIDERS and not (
+            if provider and provider not in _SHIPPING_PROVIDERS and not (
                     provider.startswith("carrier_") and provider[8:].isdigit()):
                 raise _invalid("shipping_provider")
 

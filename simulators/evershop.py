@@ -43,19 +43,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.evershop.wire import (
-    ORDER_STATUS_FLOW,
-    ORDER_STATUS_NAMES,
-    PAYMENT_STATUS_NAMES,
-    SHIPMENT_PHASES,
-    SHIPMENT_ROLLUP_NAMES,
-    cancelable,
-    resolve_order_status,
-    shipment_rollup,
-)
 from simulators import FaultConfig, SimulatorBase, json_response
 from simulators.app import Handler, WindowState, ceil_seconds, read_json
 from simulators.catalog import DEMO_PRODUCTS, fake_shopper
+from simulators.evershop_rules import (
+    ORDER_FLOW,
+    ORDER_NAMES,
+    PAYMENT_NAMES,
+    ROLLUP_NAMES,
+    SHIPMENT_PHASE,
+    order_status,
+    rollup,
+)
 
 __all__ = ["DEFAULT_CREDENTIALS", "Simulator", "sign_webhook"]
 
@@ -1095,7 +1094,7 @@ class Simulator(SimulatorBase):
         current = order.row["status"]
         if current == status:
             return
-        if ORDER_STATUS_FLOW.index(current) > ORDER_STATUS_FLOW.index(status):
+        if ORDER_FLOW.index(current) > ORDER_FLOW.index(status):
             raise _Fail(500, "Can not revert the status of the order")
         order.row["status"] = status
         self._emit("order_status_updated", {"orderId": order.row["order_id"], "before": current, "after": status},
@@ -1103,7 +1102,7 @@ class Simulator(SimulatorBase):
 
     def _after_status_change(self, order: _Order) -> None:
         """The hookAfter on payment/shipment changes: derive the order status via psoMapping."""
-        new = resolve_order_status(order.row["payment_status"], order.row["shipment_status"])
+        new = order_status(order.row["payment_status"], order.row["shipment_status"])
         if new is None:
             raise _Fail(500, "Can not found a valid order status from the current shipment and payment status")
         if order.row["status"] == "canceled" and new != "canceled":
@@ -1120,14 +1119,14 @@ class Simulator(SimulatorBase):
         ordered = {item["order_item_id"]: item["qty"] for item in order.items if not item["no_shipping_required"]}
         by_phase: dict[str, dict[int, int]] = {}
         for shipment in order.shipments:
-            phase = SHIPMENT_PHASES.get(shipment.row["status"], "shipped")
+            phase = SHIPMENT_PHASE.get(shipment.row["status"], "shipped")
             bucket = by_phase.setdefault(phase, {})
             for item in shipment.items:
                 bucket[item["order_item_id"]] = bucket.get(item["order_item_id"], 0) + item["qty"]
-        order.row["shipment_status"] = shipment_rollup(
+        order.row["shipment_status"] = rollup(
             {str(k): v for k, v in ordered.items()},
             {phase: {str(k): v for k, v in qty.items()} for phase, qty in by_phase.items()},
-            order_canceled=order.row["status"] == "canceled",
+            canceled=order.row["status"] == "canceled",
         )
         self._after_status_change(order)
 
@@ -1140,7 +1139,7 @@ class Simulator(SimulatorBase):
 
     def _set_shipment_status(self, order: _Order, shipment: _Shipment, status: str) -> None:
         before = shipment.row["status"]
-        from_phase, to_phase = SHIPMENT_PHASES[before], SHIPMENT_PHASES[status]
+        from_phase, to_phase = SHIPMENT_PHASE[before], SHIPMENT_PHASE[status]
         allowed = {"shipped": {"shipped", "delivered", "canceled"}, "delivered": {"delivered"},
                    "canceled": {"canceled"}}[from_phase]
         if to_phase not in allowed:
@@ -1333,11 +1332,13 @@ class Simulator(SimulatorBase):
     def cancel_order(self, order: _Order, reason: str | None) -> None:
         """The oms ``cancelOrder`` service, bug included: an already canceled order is canceled (and
         restocked) again."""
-        if not cancelable(order.row["payment_status"], order.row["shipment_status"]):
+        payment = order.row["payment_status"] or "pending"
+        payment_cancelable = _PAYMENT_BADGES.get(payment, ("", None, None))[2] is not False
+        if not payment_cancelable or order.row["shipment_status"] == "delivered":
             raise _Fail(500, "Order is not cancelable at this status")
         self._set_payment_status(order, "canceled")
         for shipment in order.shipments:
-            if SHIPMENT_PHASES.get(shipment.row["status"]) == "shipped":
+            if SHIPMENT_PHASE.get(shipment.row["status"]) == "shipped":
                 self._set_shipment_status(order, shipment, "canceled")
         self._activity(order, f"Order canceled {f'({reason})' if reason else ''}")
         for item in order.items:
@@ -1397,10 +1398,10 @@ class Simulator(SimulatorBase):
         assert query is not None
         query.fields["order"].resolve = lambda _root, _info, uuid: self._gql_order_by_uuid(uuid, admin)
         query.fields["statusList"].resolve = lambda *_: [
-            {"code": code, "name": name, "badge": _ORDER_BADGES[code]} for code, name in ORDER_STATUS_NAMES.items()]
+            {"code": code, "name": name, "badge": _ORDER_BADGES[code]} for code, name in ORDER_NAMES.items()]
         query.fields["paymentStatusList"].resolve = lambda *_: [
             {"code": code, "name": name, "badge": _PAYMENT_BADGES[code][0], "isDefault": _PAYMENT_BADGES[code][1],
-             "isCancelable": _PAYMENT_BADGES[code][2]} for code, name in PAYMENT_STATUS_NAMES.items()]
+             "isCancelable": _PAYMENT_BADGES[code][2]} for code, name in PAYMENT_NAMES.items()]
         query.fields["shipmentStatusList"].resolve = lambda *_: [
             {"code": code, "name": name, "badge": badge, "phase": code} for code, (name, badge) in
             _SHIPMENT_STATUS.items()]
@@ -1618,13 +1619,13 @@ class Simulator(SimulatorBase):
         badge, is_default, is_cancelable = _PAYMENT_BADGES.get(pay, ("default", None, None))
         out: dict[str, Any] = {
             "orderId": row["order_id"], "uuid": uuid, "orderNumber": row["order_number"],
-            "status": {"code": row["status"], "name": ORDER_STATUS_NAMES.get(row["status"], "Unknown"),
+            "status": {"code": row["status"], "name": ORDER_NAMES.get(row["status"], "Unknown"),
                        "badge": _ORDER_BADGES.get(row["status"], "default")},
-            "paymentStatus": {"code": pay, "name": PAYMENT_STATUS_NAMES.get(pay, "Unknown"), "badge": badge,
+            "paymentStatus": {"code": pay, "name": PAYMENT_NAMES.get(pay, "Unknown"), "badge": badge,
                               "isDefault": is_default, "isCancelable": is_cancelable},
             # The order-level rollup has no phase: selecting shipmentStatus.phase fails (as in 2.2.1).
             "shipmentStatus": {"code": row["shipment_status"],
-                               "name": SHIPMENT_ROLLUP_NAMES.get(row["shipment_status"], "Unknown"),
+                               "name": ROLLUP_NAMES.get(row["shipment_status"], "Unknown"),
                                "badge": _ROLLUP_BADGES.get(row["shipment_status"], "default")},
             "items": [self._gql_item(item, cur, shipped) for item in order.items],
             "noShippingRequired": row["no_shipping_required"],
@@ -1734,7 +1735,7 @@ class Simulator(SimulatorBase):
     def _gql_shipment(shipment: _Shipment, by_item: dict[int, dict[str, Any]]) -> dict[str, Any]:
         row = shipment.row
         name, badge = _SHIPMENT_STATUS.get(row["status"], ("Unknown", "default"))
-        phase = SHIPMENT_PHASES.get(row["status"], "shipped")
+        phase = SHIPMENT_PHASE.get(row["status"], "shipped")
         uuid = row["uuid"]
         return {
             "markDeliveredApi": f"/api/shipments/{uuid}/markDelivered",

@@ -16,13 +16,15 @@ and ``Retry-After``; processing handlers answering ``{"ok": true}``; webhooks si
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import itertools
 import random
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -31,14 +33,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.merchantpro.webhooks import sign
-from connectors.merchantpro.wire import PAYMENT_STATUSES, SHIPPING_STATUSES, money_out
-from connectors.parsing import parse_decimal, parse_timestamp
 from simulators.app import RateWindow, SimulatorBase, WindowState, ceil_seconds, json_response, read_json
 from simulators.catalog import DEMO_PRODUCTS, CatalogItem, fake_shopper
 from simulators.faults import FaultConfig
 
-__all__ = ["PAYMENT_TEXT", "SHIPPING_TEXT", "Simulator", "TwoWindows"]
+__all__ = ["PAYMENT_TEXT", "SHIPPING_TEXT", "Simulator", "TwoWindows", "money_out"]
 
 SHOP = "https://www.shop.sim.ro"
 TZ = ZoneInfo("Europe/Bucharest")
@@ -90,7 +89,35 @@ def _stamp(value: datetime) -> str:
 
 
 def _dec(value: Any) -> Decimal:
-    return Decimal(0) if value is None or value == "" else parse_decimal(value)
+    """A number as MerchantPro takes it (JSON number or numeric string); ``ValueError`` (→ 400) otherwise."""
+    if value is None or value == "":
+        return Decimal(0)
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a boolean")
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def _when(value: str) -> datetime:
+    """An ISO 8601 time as the API writes and takes it; a naive one is read as UTC."""
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def money_out(value: Decimal) -> int | float:
+    """Money as MerchantPro writes it (B7, seed examples): a JSON int when whole (``109``), else a float."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _signed(raw: bytes, secret: str) -> dict[str, str]:
+    """B5: ``X-Webhook-Signature`` = base64(HMAC-SHA256(raw body, webhook secret)), base64 not hex."""
+    mac = hmac.new(secret.encode(), raw, hashlib.sha256).digest()
+    return {"X-Webhook-Signature": base64.b64encode(mac).decode()}
 
 
 class TwoWindows(RateWindow):
@@ -449,7 +476,7 @@ class Simulator(SimulatorBase):
 
     def _modified(self, order: dict[str, Any]) -> None:
         now = _now()
-        previous = parse_timestamp(order["date_modified"])
+        previous = _when(order["date_modified"])
         if now <= previous:
             now = previous + timedelta(seconds=1)
         order["date_modified"] = _stamp(now)
@@ -458,7 +485,7 @@ class Simulator(SimulatorBase):
         """Send signed order webhooks to ``url`` (``X-Webhook-Signature`` with ``secret``)."""
         if secret:
             key = secret
-            self.webhooks.configure(url, sign=lambda raw: sign(raw, key))
+            self.webhooks.configure(url, sign=lambda raw: _signed(raw, key))
         else:
             self.webhooks.configure(url)
 
@@ -569,7 +596,7 @@ class Simulator(SimulatorBase):
             sort = q.get("sort", "date_created.desc")
             if sort not in ("date_created", "date_created.desc"):
                 raise _Error(400, "invalid_sort", f"Cannot sort by `{sort}`")
-            rows.sort(key=lambda r: (parse_timestamp(r["date_created"]), int(r["id"])),
+            rows.sort(key=lambda r: (_when(r["date_created"]), int(r["id"])),
                       reverse=sort.endswith(".desc"))
             start, limit = self._paging(q.get("start"), q.get("limit"))
             page = rows[start:start + limit]
@@ -619,7 +646,7 @@ class Simulator(SimulatorBase):
                     return False
             elif name in ("created_after", "created_before"):
                 bound = self._bound(value)
-                created = parse_timestamp(row["date_created"])
+                created = _when(row["date_created"])
                 if name == "created_after" and created < bound:
                     return False
                 if name == "created_before" and created >= bound:
@@ -633,7 +660,7 @@ class Simulator(SimulatorBase):
         try:
             if len(value) == 10:
                 return datetime.combine(date.fromisoformat(value), datetime.min.time(), TZ).astimezone(UTC)
-            return parse_timestamp(value)
+            return _when(value)
         except ValueError:
             raise _Error(400, "invalid_value", f"`{value}` is not an ISO 8601 date") from None
 
@@ -676,9 +703,9 @@ class Simulator(SimulatorBase):
 
     @staticmethod
     def _check_values(body: dict[str, Any], *, creating: bool) -> None:
-        if body.get("payment_status") not in (None, *PAYMENT_STATUSES):
+        if body.get("payment_status") not in (None, *PAYMENT_TEXT):
             raise _Error(400, "invalid_value", f"payment_status `{body['payment_status']}` is not valid")
-        if body.get("shipping_status") not in (None, *SHIPPING_STATUSES):
+        if body.get("shipping_status") not in (None, *SHIPPING_TEXT):
             raise _Error(400, "invalid_value", f"shipping_status `{body['shipping_status']}` is not valid")
         if creating and body.get("customer_email") in (None, ""):
             raise _Error(400, "invalid_value", "customer_email is required")

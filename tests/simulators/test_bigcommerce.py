@@ -426,3 +426,16 @@ def test_simulated_orders_map_cleanly(sim: Simulator, api: httpx.Client) -> None
         n = to_neutral(bundle)
         assert n.warnings == [], (order_id, n.warnings)
         assert json.loads(n.to_json())["currency"] == "USD"
+
+
+def test_standard_webhook_signature_is_what_the_connector_verifies(sim: Simulator) -> None:
+    """The simulator signs callbacks on its own; the connector's independent check must accept them and
+    refuse a changed body (two implementations of BigCommerce §6 agreeing)."""
+    from connectors.bigcommerce.webhooks import verify
+
+    sim.configure_webhooks("http://127.0.0.1:9/hook", "s3cret", client_secret="whsec_" + "c2VjcmV0LWtleQ==")
+    assert sim.webhooks.sign is not None
+    raw = b'{"scope":"store/order/created","data":{"type":"order","id":100}}'
+    headers = {**sim.webhooks.extra_headers, **sim.webhooks.sign(raw)}
+    assert verify(headers, raw, "s3cret", client_secret="whsec_c2VjcmV0LWtleQ==")
+    assert not verify(headers, raw.replace(b"100", b"101"), "s3cret", client_secret="whsec_c2VjcmV0LWtleQ==")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,15 @@ import pytest
 from mappings.merchantpro import to_neutral
 from simulators.merchantpro import Simulator, TwoWindows
 from tests.connectors.merchantpro.conftest import Shop
+
+
+@pytest.fixture
+def shop() -> Iterator[Shop]:
+    """A seeded shop with no rate window, and connectors that can be attached to it."""
+    instance = Shop(Simulator(orders=12, seed=7, rate_limit=False))
+    yield instance
+    instance.close()
+
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[23]:00$")
 

@@ -15,11 +15,30 @@ from connectors.cscart.wire import CsCartOrder, CsCartOrderList, CsCartShipmentL
 from connectors.errors import InvalidPayload
 from connectors.testing import ASGITransport
 from simulators.cscart import Simulator
+from tests.connectors.cscart.conftest import Clock
 
 AUTH = ("admin@example.com", "sim-api-key")
 # user-profile columns that old stores merged into the order detail; 4.13 does not send them
 _PROFILE_LEFTOVERS = {"is_root", "birthday", "purchase_timestamp_from", "purchase_timestamp_to", "responsible_email",
                       "last_passwords", "password_change_timestamp", "api_key"}
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make_sim(clock: Clock) -> Callable[..., Simulator]:
+    def make(**kwargs: Any) -> Simulator:
+        return Simulator(clock=clock, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def sim(make_sim: Callable[..., Simulator]) -> Simulator:
+    return make_sim(orders=23, seed=7)
 
 
 @pytest.fixture
