@@ -164,6 +164,10 @@ class SimulatorBase:
         """The platform's 429 answer."""
         return self.error_response(429, "Too many requests")
 
+    def fallback_routes(self) -> list[BaseRoute]:
+        """Routes tried after the API's own (e.g. a catch-all answering the platform's own 404)."""
+        return []
+
     def control_routes(self) -> list[BaseRoute]:
         """Extra ``/__sim`` routes a platform wants (e.g. merchant actions for the demo)."""
         return []
@@ -274,7 +278,7 @@ class SimulatorBase:
     def app(self) -> Starlette:
         """The ASGI app (built once)."""
         if self._app is None:
-            self._app = Starlette(routes=[*self._control(), *self.routes()])
+            self._app = Starlette(routes=[*self._control(), *self.routes(), *self.fallback_routes()])
         return self._app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
