@@ -117,6 +117,17 @@ def _jsnum(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def _js_numbers(value: Any) -> Any:
+    """GraphQL ``Float`` values as JavaScript writes them: a whole number without ``.0`` (``5``, not ``5.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _js_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_js_numbers(item) for item in value]
+    return value
+
+
 def _iso(value: datetime | None) -> str | None:
     """A timestamptz as JavaScript's ``Date.toJSON``: ``2026-11-22T07:58:47.033Z``."""
     if value is None:
@@ -150,11 +161,11 @@ def _datetime(value: datetime | None) -> dict[str, Any] | None:
 
 def _price(value: Decimal, currency: str) -> dict[str, Any]:
     text = f"${value:,.2f}" if currency == "USD" else f"{value:,.2f} {currency}"
-    return {"value": float(value), "currency": currency, "text": text}
+    return {"value": _jsnum(value), "currency": currency, "text": text}
 
 
 def _weight(value: Decimal) -> dict[str, Any]:
-    return {"value": float(value), "unit": "kg", "text": f"{_jsnum(value)} kg"}
+    return {"value": _jsnum(value), "unit": "kg", "text": f"{_jsnum(value)} kg"}
 
 
 def _uuid() -> str:
@@ -293,6 +304,7 @@ class Simulator(SimulatorBase):
         self.orders: dict[int, _Order] = {}
         self._order_by_uuid: dict[str, _Order] = {}
         self._ids: dict[str, int] = {}
+        self._sessions: dict[str, str] = {}
         self._variant_groups: dict[str, int] = {}
         self._private: set[Handler] = set()
         for item in DEMO_PRODUCTS:
@@ -433,9 +445,17 @@ class Simulator(SimulatorBase):
                     user = self._verify(token, "access")["user"]
                 except _Fail as fail:
                     return fail.response()
+        if user is None and self._session_user(request) is not None:
+            user = self._session_user(request)
         if request.scope.get("endpoint") in self._private and user is None:
             return _Fail(401, "Unauthorized").response()
         return None
+
+    def _session_user(self, request: Request) -> str | None:
+        """The admin behind an ``asid`` session cookie (API routes accept it too, evershop.md §auth)."""
+        cookie = request.cookies.get("asid", "")
+        sid = cookie.removeprefix("s:").split(".")[0]
+        return self._sessions.get(sid)
 
     def error_response(self, status: int, message: str) -> Response:
         """EverShop's error body (``{"error": {"status", "message"}}``)."""
@@ -465,6 +485,7 @@ class Simulator(SimulatorBase):
         public: list[tuple[str, str, Callable[..., Any], bool]] = [
             ("POST", "/api/user/tokens", self._h_tokens, False),
             ("POST", "/api/user/token/refresh", self._h_refresh, False),
+            ("POST", "/admin/user/login", self._h_admin_login, False),
             ("POST", "/api/carts", self._h_cart_create, True),
             ("POST", "/api/cart/{cart_id}/items", self._h_cart_add_item, True),
             ("POST", "/api/carts/{cart_id}/contacts", self._h_cart_contact, True),
@@ -477,6 +498,7 @@ class Simulator(SimulatorBase):
             ("GET,POST", "/api/graphql", self._gql_public, False),
         ]
         private: list[tuple[str, str, Callable[..., Any], bool]] = [
+            ("POST", "/api/user/session/tokens", self._h_session_tokens, False),
             ("POST", "/api/settings", self._h_settings, True),
             ("POST", "/api/packages", self._h_package, True),
             ("POST", "/api/products", self._h_product, True),
@@ -555,6 +577,24 @@ class Simulator(SimulatorBase):
             return json_response({"error": {"message": "Invalid email or password", "status": 400}}, 400)
         return json_response({"data": {"accessToken": self._token("access"), "refreshToken": self._token("refresh")}})
 
+    def _h_admin_login(self, request: Request, body: Any) -> Response:
+        """``POST /admin/user/login``: the admin UI's login, ``{"data": {"sid"}}`` and an ``asid`` cookie."""
+        body = self._object(body)
+        self._require(body, "email", "password")
+        if (body.get("email") != self.credentials["email"]
+                or not hmac.compare_digest(str(body.get("password")), self.credentials["password"])):
+            return json_response({"error": {"message": "Invalid email or password", "status": 400}}, 400)
+        sid = secrets.token_urlsafe(24)[:32]
+        self._sessions[sid] = str(body["email"])
+        response = json_response({"data": {"sid": sid}})
+        signature = hmac.new(self._access_secret, sid.encode(), hashlib.sha256).hexdigest()[:27]
+        response.set_cookie("asid", f"s:{sid}.{signature}", max_age=86_400, path="/", httponly=True)
+        return response
+
+    def _h_session_tokens(self, request: Request, body: Any) -> Response:
+        """``POST /api/user/session/tokens``: the session cookie exchanged for a JWT pair."""
+        return json_response({"data": {"accessToken": self._token("access"), "refreshToken": self._token("refresh")}})
+
     def _h_refresh(self, request: Request, body: Any) -> Response:
         body = self._object(body)
         token = body.get("refreshToken")
@@ -606,7 +646,11 @@ class Simulator(SimulatorBase):
             "weight": _num4(product.weight), "tax_class": None, "status": product.status,
             "created_at": _iso(product.created_at), "updated_at": _iso(product.created_at), "category_id": None,
             "no_shipping_required": False, "package_id": product.package_id, "meta_data": {},
-            "links": [{"rel": "edit", "href": f"/admin/products/edit/{product.uuid}", "action": "GET",
+            "related_products_mode": "inherit", "related_products_rules": None, "cross_sell_mode": "auto",
+            "exclude_from_recommendation": False,
+            "links": [{"rel": "productGrid", "href": "/admin/products", "action": "GET", "types": ["text/xml"]},
+                      {"rel": "view", "href": f"/product/{product.uuid}", "action": "GET", "types": ["text/xml"]},
+                      {"rel": "edit", "href": f"/admin/products/edit/{product.uuid}", "action": "GET",
                        "types": ["text/xml"]}],
         }})
 
@@ -927,7 +971,9 @@ class Simulator(SimulatorBase):
         now = self._now()
         order_id = self._next("order")
         uuid = _uuid()
-        lines = [(item, self._cart_line_amounts(item)) for item in cart.items]
+        # Order items are written newest cart item first: the recorded real order (sample 22) numbers the
+        # item added last (POST /api/cart/:id/items) order_item_id 1 and the one the cart was created with 2.
+        lines = [(item, self._cart_line_amounts(item)) for item in reversed(cart.items)]
         sub_total = sum((a["line_total"] for _, a in lines), Decimal(0))
         fee = cart.shipping_method["cost"]
         weight = sum((i.product.weight * i.qty for i in cart.items), Decimal(0))
@@ -1464,8 +1510,8 @@ class Simulator(SimulatorBase):
     @staticmethod
     def _gql_package(package: dict[str, Any]) -> dict[str, Any]:
         return {"packageId": package["package_id"], "uuid": package["uuid"], "name": package["name"],
-                "length": float(package["length"]), "width": float(package["width"]),
-                "height": float(package["height"]), "weight": _weight(package["weight"]),
+                "length": _jsnum(package["length"]), "width": _jsnum(package["width"]),
+                "height": _jsnum(package["height"]), "weight": _weight(package["weight"]),
                 "isDefault": package["is_default"], "updateApi": f"/api/packages/{package['uuid']}",
                 "deleteApi": f"/api/packages/{package['uuid']}"}
 
@@ -1519,7 +1565,7 @@ class Simulator(SimulatorBase):
         assert isinstance(result, ExecutionResult)  # every resolver here is synchronous
         if result.errors:
             return _Fail(500, result.errors[0].message).response()
-        return json_response({"data": result.data})
+        return json_response({"data": _js_numbers(result.data)})
 
     async def _gql_admin(self, request: Request) -> Response:
         return await self._graphql(request, self._admin_schema)
@@ -1695,7 +1741,7 @@ class Simulator(SimulatorBase):
             "productId": item["product_id"], "productSku": item["product_sku"], "productName": item["product_name"],
             "thumbnail": item["thumbnail"], "noShippingRequired": item["no_shipping_required"],
             "productWeight": _weight(item["product_weight"]), "qty": item["qty"],
-            "taxPercent": float(item["tax_percent"]), "variantGroupId": item["variant_group_id"],
+            "taxPercent": _jsnum(item["tax_percent"]), "variantGroupId": item["variant_group_id"],
             "variantOptions": [{"attributeCode": o["attribute_code"], "attributeName": o["attribute_name"],
                                 "attributeId": o["attribute_id"], "optionId": o["option_id"],
                                 "optionText": o["option_text"]} for o in options] if options else None,
