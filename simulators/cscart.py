@@ -383,6 +383,10 @@ class Simulator(SimulatorBase):
             ("/statuses", self._statuses, ["GET"], False),
             ("/products", self._products, ["GET"], False),
             ("/products/{product_id}", self._product, ["GET"], False),
+            ("/payments", self._payments, ["GET"], False),
+            ("/payments/{payment_id}", self._payment, ["GET"], False),
+            ("/shippings", self._shippings, ["GET"], False),
+            ("/shippings/{shipping_id}", self._shipping, ["GET"], False),
         ]
         routes: list[BaseRoute] = []
         for prefix in ("/api/2.0", "/api"):
@@ -392,6 +396,21 @@ class Simulator(SimulatorBase):
                     guarded = self.endpoint(self._wrap(handler), write=write, route=path)
                     routes.append(Route(prefix + path, guarded, methods=[method]))
         return routes
+
+    def fallback_routes(self) -> list[BaseRoute]:
+        """Any other path: under ``/api`` CS-Cart's JSON ``404 Not Found`` (after auth, like every API call);
+        elsewhere the storefront's HTML 404 page."""
+        async def not_found(request: Request) -> Response:
+            return self._error(404)
+
+        async def storefront(request: Request) -> Response:
+            return Response("<!DOCTYPE html><html><head><title>Page not found</title></head><body><h1>404</h1>"
+                            "<p>The page you are looking for cannot be found.</p></body></html>", status_code=404,
+                            media_type="text/html")
+
+        methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+        return [Route("/api/{path:path}", self.endpoint(not_found, route="(unknown path)"), methods=methods),
+                Route("/{path:path}", storefront, methods=methods)]
 
     def control_routes(self) -> list[BaseRoute]:
         """``POST /__sim/cscart/orders/{id}`` ``{"status": "C"}``: a merchant action in the admin."""
@@ -952,6 +971,56 @@ class Simulator(SimulatorBase):
         page, per_page, page_rows = self._paginate(rows, request.query_params)
         return 200, {"statuses": page_rows,
                      "params": {"items_per_page": per_page, "page": page, "total_items": str(len(rows))}}
+
+    @staticmethod
+    def _payment_row(payment_id: str) -> dict[str, Any]:
+        """A payment method as ``/api/payments`` lists it (the same record the order detail embeds)."""
+        payment = PAYMENT_METHODS[payment_id]
+        return {"payment_id": payment_id, "company_id": "1", "usergroup_ids": "0", "position": "20", "status": "A",
+                "template": "views/orders/components/payments/cc_outside.tpl", "processor_id": "0",
+                "processor_params": None, "a_surcharge": _money(payment["surcharge"]) + "0", "p_surcharge": "0.000",
+                "tax_ids": [], "localization": "", "payment_category": "tab3", "payment": payment["payment"],
+                "description": payment["description"], "instructions": "", "surcharge_title": payment["title"],
+                "lang_code": "en"}
+
+    @staticmethod
+    def _shipping_row(shipping_id: str) -> dict[str, Any]:
+        """A shipping method as ``/api/shippings`` lists it (``shipping_id`` is what a new order needs)."""
+        method = SHIPPING_METHODS[shipping_id]
+        return {"shipping_id": shipping_id, "company_id": "0", "destination": "I", "min_weight": "0.00",
+                "max_weight": "0.00", "usergroup_ids": "0", "rate_calculation": "M" if shipping_id == "1" else "R",
+                "service_id": "0" if shipping_id == "1" else "8", "service_params": [], "localization": "",
+                "tax_ids": [], "position": shipping_id, "status": "A", "free_shipping": "N",
+                "is_address_required": "Y", "shipping": method["shipping"], "delivery_time": method["delivery_time"],
+                "description": "", "lang_code": "en"}
+
+    def _payments(self, request: Request, body: dict[str, Any] | None) -> tuple[int, Any]:
+        """``GET /api/payments``: the store's payment methods (a CS-Cart order needs a ``payment_id``)."""
+        rows = [self._payment_row(payment_id) for payment_id in PAYMENT_METHODS]
+        page, per_page, page_rows = self._paginate(rows, request.query_params)
+        return 200, {"payments": page_rows,
+                     "params": {"page": page, "items_per_page": per_page, "total_items": str(len(rows))}}
+
+    def _payment(self, request: Request, body: dict[str, Any] | None) -> tuple[int, Any]:
+        """``GET /api/payments/{id}`` (404 for an unknown id)."""
+        payment_id = str(request.path_params["payment_id"])
+        if payment_id not in PAYMENT_METHODS:
+            raise _ApiError(404)
+        return 200, self._payment_row(payment_id)
+
+    def _shippings(self, request: Request, body: dict[str, Any] | None) -> tuple[int, Any]:
+        """``GET /api/shippings``: the store's shipping methods (a CS-Cart order needs a ``shipping_id``)."""
+        rows = [self._shipping_row(shipping_id) for shipping_id in SHIPPING_METHODS]
+        page, per_page, page_rows = self._paginate(rows, request.query_params)
+        return 200, {"shippings": page_rows,
+                     "params": {"page": page, "items_per_page": per_page, "total_items": str(len(rows))}}
+
+    def _shipping(self, request: Request, body: dict[str, Any] | None) -> tuple[int, Any]:
+        """``GET /api/shippings/{id}`` (404 for an unknown id)."""
+        shipping_id = str(request.path_params["shipping_id"])
+        if shipping_id not in SHIPPING_METHODS:
+            raise _ApiError(404)
+        return 200, self._shipping_row(shipping_id)
 
     def _catalog_row(self, product: SimProduct, combination: str | None = None) -> dict[str, Any]:
         row: dict[str, Any] = {

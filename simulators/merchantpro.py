@@ -408,6 +408,8 @@ class Simulator(SimulatorBase):
         order["total_amount"] = money_out(gross + ship)
 
     def _set_tags(self, order: dict[str, Any], tags: Any) -> None:
+        """ASSUMPTION (real behaviour unknown, docs/platforms/merchantpro.md "Assumptions"): ``tags`` on
+        POST/PATCH replaces the order's whole tag list, as ``line_items`` does (B7); it is not merged."""
         if tags is None:
             return
         if not isinstance(tags, list):
@@ -512,7 +514,9 @@ class Simulator(SimulatorBase):
         return response
 
     def authenticate(self, request: Request) -> Response | None:
-        """Basic auth; 5 failures within a minute lock the API for ``lockout_seconds`` (403)."""
+        """Basic auth. Repeated invalid credentials → 403 is documented (B1); the numbers are an ASSUMPTION
+        (docs/platforms/merchantpro.md "Assumptions"): 5 failures within a minute lock the API for
+        ``lockout_seconds``, answered with 403 and ``Retry-After``."""
         now = time.monotonic()
         with self._lock:
             if now < self._locked_until:
@@ -562,6 +566,14 @@ class Simulator(SimulatorBase):
             Route("/api/v2/products", e(self._list_products, route="GET /products"), methods=["GET"]),
             Route("/api/v2/products/{product_id}", e(self._get_product, route="GET /products/{id}"), methods=["GET"]),
         ]
+
+    def fallback_routes(self) -> list[BaseRoute]:
+        """Any other path: MerchantPro's JSON error body (``not_found``), after auth and the rate windows."""
+        async def not_found(request: Request) -> Response:
+            return self.error_response(404, f"No route for {request.method} {request.url.path}")
+
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        return [Route("/{path:path}", self.endpoint(not_found, route="(unknown path)"), methods=methods)]
 
     async def _run(self, work: Callable[[], Any]) -> Response:
         try:
@@ -628,7 +640,9 @@ class Simulator(SimulatorBase):
             raise _Error(400, "invalid_value", "start and limit must be integers") from None
         if first < 0 or size < 1:
             raise _Error(400, "invalid_value", "start must be >= 0 and limit >= 1")
-        return first, min(size, 100)
+        if size > 100:  # the seed page: "The maximum number of records per page cannot exceed 100."
+            raise _Error(400, "invalid_value", "limit cannot exceed 100")
+        return first, size
 
     def _matches(self, row: dict[str, Any], q: Any) -> bool:
         for name, value in q.items():
