@@ -25,9 +25,20 @@ from starlette.routing import BaseRoute, Route
 from simulators.faults import FaultConfig, FaultPlan
 from simulators.webhooks import WebhookSender
 
-__all__ = ["Handler", "RateWindow", "RequestStats", "SimulatorBase", "WindowState", "json_response", "read_json"]
+__all__ = ["Handler", "RateWindow", "RequestStats", "SimulatorBase", "WindowState", "json_response", "read_json",
+           "store_currency"]
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+def store_currency(value: str | None, default: str) -> str:
+    """The simulated store's currency: an ISO 4217 code (three letters, upper-cased), else ``ValueError``."""
+    if value is None:
+        return default
+    code = value.strip().upper()
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise ValueError(f"currency {value!r}: expected a three-letter ISO 4217 code such as EUR")
+    return code
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:

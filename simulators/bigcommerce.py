@@ -36,7 +36,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from simulators import FaultConfig, SimulatorBase, json_response
-from simulators.app import WindowState, ceil_seconds, read_json
+from simulators.app import WindowState, ceil_seconds, read_json, store_currency
 from simulators.catalog import DEMO_PRODUCTS, CatalogItem, Shopper, fake_shopper
 
 __all__ = ["STATUS_NAMES", "Simulator"]
@@ -304,14 +304,14 @@ class Simulator(SimulatorBase):
 
     def __init__(self, *, orders: int = 0, seed: int = 0, faults: FaultConfig | None = None,
                  rate_limit: tuple[int, float] | bool | None = True, credentials: dict[str, str] | None = None,
-                 store_hash: str = "simstore") -> None:
+                 store_hash: str = "simstore", currency: str | None = None) -> None:
         super().__init__(faults=faults, rate_limit=rate_limit)
         self.store_hash = store_hash
         self.store_id = str(1000000 + (zlib.crc32(store_hash.encode()) % 8999999))
         self.token = (credentials or {}).get("token", "sim-token")
         self.prefix = f"/stores/{store_hash}"
         self.api_url = f"{_HOST_MARKER}{self.prefix}/v2"
-        self.currency = "USD"
+        self.currency = store_currency(currency, "USD")
         self.enforce_stock = True
         self.clock: Callable[[], float] = time.time
         self.orders: dict[int, _Order] = {}

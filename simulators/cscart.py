@@ -49,7 +49,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from simulators import FaultConfig, SimulatorBase, json_response
-from simulators.app import WindowState, ceil_seconds, read_json
+from simulators.app import WindowState, ceil_seconds, read_json, store_currency
 from simulators.catalog import DEMO_PRODUCTS, fake_shopper
 
 __all__ = ["SHIPPING_METHODS", "STATUSES", "SimOrder", "SimProduct", "Simulator"]
@@ -195,8 +195,9 @@ class Simulator(SimulatorBase):
     def __init__(self, *, orders: int = 0, seed: int = 0, faults: FaultConfig | None = None,
                  rate_limit: tuple[int, float] | bool | None = True, credentials: dict[str, str] | None = None,
                  version: str = "4.13.2", prices_include_tax: bool = False,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, currency: str | None = None) -> None:
         super().__init__(faults=faults, rate_limit=rate_limit)
+        self.currency = store_currency(currency, "USD")
         credentials = credentials or {}
         self.email = credentials.get("email", "admin@example.com")
         self.api_key = credentials.get("api_key", "sim-api-key")
@@ -832,7 +833,7 @@ class Simulator(SimulatorBase):
                 "need_shipment": any(line["amount"] > shipped.get(i, 0) for i, line in order.lines.items()),
             }],
             "shipment_ids": [str(sid) for sid, s in self.shipments.items() if s["order_id"] == order.order_id],
-            "secondary_currency": "USD",
+            "secondary_currency": self.currency,
             "display_subtotal": _num(totals["subtotal"]),
             "payment_info": [],
             "product_groups": [{"name": "Simtech", "company_id": 1, "products": {

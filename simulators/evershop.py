@@ -44,7 +44,7 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from simulators import FaultConfig, SimulatorBase, json_response
-from simulators.app import Handler, WindowState, ceil_seconds, read_json
+from simulators.app import Handler, WindowState, ceil_seconds, read_json, store_currency
 from simulators.catalog import DEMO_PRODUCTS, fake_shopper
 from simulators.evershop_rules import (
     ORDER_FLOW,
@@ -265,6 +265,7 @@ class Simulator(SimulatorBase):
         access_token_ttl: float = 900.0,
         refresh_token_ttl: float = 54_000.0,
         clock: Callable[[], float] = time.time,
+        currency: str | None = None,
     ) -> None:
         super().__init__(faults=faults, rate_limit=rate_limit)
         self.credentials = {**DEFAULT_CREDENTIALS, **(credentials or {})}
@@ -273,7 +274,7 @@ class Simulator(SimulatorBase):
         self.access_token_ttl = access_token_ttl
         self.refresh_token_ttl = refresh_token_ttl
         self.clock = clock
-        self.currency = "USD"
+        self.currency = store_currency(currency, "USD")
         self.events: list[dict[str, Any]] = []
         self._pending_events: list[tuple[str, dict[str, Any], int | None]] = []
         self._webhook_secret: str | None = None

@@ -33,7 +33,15 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from simulators.app import RateWindow, SimulatorBase, WindowState, ceil_seconds, json_response, read_json
+from simulators.app import (
+    RateWindow,
+    SimulatorBase,
+    WindowState,
+    ceil_seconds,
+    json_response,
+    read_json,
+    store_currency,
+)
 from simulators.catalog import DEMO_PRODUCTS, CatalogItem, fake_shopper
 from simulators.faults import FaultConfig
 
@@ -151,8 +159,10 @@ class Simulator(SimulatorBase):
     def __init__(self, *, orders: int = 0, seed: int = 0, faults: FaultConfig | None = None,
                  rate_limit: bool | tuple[int, float] | None = True,
                  credentials: dict[str, str] | None = None, lockout_after: int = 5,
-                 lockout_seconds: float = 60.0) -> None:
+                 lockout_seconds: float = 60.0, currency: str | None = None) -> None:
         super().__init__(faults=faults, rate_limit=False)
+        self.currency: str | None = store_currency(currency, "RON") if currency else None
+        """The shop's currency when one was chosen; otherwise seeded orders mix RON and EUR."""
         if rate_limit is True:
             self.window = TwoWindows()
         elif rate_limit:
@@ -233,10 +243,11 @@ class Simulator(SimulatorBase):
                 return candidate
 
     def add_random_order(self, *, created: datetime | None = None) -> dict[str, Any]:
-        """Seed one realistic order (RON or EUR, 1 to 3 lines, a plausible status pair)."""
+        """Seed one realistic order (the shop's currency, else RON or EUR; 1 to 3 lines; a plausible status pair)."""
         rng = self.rng
         shopper = fake_shopper(rng)
-        currency = "RON" if rng.random() < 0.7 else "EUR"
+        mixed = "RON" if rng.random() < 0.7 else "EUR"
+        currency = self.currency or mixed
         created = created or (_now() - timedelta(days=rng.uniform(0, 60)))
         modified = created + timedelta(minutes=rng.randint(0, 3000))
         picks = rng.sample(range(len(DEMO_PRODUCTS)), rng.randint(1, 3))
@@ -364,7 +375,8 @@ class Simulator(SimulatorBase):
             "shipping_awb": body.get("shipping_awb"),
             "shipping_amount": body.get("shipping_amount"), "shipping_tax_amount": None,
             "subtotal_excluding_tax": None, "total_amount": 0,
-            "currency": body.get("currency") or "RON", "original_currency": None, "currency_rate": None,
+            "currency": body.get("currency") or self.currency or "RON",
+            "original_currency": None, "currency_rate": None,
             "coupon_code": body.get("coupon_code"),
             "customer_id": body.get("customer_id"), "customer_email": body.get("customer_email"),
             "customer_ip_address": body.get("customer_ip_address", ""),
