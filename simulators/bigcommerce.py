@@ -393,6 +393,7 @@ class Simulator(SimulatorBase):
                      order_source: str = "external", coupon: tuple[str, Decimal] | None = None,
                      cart_id: str | None = None) -> _Order:
         """Create an order (ids, lines, addresses, totals) in the store; shared by POST and seeding."""
+        fee_rows = [self._fee_json(fee) for fee in values.get("fees") or []]
         order_id = self._next_id("order")
         money = {key: _dec(values[key], key) for key in (
             "shipping_cost_ex_tax", "shipping_cost_inc_tax", "handling_cost_ex_tax", "handling_cost_inc_tax",
@@ -450,11 +451,9 @@ class Simulator(SimulatorBase):
         total_tax = (subtotal_inc - subtotal_ex) + (ship_inc - ship_ex) + (handling_inc - handling_ex) + (
             wrapping_inc - wrapping_ex)
         total_ex = subtotal_ex + ship_ex + handling_ex + wrapping_ex - discount - coupon_discount
-        fees: list[dict[str, Any]] = list(values.get("fees") or [])
-        for fee in fees:
-            total_ex += _dec(fee.get("cost_ex_tax", 0), "cost_ex_tax")
-            total_tax += _dec(fee.get("cost_inc_tax", 0), "cost_inc_tax") - _dec(fee.get("cost_ex_tax", 0),
-                                                                                  "cost_ex_tax")
+        for fee in fee_rows:
+            total_ex += Decimal(fee["cost_ex_tax"])
+            total_tax += Decimal(fee["cost_tax"])
         total_inc = total_ex + total_tax
         if "total_ex_tax" in money:
             total_ex, total_inc = money["total_ex_tax"], money["total_inc_tax"]
@@ -506,7 +505,7 @@ class Simulator(SimulatorBase):
             "custom_status": STATUS_NAMES[status_id],
         }
         order = _Order(order_id, data, products, addresses, coupons, created_ts=created_ts, modified_ts=modified_ts,
-                       fees=[self._fee_json(fee) for fee in fees])
+                       fees=fee_rows)
         self.orders[order_id] = order
         if data["external_order_id"]:
             self._by_reference.setdefault(data["external_order_id"], set()).add(order_id)
@@ -1148,6 +1147,8 @@ class Simulator(SimulatorBase):
         fees = body.get("fees")
         if fees is not None and not (isinstance(fees, list) and all(isinstance(f, dict) for f in fees)):
             raise _invalid("fees")
+        for fee in fees or []:
+            self._fee_json(fee)  # refused before anything (stock, ids) is taken
         for key in ("discount_amount", "shipping_cost_ex_tax", "shipping_cost_inc_tax", "handling_cost_ex_tax",
                     "handling_cost_inc_tax", "wrapping_cost_ex_tax", "wrapping_cost_inc_tax", "subtotal_ex_tax",
                     "subtotal_inc_tax", "total_ex_tax", "total_inc_tax"):
@@ -1333,8 +1334,13 @@ class Simulator(SimulatorBase):
     @staticmethod
     def _fee_json(raw: Mapping[str, Any]) -> dict[str, Any]:
         """A fee as ``GET /orders/{id}/fees`` shows it (ids are assigned in order of the POST body)."""
-        ex = _dec(raw.get("cost_ex_tax", raw.get("base_cost", 0)), "cost_ex_tax")
-        inc = _dec(raw.get("cost_inc_tax", ex), "cost_inc_tax")
+        raw = {("cost_ex_tax" if k == "cost_exc_tax" else k): v for k, v in raw.items()}  # the spec's own spelling
+        given = {name: _dec(raw[name], name) for name in ("cost_ex_tax", "cost_inc_tax", "cost_tax")
+                 if raw.get(name) is not None}
+        if len(given) < 2:  # orderFees_Post: "at least two of cost_ex_tax, cost_inc_tax and cost_tax"
+            raise _Invalid(422, "The fee needs at least two of 'cost_ex_tax', 'cost_inc_tax' and 'cost_tax'.")
+        ex = given.get("cost_ex_tax", given.get("cost_inc_tax", _ZERO) - given.get("cost_tax", _ZERO))
+        inc = given.get("cost_inc_tax", ex + given.get("cost_tax", _ZERO))
         return {"id": 0, "type": str(raw.get("type") or "custom_fee"),
                 "display_name_customer": str(raw.get("display_name_customer") or raw.get("display_name_merchant")
                                              or ""),

@@ -808,7 +808,9 @@ class Simulator(SimulatorBase):
             "b_state_descr": _STATES.get(c["b_country"], {}).get(c["b_state"], c["b_state"]),
             "s_state_descr": _STATES.get(c["s_country"], {}).get(c["s_state"], c["s_state"]),
             "payment_method": {"payment_id": c["payment_id"], "company_id": "1", "usergroup_ids": "0",
-                               "position": "20", "status": "A", "processor_id": "0", "a_surcharge":
+                               "position": "20", "status": "A",
+                               "template": "views/orders/components/payments/cc_outside.tpl",
+                               "processor_params": None, "processor_id": "0", "a_surcharge":
                                _money(payment["surcharge"]) + "0", "p_surcharge": "0.000", "tax_ids": [],
                                "localization": "", "payment_category": "tab3", "payment": payment["payment"],
                                "description": payment["description"], "instructions": "",
