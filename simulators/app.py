@@ -25,9 +25,20 @@ from starlette.routing import BaseRoute, Route
 from simulators.faults import FaultConfig, FaultPlan
 from simulators.webhooks import WebhookSender
 
-__all__ = ["Handler", "RateWindow", "RequestStats", "SimulatorBase", "WindowState", "json_response", "read_json"]
+__all__ = ["Handler", "RateWindow", "RequestStats", "SimulatorBase", "WindowState", "json_response", "read_json",
+           "store_currency"]
 
 Handler = Callable[[Request], Awaitable[Response]]
+
+
+def store_currency(value: str | None, default: str) -> str:
+    """The simulated store's currency: an ISO 4217 code (three letters, upper-cased), else ``ValueError``."""
+    if value is None:
+        return default
+    code = value.strip().upper()
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise ValueError(f"currency {value!r}: expected a three-letter ISO 4217 code such as EUR")
+    return code
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -164,6 +175,10 @@ class SimulatorBase:
         """The platform's 429 answer."""
         return self.error_response(429, "Too many requests")
 
+    def fallback_routes(self) -> list[BaseRoute]:
+        """Routes tried after the API's own (e.g. a catch-all answering the platform's own 404)."""
+        return []
+
     def control_routes(self) -> list[BaseRoute]:
         """Extra ``/__sim`` routes a platform wants (e.g. merchant actions for the demo)."""
         return []
@@ -274,7 +289,7 @@ class SimulatorBase:
     def app(self) -> Starlette:
         """The ASGI app (built once)."""
         if self._app is None:
-            self._app = Starlette(routes=[*self._control(), *self.routes()])
+            self._app = Starlette(routes=[*self._control(), *self.routes(), *self.fallback_routes()])
         return self._app
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:

@@ -14,8 +14,12 @@ Deviations from the real API are listed in ``docs/platforms/bigcommerce.md``.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import bisect
+import contextlib
 import hashlib
+import hmac
 import random
 import time
 import zlib
@@ -23,6 +27,7 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from email.utils import format_datetime, parsedate_to_datetime
 from typing import Any, ClassVar
 
 import orjson
@@ -30,11 +35,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.bigcommerce.webhooks import SECRET_HEADER, sign
-from connectors.bigcommerce.wire import READ_ONLY_ORDER_FIELDS, SHIPPING_PROVIDERS, format_rfc2822
-from connectors.parsing import parse_timestamp
 from simulators import FaultConfig, SimulatorBase, json_response
-from simulators.app import WindowState, ceil_seconds, read_json
+from simulators.app import WindowState, ceil_seconds, read_json, store_currency
 from simulators.catalog import DEMO_PRODUCTS, CatalogItem, Shopper, fake_shopper
 
 __all__ = ["STATUS_NAMES", "Simulator"]
@@ -92,6 +94,7 @@ _CREATE_FIELDS = frozenset({
     "default_currency_code", "items_total", "consignments", "ebay_order_id",
 })
 _UPDATE_FIELDS = frozenset({
+    "customer_id", "products", "shipping_addresses",
     "status_id", "staff_notes", "customer_message", "external_order_id", "external_source", "billing_address",
     "payment_method", "payment_provider_id", "discount_amount", "customer_locale", "is_deleted", "date_created",
 })
@@ -105,6 +108,66 @@ _SHIPMENT_READ_ONLY = frozenset({"id", "order_id", "customer_id", "date_created"
                                  "shipping_address", "shipping_provider_display_name", "generated_tracking_link"})
 _STATE_TAX = {"CA": Decimal("0.0725"), "TX": Decimal("0.0625"), "NY": Decimal("0.08875"), "MA": Decimal("0.0625")}
 _SEED_BASE = datetime(2026, 11, 1, tzinfo=UTC)
+
+# Constants from ../shared/platforms/bigcommerce.md, written here on purpose: the simulator shares no
+# code with connectors/bigcommerce, so a misreading of the platform is not made identically on both sides.
+_READ_ONLY_ORDER_FIELDS = frozenset({  # §4 "Read-only (including them → 400 ...)" plus fields only BC computes
+    "id", "date_modified", "date_shipped", "status", "order_source", "cart_id", "subtotal_tax",
+    "shipping_cost_tax", "shipping_cost_tax_class_id", "handling_cost_tax", "handling_cost_tax_class_id",
+    "wrapping_cost_tax", "wrapping_cost_tax_class_id", "total_tax", "payment_status", "currency_id",
+    "currency_code", "currency_exchange_rate", "default_currency_id", "coupon_discount", "store_credit_amount",
+    "gift_certificate_amount", "shipping_address_count", "is_deleted", "coupons", "external_id",
+    "is_email_opt_in", "custom_status", "items_shipped", "store_default_currency_code",
+    "store_default_to_transactional_exchange_rate",
+})
+_SHIPPING_PROVIDERS = frozenset({  # §2 shipments: shipping_provider values (besides "" and carrier_{id})
+    "auspost", "canadapost", "endicia", "usps", "fedex", "royalmail", "ups", "upsready", "upsonline", "shipperhq",
+})
+_HOST_MARKER = "https://api.bigcommerce.com"
+"""Link objects are stored with this host and rewritten to the host that serves each answer."""
+_LINE_ITEMS_CAP = 50
+"""Line items embedded per consignment (``include=consignments.line_items``) before ``__warning__``."""
+_LINE_ITEMS_WARNING = ("Not all line items of this consignment are returned with this response, only 50 are "
+                       "included. Please use the `/v2/orders/{order_id}/products` endpoint to fetch all line items.")
+_INCLUDES = frozenset({"consignments", "consignments.line_items", "fees"})
+_SECRET_HEADER = "X-Ordersync-Secret"
+"""The custom header a hook is registered with (§6 ``headers``); a store sends it on every callback."""
+
+
+def _rfc2822(moment: datetime) -> str:
+    """``Tue, 05 Mar 2019 21:40:11 +0000``: BigCommerce's date format, always UTC (§1.2)."""
+    return format_datetime(moment.astimezone(UTC))
+
+
+def _parse_filter_date(value: Any) -> datetime:
+    """A list filter or writable date: RFC 2822 or ISO 8601 (§1.2); a naive time is UTC."""
+    text = str(value).strip()
+    if not text:
+        raise ValueError("empty date")
+    if text.isdigit():
+        return datetime.fromtimestamp(int(text), UTC)
+    if text[0].isalpha():
+        try:
+            parsed = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            raise ValueError(f"{text!r} is not an RFC 2822 date") from None
+    else:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _standard_webhook_headers(raw: bytes, client_secret: str) -> dict[str, str]:
+    """Standard Webhooks headers (§6): ``webhook-signature: v1,<base64 HMAC-SHA256("id.timestamp.body")>``,
+    keyed by the app's client secret (``whsec_<base64>`` decoded, else its bytes)."""
+    key = client_secret.encode()
+    if client_secret.startswith("whsec_"):
+        with contextlib.suppress(binascii.Error, ValueError):
+            key = base64.b64decode(client_secret.removeprefix("whsec_"), validate=True)
+    msg_id = "msg_" + hashlib.sha256(raw).hexdigest()[:24]
+    stamp = str(int(time.time()))
+    mac = hmac.new(key, b".".join((msg_id.encode(), stamp.encode(), raw)), hashlib.sha256).digest()
+    signature = "v1," + base64.b64encode(mac).decode()
+    return {"webhook-id": msg_id, "webhook-timestamp": stamp, "webhook-signature": signature}
 
 
 class _Invalid(Exception):
@@ -158,7 +221,25 @@ def _int(value: Any, name: str, *, minimum: int | None = None) -> int:
 
 
 def _rfc(ts: int) -> str:
-    return format_rfc2822(datetime.fromtimestamp(ts, UTC))
+    return _rfc2822(datetime.fromtimestamp(ts, UTC))
+
+
+def _is_json(content_type: str | None) -> bool:
+    """Whether a request's ``Content-Type`` is JSON (a POST or PUT with anything else gets 415, §4)."""
+    return (content_type or "").split(";")[0].strip().lower() == "application/json"
+
+
+def _rehost(response: Response, request: Request) -> Response:
+    """Link objects' ``url`` pointing at the host that served the answer, as the real API's do (a client
+    that follows ``url`` stays on the simulator)."""
+    body = bytes(response.body) if response.media_type == "application/json" else b""
+    marker = _HOST_MARKER.encode()
+    if marker not in body:
+        return response
+    host = str(request.base_url).rstrip("/").encode()
+    headers = {k: v for k, v in response.headers.items() if k.lower() != "content-length"}
+    return Response(body.replace(marker, host), status_code=response.status_code, headers=headers,
+                    media_type=response.media_type)
 
 
 def _round_cent(value: Decimal) -> Decimal:
@@ -210,6 +291,7 @@ class _Order:
     addresses: list[dict[str, Any]]
     coupons: list[dict[str, Any]]
     shipments: dict[int, dict[str, Any]] = field(default_factory=dict)
+    fees: list[dict[str, Any]] = field(default_factory=list)
     created_ts: int = 0
     modified_ts: int = 0
 
@@ -222,14 +304,14 @@ class Simulator(SimulatorBase):
 
     def __init__(self, *, orders: int = 0, seed: int = 0, faults: FaultConfig | None = None,
                  rate_limit: tuple[int, float] | bool | None = True, credentials: dict[str, str] | None = None,
-                 store_hash: str = "simstore") -> None:
+                 store_hash: str = "simstore", currency: str | None = None) -> None:
         super().__init__(faults=faults, rate_limit=rate_limit)
         self.store_hash = store_hash
         self.store_id = str(1000000 + (zlib.crc32(store_hash.encode()) % 8999999))
         self.token = (credentials or {}).get("token", "sim-token")
         self.prefix = f"/stores/{store_hash}"
-        self.api_url = f"https://api.bigcommerce.com{self.prefix}/v2"
-        self.currency = "USD"
+        self.api_url = f"{_HOST_MARKER}{self.prefix}/v2"
+        self.currency = store_currency(currency, "USD")
         self.enforce_stock = True
         self.clock: Callable[[], float] = time.time
         self.orders: dict[int, _Order] = {}
@@ -311,6 +393,7 @@ class Simulator(SimulatorBase):
                      order_source: str = "external", coupon: tuple[str, Decimal] | None = None,
                      cart_id: str | None = None) -> _Order:
         """Create an order (ids, lines, addresses, totals) in the store; shared by POST and seeding."""
+        fee_rows = [self._fee_json(fee) for fee in values.get("fees") or []]
         order_id = self._next_id("order")
         money = {key: _dec(values[key], key) for key in (
             "shipping_cost_ex_tax", "shipping_cost_inc_tax", "handling_cost_ex_tax", "handling_cost_inc_tax",
@@ -360,44 +443,17 @@ class Simulator(SimulatorBase):
                     applied.append({"id": coupon[0] if coupon else "manual-discount", "amount": _m4(share),
                                     "name": "Coupon" if coupon else "Manual Discount",
                                     "code": coupon[0] if coupon else None, "target": "order"})
-            total_ex = line.price_ex * line.quantity
-            total_inc = line.price_inc * line.quantity
-            products.append({
-                "id": line_id, "order_id": order_id,
-                "product_id": line.product.id if line.product else 0,
-                "variant_id": line.variant.id if line.variant else None,
-                "order_pickup_method_id": 0, "order_address_id": addresses[min(line.address_index,
-                                                                                 len(addresses) - 1)]["id"],
-                "name": line.name, "name_customer": line.name, "name_merchant": line.name, "sku": line.sku,
-                "upc": "", "type": "physical", "base_price": _m4(line.price_ex), "price_ex_tax": _m4(line.price_ex),
-                "price_inc_tax": _m4(line.price_inc), "price_tax": _m4(line.price_inc - line.price_ex),
-                "base_total": _m4(total_ex), "total_ex_tax": _m4(total_ex), "total_inc_tax": _m4(total_inc),
-                "total_tax": _m4(total_inc - total_ex),
-                "weight": _m4(line.variant.weight if line.variant else _ZERO), "width": "0.0000",
-                "height": "0.0000", "depth": "0.0000", "quantity": line.quantity, "base_cost_price": "0.0000",
-                "cost_price_inc_tax": "0.0000", "cost_price_ex_tax": "0.0000", "cost_price_tax": "0.0000",
-                "is_refunded": False, "quantity_refunded": 0, "refund_amount": "0.0000", "return_id": 0,
-                "wrapping_id": 0, "wrapping_name": "", "base_wrapping_cost": "0.0000",
-                "wrapping_cost_ex_tax": "0.0000", "wrapping_cost_inc_tax": "0.0000", "wrapping_cost_tax": "0.0000",
-                "wrapping_message": "", "quantity_shipped": 0, "event_name": None, "event_date": None,
-                "fixed_shipping_cost": "0.0000", "ebay_item_id": "", "ebay_transaction_id": "",
-                "option_set_id": None, "parent_order_product_id": None, "is_bundled_product": False,
-                "bin_picking_number": "", "external_id": "", "fulfillment_source": "", "brand": "",
-                "gift_certificate_id": None, "applied_discounts": applied,
-                "product_options": [dict(option, order_product_id=line_id) for option in line.options],
-                "configurable_fields": [], "discounted_total_inc_tax": _m4(total_inc - share),
-            })
+            address_id = addresses[min(line.address_index, len(addresses) - 1)]["id"]
+            products.append(self._line_json(order_id, line_id, line, address_id, applied, share))
             self._order_product_of[line_id] = order_id
         if "subtotal_ex_tax" in money:
             subtotal_ex, subtotal_inc = money["subtotal_ex_tax"], money["subtotal_inc_tax"]
         total_tax = (subtotal_inc - subtotal_ex) + (ship_inc - ship_ex) + (handling_inc - handling_ex) + (
             wrapping_inc - wrapping_ex)
         total_ex = subtotal_ex + ship_ex + handling_ex + wrapping_ex - discount - coupon_discount
-        fees: list[dict[str, Any]] = list(values.get("fees") or [])
-        for fee in fees:
-            total_ex += _dec(fee.get("cost_ex_tax", 0), "cost_ex_tax")
-            total_tax += _dec(fee.get("cost_inc_tax", 0), "cost_inc_tax") - _dec(fee.get("cost_ex_tax", 0),
-                                                                                  "cost_ex_tax")
+        for fee in fee_rows:
+            total_ex += Decimal(fee["cost_ex_tax"])
+            total_tax += Decimal(fee["cost_tax"])
         total_inc = total_ex + total_tax
         if "total_ex_tax" in money:
             total_ex, total_inc = money["total_ex_tax"], money["total_inc_tax"]
@@ -448,12 +504,43 @@ class Simulator(SimulatorBase):
             "store_default_to_transactional_exchange_rate": "1.0000000000",
             "custom_status": STATUS_NAMES[status_id],
         }
-        order = _Order(order_id, data, products, addresses, coupons, created_ts=created_ts, modified_ts=modified_ts)
+        order = _Order(order_id, data, products, addresses, coupons, created_ts=created_ts, modified_ts=modified_ts,
+                       fees=fee_rows)
         self.orders[order_id] = order
         if data["external_order_id"]:
             self._by_reference.setdefault(data["external_order_id"], set()).add(order_id)
         self._version += 1
         return order
+
+    def _line_json(self, order_id: int, line_id: int, line: _Line, address_id: int,
+                   applied: list[dict[str, Any]], share: Decimal) -> dict[str, Any]:
+        """An order line as ``/orders/{id}/products`` shows it."""
+        total_ex = line.price_ex * line.quantity
+        total_inc = line.price_inc * line.quantity
+        return {
+            "id": line_id, "order_id": order_id,
+            "product_id": line.product.id if line.product else 0,
+            "variant_id": line.variant.id if line.variant else None,
+            "order_pickup_method_id": 0, "order_address_id": address_id,
+            "name": line.name, "name_customer": line.name, "name_merchant": line.name, "sku": line.sku,
+            "upc": "", "type": "physical", "base_price": _m4(line.price_ex), "price_ex_tax": _m4(line.price_ex),
+            "price_inc_tax": _m4(line.price_inc), "price_tax": _m4(line.price_inc - line.price_ex),
+            "base_total": _m4(total_ex), "total_ex_tax": _m4(total_ex), "total_inc_tax": _m4(total_inc),
+            "total_tax": _m4(total_inc - total_ex),
+            "weight": _m4(line.variant.weight if line.variant else _ZERO), "width": "0.0000",
+            "height": "0.0000", "depth": "0.0000", "quantity": line.quantity, "base_cost_price": "0.0000",
+            "cost_price_inc_tax": "0.0000", "cost_price_ex_tax": "0.0000", "cost_price_tax": "0.0000",
+            "is_refunded": False, "quantity_refunded": 0, "refund_amount": "0.0000", "return_id": 0,
+            "wrapping_id": 0, "wrapping_name": "", "base_wrapping_cost": "0.0000",
+            "wrapping_cost_ex_tax": "0.0000", "wrapping_cost_inc_tax": "0.0000", "wrapping_cost_tax": "0.0000",
+            "wrapping_message": "", "quantity_shipped": 0, "event_name": None, "event_date": None,
+            "fixed_shipping_cost": "0.0000", "ebay_item_id": "", "ebay_transaction_id": "",
+            "option_set_id": None, "parent_order_product_id": None, "is_bundled_product": False,
+            "bin_picking_number": "", "external_id": "", "fulfillment_source": "", "brand": "",
+            "gift_certificate_id": None, "applied_discounts": applied,
+            "product_options": [dict(option, order_product_id=line_id) for option in line.options],
+            "configurable_fields": [], "discounted_total_inc_tax": _m4(total_inc - share),
+        }
 
     def _touch(self, order: _Order) -> None:
         now = int(self.clock())
@@ -633,9 +720,9 @@ class Simulator(SimulatorBase):
                            client_secret: str | None = None) -> None:
         """Send every order/shipment scope to ``url`` with our custom secret header (as a hook made
         with ``headers`` would); with ``client_secret``, also Standard Webhooks signatures."""
-        headers = {SECRET_HEADER: secret} if secret else {}
+        headers = {_SECRET_HEADER: secret} if secret else {}
         self.webhooks.configure(url, headers=headers)
-        self.webhooks.sign = (lambda raw: sign(raw, "", client_secret=client_secret)) if client_secret else None
+        self.webhooks.sign = (lambda raw: _standard_webhook_headers(raw, client_secret)) if client_secret else None
         self._hook_scopes = None
 
     def _emit(self, scope: str, data: dict[str, Any]) -> None:
@@ -694,10 +781,32 @@ class Simulator(SimulatorBase):
             route(p + "/v3/catalog/products", self.list_catalog_products, "GET", "/v3/catalog/products"),
             route(p + "/v3/hooks", self.list_hooks, "GET", "/v3/hooks"),
             route(p + "/v3/hooks", self.create_hook, "POST", "/v3/hooks"),
+            route(o + "/fees", self.list_fees, "GET", "/v2/orders/{id}/fees"),
+            route(o + "/consignments", self.get_consignments, "GET", "/v2/orders/{id}/consignments"),
+            route(o + "/consignments/shipping/{item_id:int}/shipping_quotes", self.consignment_quotes, "GET",
+                  "/v2/orders/{id}/consignments/shipping/{id}/shipping_quotes"),
+            route(o + "/shipping_addresses/{item_id:int}/shipping_quotes", self.address_quotes, "GET",
+                  "/v2/orders/{id}/shipping_addresses/{id}/shipping_quotes"),
+            route(o + "/shipping_addresses/{item_id:int}", self.update_address, "PUT",
+                  "/v2/orders/{id}/shipping_addresses/{id}"),
+            route(o + "/taxes", self.list_taxes, "GET", "/v2/orders/{id}/taxes"),
+            route(o + "/messages", self.list_messages, "GET", "/v2/orders/{id}/messages"),
+            route(p + "/v2/time", self.get_time, "GET", "/v2/time"),
+            route(p + "/v2/store", self.get_store, "GET", "/v2/store"),
         ]
 
-    def _safe(self, handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
-        """Turn :class:`_Invalid` into BigCommerce's error body (V3 shape on ``/v3`` paths)."""
+    def fallback_routes(self) -> list[BaseRoute]:
+        """Any other path: BigCommerce's JSON 404 (V3 body under ``/v3``), through the guard, so it carries
+        the rate-limit headers and counts against the window like every answer."""
+        async def not_found(request: Request) -> Response:
+            raise _Invalid(404, "The requested resource was not found.")
+
+        methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+        handler = self.endpoint(self._safe_any(not_found), route="(unknown path)")
+        return [Route("/{path:path}", handler, methods=methods)]
+
+    def _safe_any(self, handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+        """:meth:`_safe` without the content-type check (an unknown path is a 404 whatever it was sent)."""
         async def run(request: Request) -> Response:
             try:
                 response: Response = await handler(request)
@@ -706,6 +815,21 @@ class Simulator(SimulatorBase):
                     return self._v3_error(error.status, error.message)
                 return self.error_response(error.status, error.message)
             return response
+
+        return run
+
+    def _safe(self, handler: Callable[[Request], Any]) -> Callable[[Request], Any]:
+        """Turn :class:`_Invalid` into BigCommerce's error body (V3 shape on ``/v3`` paths)."""
+        async def run(request: Request) -> Response:
+            try:
+                if request.method in ("POST", "PUT") and not _is_json(request.headers.get("content-type")):
+                    raise _Invalid(415, "The request payload must be sent as JSON (Content-Type: application/json).")
+                response: Response = await handler(request)
+            except _Invalid as error:
+                if "/v3/" in request.url.path:
+                    return self._v3_error(error.status, error.message)
+                return self.error_response(error.status, error.message)
+            return _rehost(response, request)
 
         run.__name__ = getattr(handler, "__name__", "handler")
         return run
@@ -752,7 +876,7 @@ class Simulator(SimulatorBase):
 
         def ts(name: str) -> int:
             try:
-                return int(parse_timestamp(params[name]).timestamp())
+                return int(_parse_filter_date(params[name]).timestamp())
             except ValueError:
                 raise _invalid(name) from None
 
@@ -831,7 +955,7 @@ class Simulator(SimulatorBase):
             ids, keys = self._sorted_ids(field_name, desc, deleted)
             start = 0
             if not desc and field_name == "date_modified" and "min_date_modified" in params:
-                start = bisect.bisect_left(keys, int(parse_timestamp(params["min_date_modified"]).timestamp()))
+                start = bisect.bisect_left(keys, int(_parse_filter_date(params["min_date_modified"]).timestamp()))
             elif not desc and field_name == "id" and "min_id" in params:
                 start = bisect.bisect_left(keys, _int(params["min_id"], "min_id"))
             source = (self.orders[i] for i in ids[start:])
@@ -853,7 +977,32 @@ class Simulator(SimulatorBase):
         rows, _, _ = self._query(request.query_params)
         if not rows:
             return Response(status_code=204)
-        return json_response([order.data for order in rows])
+        embed = self._embedding(request.query_params)
+        return json_response([self._view(order, *embed) for order in rows])
+
+    @staticmethod
+    def _embedding(params: Mapping[str, str]) -> tuple[frozenset[str], bool]:
+        """``include`` (consignments, consignments.line_items, fees) and whether consignments come in the
+        object structure (``consignment_structure=object``) rather than the legacy array."""
+        include = frozenset(filter(None, (part.strip() for part in params.get("include", "").split(","))))
+        if include - _INCLUDES:
+            raise _invalid("include")
+        structure = params.get("consignment_structure")
+        if structure not in (None, "object"):
+            raise _invalid("consignment_structure")
+        return include, structure == "object"
+
+    def _view(self, order: _Order, include: frozenset[str], as_object: bool) -> dict[str, Any]:
+        """The order as ``GET`` shows it, with the ``include``d sub-resources embedded in place of their links."""
+        if not include:
+            return order.data
+        data = dict(order.data)
+        if "fees" in include:
+            data["fees"] = self._fees(order)
+        if include & {"consignments", "consignments.line_items"}:
+            consignments = self._consignments(order, line_items="consignments.line_items" in include)
+            data["consignments"] = consignments if as_object else [consignments]
+        return data
 
     async def count_orders(self, request: Request) -> Response:
         """``GET /v2/orders/count``: per-status counts and the total (archived orders left out)."""
@@ -868,8 +1017,8 @@ class Simulator(SimulatorBase):
         return json_response({"statuses": statuses, "count": sum(counts.values())})
 
     async def get_order(self, request: Request) -> Response:
-        """``GET /v2/orders/{id}`` (archived orders too, with ``is_deleted: true``)."""
-        return json_response(self._order(request).data)
+        """``GET /v2/orders/{id}`` (archived orders too, with ``is_deleted: true``); ``include`` embeds."""
+        return json_response(self._view(self._order(request), *self._embedding(request.query_params)))
 
     def _check_address(self, value: Any, name: str, allowed: frozenset[str], *, required: bool) -> dict[str, Any]:
         if not isinstance(value, dict):
@@ -956,7 +1105,7 @@ class Simulator(SimulatorBase):
         """``POST /v2/orders`` → 201 with the order (status 1 unless ``status_id`` is given)."""
         body = await self._body(request)
         for key in body:
-            if key in READ_ONLY_ORDER_FIELDS:
+            if key in _READ_ONLY_ORDER_FIELDS:
                 raise _cannot_write(key)
             if key not in _CREATE_FIELDS:
                 raise _not_supported(key)
@@ -986,7 +1135,7 @@ class Simulator(SimulatorBase):
         created = now
         if body.get("date_created"):
             try:
-                created = int(parse_timestamp(body["date_created"]).timestamp())
+                created = int(_parse_filter_date(body["date_created"]).timestamp())
             except ValueError:
                 raise _invalid("date_created") from None
         for first, second in (("subtotal_ex_tax", "subtotal_inc_tax"), ("total_ex_tax", "total_inc_tax"),
@@ -998,6 +1147,8 @@ class Simulator(SimulatorBase):
         fees = body.get("fees")
         if fees is not None and not (isinstance(fees, list) and all(isinstance(f, dict) for f in fees)):
             raise _invalid("fees")
+        for fee in fees or []:
+            self._fee_json(fee)  # refused before anything (stock, ids) is taken
         for key in ("discount_amount", "shipping_cost_ex_tax", "shipping_cost_inc_tax", "handling_cost_ex_tax",
                     "handling_cost_inc_tax", "wrapping_cost_ex_tax", "wrapping_cost_inc_tax", "subtotal_ex_tax",
                     "subtotal_inc_tax", "total_ex_tax", "total_inc_tax"):
@@ -1020,12 +1171,21 @@ class Simulator(SimulatorBase):
             if key == "custom_status":
                 raise _not_supported(key)
             if key in ("external_id", "external_merchant_id") or (
-                    key in READ_ONLY_ORDER_FIELDS and key != "is_deleted"):
+                    key in _READ_ONLY_ORDER_FIELDS and key != "is_deleted"):
                 raise _cannot_write(key)
-            if key in ("products", "shipping_addresses", "consignments", "fees"):
+            if key in ("consignments", "fees"):
                 raise _Invalid(400, f"Changing '{key}' through PUT is not simulated.")
             if key not in _UPDATE_FIELDS:
                 raise _not_supported(key)
+        if "customer_id" in body:
+            customer_id = _int(body["customer_id"] or 0, "customer_id", minimum=0)
+            if customer_id and customer_id not in self.customers:
+                raise _invalid("customer_id")
+            order.data["customer_id"] = customer_id
+        if "products" in body:
+            self._put_products(order, body["products"])
+        if "shipping_addresses" in body:
+            self._put_addresses(order, body["shipping_addresses"])
         status_change: tuple[int, int] | None = None
         if "status_id" in body:
             status_id = _int(body["status_id"], "status_id")
@@ -1050,7 +1210,7 @@ class Simulator(SimulatorBase):
                 order.data[key] = body[key]
         if "date_created" in body:
             try:
-                order.created_ts = int(parse_timestamp(body["date_created"]).timestamp())
+                order.created_ts = int(_parse_filter_date(body["date_created"]).timestamp())
             except ValueError:
                 raise _invalid("date_created") from None
             order.data["date_created"] = _rfc(order.created_ts)
@@ -1070,6 +1230,239 @@ class Simulator(SimulatorBase):
                 "previous_status_id": status_change[0], "new_status_id": status_change[1]}})
         self._emit("store/order/archived" if archived else "store/order/updated", {"type": "order", "id": order.id})
         return json_response(order.data)
+
+    def _put_products(self, order: _Order, changes: Any) -> None:
+        """PUT ``products`` works like PATCH (§4): ``id`` + fields changes a line, ``quantity: 0`` removes it,
+        no ``id`` adds one. A changed line loses its discounts ("PUT clears discounts"), and the order's
+        subtotal and total follow the lines."""
+        if not isinstance(changes, list):
+            raise _invalid("products")
+        before_ex, before_inc = self._line_sums(order)
+        cleared = _ZERO
+        for raw in changes:
+            if not isinstance(raw, dict):
+                raise _invalid("products")
+            if raw.get("id") is None:
+                self._add_line(order, raw)
+                continue
+            line = next((p for p in order.products if p["id"] == _int(raw["id"], "id")), None)
+            if line is None:
+                raise _invalid("id")
+            cleared += self._change_line(order, line, raw)
+        after_ex, after_inc = self._line_sums(order)
+        for key, delta in (("subtotal_ex_tax", after_ex - before_ex), ("subtotal_inc_tax", after_inc - before_inc),
+                           ("total_ex_tax", after_ex - before_ex + cleared),
+                           ("total_inc_tax", after_inc - before_inc + cleared),
+                           ("subtotal_tax", (after_inc - after_ex) - (before_inc - before_ex)),
+                           ("total_tax", (after_inc - after_ex) - (before_inc - before_ex))):
+            order.data[key] = _m4(Decimal(order.data[key]) + delta)
+        order.data["items_total"] = sum(p["quantity"] for p in order.products)
+        for address in order.addresses:
+            address["items_total"] = sum(p["quantity"] for p in order.products
+                                         if p["order_address_id"] == address["id"])
+
+    @staticmethod
+    def _line_sums(order: _Order) -> tuple[Decimal, Decimal]:
+        return (sum((Decimal(p["total_ex_tax"]) for p in order.products), _ZERO),
+                sum((Decimal(p["total_inc_tax"]) for p in order.products), _ZERO))
+
+    def _change_line(self, order: _Order, line: dict[str, Any], raw: Mapping[str, Any]) -> Decimal:
+        """Apply one line change; the discount it loses (cleared), which the order's total gets back."""
+        for key in raw:
+            if key not in _PRODUCT_FIELDS | {"id"}:
+                raise _not_supported(key)
+        quantity = _int(raw.get("quantity", line["quantity"]), "quantity", minimum=0)
+        if quantity < line["quantity_shipped"]:
+            raise _Invalid(400, "The quantity of a line cannot go below what was already shipped.")
+        cleared = sum((Decimal(d["amount"]) for d in line["applied_discounts"]), _ZERO)
+        for discount in line["applied_discounts"]:
+            key = "coupon_discount" if discount.get("code") else "discount_amount"
+            order.data[key] = _m4(max(_ZERO, Decimal(order.data[key]) - Decimal(discount["amount"])))
+        line["applied_discounts"] = []
+        if quantity == 0:
+            order.products.remove(line)
+            self._order_product_of.pop(line["id"], None)
+            return cleared
+        price_ex = _dec(raw.get("price_ex_tax", line["price_ex_tax"]), "price_ex_tax")
+        price_inc = _dec(raw.get("price_inc_tax", line["price_inc_tax"]), "price_inc_tax")
+        for key in ("name", "name_customer", "name_merchant", "sku", "upc"):
+            if key in raw:
+                line[key] = str(raw[key] or "")
+        line.update({
+            "quantity": quantity, "price_ex_tax": _m4(price_ex), "price_inc_tax": _m4(price_inc),
+            "base_price": _m4(price_ex), "price_tax": _m4(price_inc - price_ex),
+            "total_ex_tax": _m4(price_ex * quantity), "base_total": _m4(price_ex * quantity),
+            "total_inc_tax": _m4(price_inc * quantity), "total_tax": _m4((price_inc - price_ex) * quantity),
+            "discounted_total_inc_tax": _m4(price_inc * quantity),
+        })
+        return cleared
+
+    def _add_line(self, order: _Order, raw: Mapping[str, Any]) -> None:
+        """A line added by PUT (no ``id``), built like a created order's line, on the first address."""
+        line_id = self._next_id("line")
+        address_id = order.addresses[0]["id"] if order.addresses else 0
+        order.products.append(self._line_json(order.id, line_id, self._lines_from([raw])[0], address_id, [], _ZERO))
+        self._order_product_of[line_id] = order.id
+
+    def _put_addresses(self, order: _Order, changes: Any) -> None:
+        """PUT ``shipping_addresses``: each entry with ``id`` updates that address (no new shipping or tax)."""
+        if not isinstance(changes, list):
+            raise _invalid("shipping_addresses")
+        for raw in changes:
+            if not isinstance(raw, dict) or raw.get("id") is None:
+                raise _invalid("shipping_addresses")
+            address = next((a for a in order.addresses if a["id"] == _int(raw["id"], "id")), None)
+            if address is None:
+                raise _invalid("id")
+            self._update_address(address, {k: v for k, v in raw.items() if k != "id"})
+
+    def _update_address(self, address: dict[str, Any], raw: Mapping[str, Any]) -> None:
+        checked = self._check_address(dict(raw), "shipping_addresses", _SHIPPING_ADDRESS_FIELDS, required=False)
+        address.update({k: ("" if v is None else v) for k, v in checked.items()})
+
+    async def update_address(self, request: Request) -> Response:
+        """``PUT /v2/orders/{id}/shipping_addresses/{id}`` (shipping cost and tax are not recalculated)."""
+        order = self._order(request)
+        address = next((a for a in order.addresses if a["id"] == int(request.path_params["item_id"])), None)
+        if address is None:
+            raise _Invalid(404, "The requested resource was not found.")
+        self._update_address(address, await self._body(request))
+        self._touch(order)
+        self._emit("store/order/updated", {"type": "order", "id": order.id})
+        return json_response(address)
+
+    @staticmethod
+    def _fee_json(raw: Mapping[str, Any]) -> dict[str, Any]:
+        """A fee as ``GET /orders/{id}/fees`` shows it (ids are assigned in order of the POST body)."""
+        raw = {("cost_ex_tax" if k == "cost_exc_tax" else k): v for k, v in raw.items()}  # the spec's own spelling
+        given = {name: _dec(raw[name], name) for name in ("cost_ex_tax", "cost_inc_tax", "cost_tax")
+                 if raw.get(name) is not None}
+        if len(given) < 2:  # orderFees_Post: "at least two of cost_ex_tax, cost_inc_tax and cost_tax"
+            raise _Invalid(422, "The fee needs at least two of 'cost_ex_tax', 'cost_inc_tax' and 'cost_tax'.")
+        ex = given.get("cost_ex_tax", given.get("cost_inc_tax", _ZERO) - given.get("cost_tax", _ZERO))
+        inc = given.get("cost_inc_tax", ex + given.get("cost_tax", _ZERO))
+        return {"id": 0, "type": str(raw.get("type") or "custom_fee"),
+                "display_name_customer": str(raw.get("display_name_customer") or raw.get("display_name_merchant")
+                                             or ""),
+                "display_name_merchant": str(raw.get("display_name_merchant") or raw.get("display_name_customer")
+                                             or ""),
+                "source": str(raw.get("source") or "v2"), "base_cost": _m4(ex), "cost_ex_tax": _m4(ex),
+                "cost_inc_tax": _m4(inc), "cost_tax": _m4(inc - ex), "tax_class_id": raw.get("tax_class_id")}
+
+    async def list_fees(self, request: Request) -> Response:
+        """``GET /v2/orders/{id}/fees`` (204 when the order has none)."""
+        order = self._order(request)
+        return json_response(self._fees(order)) if order.fees else Response(status_code=204)
+
+    @staticmethod
+    def _fees(order: _Order) -> list[dict[str, Any]]:
+        return [dict(fee, id=index) for index, fee in enumerate(order.fees, start=1)]
+
+    def _consignments(self, order: _Order, *, line_items: bool) -> dict[str, Any]:
+        """The consignment object (``orderConsignment_Get``): one shipping consignment per address, line
+        items as links, or in full (at most 50, then ``__warning__``) with ``line_items``."""
+        shipping: list[dict[str, Any]] = []
+        for address in order.addresses:
+            mine = [p for p in order.products if p["order_address_id"] == address["id"]]
+            consignment: dict[str, Any] = {
+                "id": address["id"], **{k: address[k] for k in (
+                    "first_name", "last_name", "company", "street_1", "street_2", "city", "state", "zip",
+                    "country", "country_iso2", "phone", "email", "form_fields", "shipping_method")},
+                "line_items": (mine[:_LINE_ITEMS_CAP] if line_items else
+                               [self._link(order.id, f"products/{p['id']}") for p in mine]),
+                "items_total": address["items_total"], "items_shipped": address["items_shipped"],
+                "base_cost": float(address["base_cost"]), "cost_ex_tax": float(address["cost_ex_tax"]),
+                "cost_inc_tax": float(address["cost_inc_tax"]), "cost_tax": float(address["cost_tax"]),
+                "cost_tax_class_id": address["cost_tax_class_id"],
+                "base_handling_cost": float(address["base_handling_cost"]),
+                "handling_cost_ex_tax": float(address["handling_cost_ex_tax"]),
+                "handling_cost_inc_tax": float(address["handling_cost_inc_tax"]),
+                "handling_cost_tax": float(address["handling_cost_tax"]),
+                "handling_cost_tax_class_id": address["handling_cost_tax_class_id"],
+                "shipping_zone_id": address["shipping_zone_id"], "shipping_zone_name": address["shipping_zone_name"],
+                "shipping_quotes": self._link(order.id, f"consignments/shipping/{address['id']}/shipping_quotes"),
+            }
+            if line_items and len(mine) > _LINE_ITEMS_CAP:
+                consignment["__warning__"] = {"message": _LINE_ITEMS_WARNING}
+            shipping.append(consignment)
+        return {"pickups": [], "shipping": shipping, "downloads": [], "email": {"gift_certificates": []}}
+
+    async def get_consignments(self, request: Request) -> Response:
+        """``GET /v2/orders/{id}/consignments`` (``include=consignments.line_items`` embeds the lines)."""
+        order = self._order(request)
+        include = set(filter(None, request.query_params.get("include", "").split(",")))
+        if include - {"consignments.line_items"}:
+            raise _invalid("include")
+        return json_response(self._consignments(order, line_items="consignments.line_items" in include))
+
+    async def consignment_quotes(self, request: Request) -> Response:
+        """``GET …/consignments/shipping/{id}/shipping_quotes``: 204, as for every API-created order."""
+        order = self._order(request)
+        if not any(a["id"] == int(request.path_params["item_id"]) for a in order.addresses):
+            raise _Invalid(404, "The requested resource was not found.")
+        return Response(status_code=204)
+
+    async def address_quotes(self, request: Request) -> Response:
+        """``GET …/shipping_addresses/{id}/shipping_quotes``: 204, as for every API-created order."""
+        return await self.consignment_quotes(request)
+
+    async def list_taxes(self, request: Request) -> Response:
+        """``GET /v2/orders/{id}/taxes``: one "API Tax Override" row per address that carries tax (204 if none);
+        ``details=true`` adds ``order_product_id`` and ``line_item_type`` rows per line."""
+        order = self._order(request)
+        details = request.query_params.get("details", "false").lower() == "true"
+        rows: list[dict[str, Any]] = []
+        for address in order.addresses:
+            mine = [p for p in order.products if p["order_address_id"] == address["id"]]
+            parts = [(p, Decimal(p["total_tax"]), Decimal(p["total_ex_tax"])) for p in mine] if details else [
+                (None, sum((Decimal(p["total_tax"]) for p in mine), _ZERO),
+                 sum((Decimal(p["total_ex_tax"]) for p in mine), _ZERO))]
+            for line, tax, base in parts:
+                if not tax:
+                    continue
+                row = {"id": len(rows) + 1, "order_id": order.id, "order_address_id": address["id"],
+                       "tax_rate_id": 0, "sales_tax_id": "", "tax_class_id": 0, "name": "Tax",
+                       "class": "API Tax Override", "rate": _m4(tax * 100 / base if base else _ZERO),
+                       "priority": 0, "priority_amount": _m4(tax), "line_amount": _m4(tax),
+                       "order_pickup_method_id": 0}
+                if line is not None:
+                    row.update(order_product_id=line["id"], line_item_type="item")
+                rows.append(row)
+        return json_response(rows) if rows else Response(status_code=204)
+
+    async def list_messages(self, request: Request) -> Response:
+        """``GET /v2/orders/{id}/messages``: 204 (orders here carry no customer-merchant messages)."""
+        self._order(request)
+        return Response(status_code=204)
+
+    async def get_time(self, request: Request) -> Response:
+        """``GET /v2/time``: the store's clock, unix seconds."""
+        return json_response({"time": int(self.clock())})
+
+    async def get_store(self, request: Request) -> Response:
+        """``GET /v2/store``: the store profile (currency, units, time zone, plan)."""
+        return json_response({
+            "id": self.store_hash, "account_uuid": f"{zlib.crc32(self.store_hash.encode()):08x}-sim",
+            "domain": f"{self.store_hash}.mybigcommerce.com", "secure_url": f"https://{self.store_hash}.mybigcommerce.com",
+            "control_panel_base_url": f"https://store-{self.store_hash}.mybigcommerce.com", "status": "live",
+            "name": "Simulated Store", "first_name": "Sim", "last_name": "Merchant", "address": "",
+            "country": "United States", "country_code": "US", "phone": "", "admin_email": "admin@example.com",
+            "order_email": "orders@example.com", "favicon_url": "", "timezone": {
+                "name": "Etc/UTC", "raw_offset": 0, "dst_offset": 0, "date_format": {
+                    "display": "jS M Y", "export": "M jS Y", "extended_display": "M jS Y @ g:i A"}},
+            "language": "en", "currency": self.currency, "currency_symbol": "$" if self.currency == "USD" else "",
+            "decimal_separator": ".", "thousands_separator": ",", "decimal_places": 2,
+            "currency_symbol_location": "left", "weight_units": "LBS", "dimension_units": "Inches",
+            "dimension_decimal_places": 2, "dimension_decimal_token": ".", "dimension_thousands_token": ",",
+            "plan_name": "Standard", "plan_level": "Standard", "plan_is_trial": False, "industry": "",
+            "logo": [], "is_price_entered_with_tax": False, "store_id": int(self.store_id),
+            "default_channel_id": 1, "default_site_id": 1, "active_comparison_modules": [],
+            "features": {"stencil_enabled": True, "sitewidehttps_enabled": True, "facebook_catalog_id": "",
+                         "checkout_type": "optimized", "wishlists_enabled": True,
+                         "graphql_storefront_api_enabled": True, "shopper_consent_tracking_enabled": False,
+                         "multi_storefront_enabled": True,
+                         "storefront_limits": {"active": 1, "total_including_inactive": 1}},
+        })
 
     async def archive_order(self, request: Request) -> Response:
         """``DELETE /v2/orders/{id}`` archives (``is_deleted: true``) and answers 204."""
@@ -1158,7 +1551,7 @@ class Simulator(SimulatorBase):
             raise _invalid("tracking_link")
         if "shipping_provider" in body:
             provider = str(body["shipping_provider"] or "")
-            if provider and provider not in SHIPPING_PROVIDERS and not (
+            if provider and provider not in _SHIPPING_PROVIDERS and not (
                     provider.startswith("carrier_") and provider[8:].isdigit()):
                 raise _invalid("shipping_provider")
 

@@ -49,7 +49,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from simulators import FaultConfig, SimulatorBase, json_response
-from simulators.app import WindowState, ceil_seconds, read_json
+from simulators.app import WindowState, ceil_seconds, read_json, store_currency
 from simulators.catalog import DEMO_PRODUCTS, fake_shopper
 
 __all__ = ["SHIPPING_METHODS", "STATUSES", "SimOrder", "SimProduct", "Simulator"]
@@ -195,8 +195,9 @@ class Simulator(SimulatorBase):
     def __init__(self, *, orders: int = 0, seed: int = 0, faults: FaultConfig | None = None,
                  rate_limit: tuple[int, float] | bool | None = True, credentials: dict[str, str] | None = None,
                  version: str = "4.13.2", prices_include_tax: bool = False,
-                 clock: Callable[[], float] | None = None) -> None:
+                 clock: Callable[[], float] | None = None, currency: str | None = None) -> None:
         super().__init__(faults=faults, rate_limit=rate_limit)
+        self.currency = store_currency(currency, "USD")
         credentials = credentials or {}
         self.email = credentials.get("email", "admin@example.com")
         self.api_key = credentials.get("api_key", "sim-api-key")
@@ -383,6 +384,10 @@ class Simulator(SimulatorBase):
             ("/statuses", self._statuses, ["GET"], False),
             ("/products", self._products, ["GET"], False),
             ("/products/{product_id}", self._product, ["GET"], False),
+            ("/payments", self._payments, ["GET"], False),
+            ("/payments/{payment_id}", self._payment, ["GET"], False),
+            ("/shippings", self._shippings, ["GET"], False),
+            ("/shippings/{shipping_id}", self._shipping, ["GET"], False),
         ]
         routes: list[BaseRoute] = []
         for prefix in ("/api/2.0", "/api"):
@@ -392,6 +397,21 @@ class Simulator(SimulatorBase):
                     guarded = self.endpoint(self._wrap(handler), write=write, route=path)
                     routes.append(Route(prefix + path, guarded, methods=[method]))
         return routes
+
+    def fallback_routes(self) -> list[BaseRoute]:
+        """Any other path: under ``/api`` CS-Cart's JSON ``404 Not Found`` (after auth, like every API call);
+        elsewhere the storefront's HTML 404 page."""
+        async def not_found(request: Request) -> Response:
+            return self._error(404)
+
+        async def storefront(request: Request) -> Response:
+            return Response("<!DOCTYPE html><html><head><title>Page not found</title></head><body><h1>404</h1>"
+                            "<p>The page you are looking for cannot be found.</p></body></html>", status_code=404,
+                            media_type="text/html")
+
+        methods = ["GET", "POST", "PUT", "DELETE", "PATCH"]
+        return [Route("/api/{path:path}", self.endpoint(not_found, route="(unknown path)"), methods=methods),
+                Route("/{path:path}", storefront, methods=methods)]
 
     def control_routes(self) -> list[BaseRoute]:
         """``POST /__sim/cscart/orders/{id}`` ``{"status": "C"}``: a merchant action in the admin."""
@@ -788,7 +808,9 @@ class Simulator(SimulatorBase):
             "b_state_descr": _STATES.get(c["b_country"], {}).get(c["b_state"], c["b_state"]),
             "s_state_descr": _STATES.get(c["s_country"], {}).get(c["s_state"], c["s_state"]),
             "payment_method": {"payment_id": c["payment_id"], "company_id": "1", "usergroup_ids": "0",
-                               "position": "20", "status": "A", "processor_id": "0", "a_surcharge":
+                               "position": "20", "status": "A",
+                               "template": "views/orders/components/payments/cc_outside.tpl",
+                               "processor_params": None, "processor_id": "0", "a_surcharge":
                                _money(payment["surcharge"]) + "0", "p_surcharge": "0.000", "tax_ids": [],
                                "localization": "", "payment_category": "tab3", "payment": payment["payment"],
                                "description": payment["description"], "instructions": "",
@@ -813,7 +835,7 @@ class Simulator(SimulatorBase):
                 "need_shipment": any(line["amount"] > shipped.get(i, 0) for i, line in order.lines.items()),
             }],
             "shipment_ids": [str(sid) for sid, s in self.shipments.items() if s["order_id"] == order.order_id],
-            "secondary_currency": "USD",
+            "secondary_currency": self.currency,
             "display_subtotal": _num(totals["subtotal"]),
             "payment_info": [],
             "product_groups": [{"name": "Simtech", "company_id": 1, "products": {
@@ -952,6 +974,56 @@ class Simulator(SimulatorBase):
         page, per_page, page_rows = self._paginate(rows, request.query_params)
         return 200, {"statuses": page_rows,
                      "params": {"items_per_page": per_page, "page": page, "total_items": str(len(rows))}}
+
+    @staticmethod
+    def _payment_row(payment_id: str) -> dict[str, Any]:
+        """A payment method as ``/api/payments`` lists it (the same record the order detail embeds)."""
+        payment = PAYMENT_METHODS[payment_id]
+        return {"payment_id": payment_id, "company_id": "1", "usergroup_ids": "0", "position": "20", "status": "A",
+                "template": "views/orders/components/payments/cc_outside.tpl", "processor_id": "0",
+                "processor_params": None, "a_surcharge": _money(payment["surcharge"]) + "0", "p_surcharge": "0.000",
+                "tax_ids": [], "localization": "", "payment_category": "tab3", "payment": payment["payment"],
+                "description": payment["description"], "instructions": "", "surcharge_title": payment["title"],
+                "lang_code": "en"}
+
+    @staticmethod
+    def _shipping_row(shipping_id: str) -> dict[str, Any]:
+        """A shipping method as ``/api/shippings`` lists it (``shipping_id`` is what a new order needs)."""
+        method = SHIPPING_METHODS[shipping_id]
+        return {"shipping_id": shipping_id, "company_id": "0", "destination": "I", "min_weight": "0.00",
+                "max_weight": "0.00", "usergroup_ids": "0", "rate_calculation": "M" if shipping_id == "1" else "R",
+                "service_id": "0" if shipping_id == "1" else "8", "service_params": [], "localization": "",
+                "tax_ids": [], "position": shipping_id, "status": "A", "free_shipping": "N",
+                "is_address_required": "Y", "shipping": method["shipping"], "delivery_time": method["delivery_time"],
+                "description": "", "lang_code": "en"}
+
+    def _payments(self, request: Request, body: dict[str, Any] | None) -> tuple[int, Any]:
+        """``GET /api/payments``: the store's payment methods (a CS-Cart order needs a ``payment_id``)."""
+        rows = [self._payment_row(payment_id) for payment_id in PAYMENT_METHODS]
+        page, per_page, page_rows = self._paginate(rows, request.query_params)
+        return 200, {"payments": page_rows,
+                     "params": {"page": page, "items_per_page": per_page, "total_items": str(len(rows))}}
+
+    def _payment(self, request: Request, body: dict[str, Any] | None) -> tuple[int, Any]:
+        """``GET /api/payments/{id}`` (404 for an unknown id)."""
+        payment_id = str(request.path_params["payment_id"])
+        if payment_id not in PAYMENT_METHODS:
+            raise _ApiError(404)
+        return 200, self._payment_row(payment_id)
+
+    def _shippings(self, request: Request, body: dict[str, Any] | None) -> tuple[int, Any]:
+        """``GET /api/shippings``: the store's shipping methods (a CS-Cart order needs a ``shipping_id``)."""
+        rows = [self._shipping_row(shipping_id) for shipping_id in SHIPPING_METHODS]
+        page, per_page, page_rows = self._paginate(rows, request.query_params)
+        return 200, {"shippings": page_rows,
+                     "params": {"page": page, "items_per_page": per_page, "total_items": str(len(rows))}}
+
+    def _shipping(self, request: Request, body: dict[str, Any] | None) -> tuple[int, Any]:
+        """``GET /api/shippings/{id}`` (404 for an unknown id)."""
+        shipping_id = str(request.path_params["shipping_id"])
+        if shipping_id not in SHIPPING_METHODS:
+            raise _ApiError(404)
+        return 200, self._shipping_row(shipping_id)
 
     def _catalog_row(self, product: SimProduct, combination: str | None = None) -> dict[str, Any]:
         row: dict[str, Any] = {

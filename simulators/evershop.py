@@ -43,19 +43,18 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.evershop.wire import (
-    ORDER_STATUS_FLOW,
-    ORDER_STATUS_NAMES,
-    PAYMENT_STATUS_NAMES,
-    SHIPMENT_PHASES,
-    SHIPMENT_ROLLUP_NAMES,
-    cancelable,
-    resolve_order_status,
-    shipment_rollup,
-)
 from simulators import FaultConfig, SimulatorBase, json_response
-from simulators.app import Handler, WindowState, ceil_seconds, read_json
+from simulators.app import Handler, WindowState, ceil_seconds, read_json, store_currency
 from simulators.catalog import DEMO_PRODUCTS, fake_shopper
+from simulators.evershop_rules import (
+    ORDER_FLOW,
+    ORDER_NAMES,
+    PAYMENT_NAMES,
+    ROLLUP_NAMES,
+    SHIPMENT_PHASE,
+    order_status,
+    rollup,
+)
 
 __all__ = ["DEFAULT_CREDENTIALS", "Simulator", "sign_webhook"]
 
@@ -118,6 +117,17 @@ def _jsnum(value: Decimal) -> int | float:
     return int(value) if value == value.to_integral_value() else float(value)
 
 
+def _js_numbers(value: Any) -> Any:
+    """GraphQL ``Float`` values as JavaScript writes them: a whole number without ``.0`` (``5``, not ``5.0``)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {key: _js_numbers(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_js_numbers(item) for item in value]
+    return value
+
+
 def _iso(value: datetime | None) -> str | None:
     """A timestamptz as JavaScript's ``Date.toJSON``: ``2026-11-22T07:58:47.033Z``."""
     if value is None:
@@ -151,11 +161,11 @@ def _datetime(value: datetime | None) -> dict[str, Any] | None:
 
 def _price(value: Decimal, currency: str) -> dict[str, Any]:
     text = f"${value:,.2f}" if currency == "USD" else f"{value:,.2f} {currency}"
-    return {"value": float(value), "currency": currency, "text": text}
+    return {"value": _jsnum(value), "currency": currency, "text": text}
 
 
 def _weight(value: Decimal) -> dict[str, Any]:
-    return {"value": float(value), "unit": "kg", "text": f"{_jsnum(value)} kg"}
+    return {"value": _jsnum(value), "unit": "kg", "text": f"{_jsnum(value)} kg"}
 
 
 def _uuid() -> str:
@@ -255,6 +265,7 @@ class Simulator(SimulatorBase):
         access_token_ttl: float = 900.0,
         refresh_token_ttl: float = 54_000.0,
         clock: Callable[[], float] = time.time,
+        currency: str | None = None,
     ) -> None:
         super().__init__(faults=faults, rate_limit=rate_limit)
         self.credentials = {**DEFAULT_CREDENTIALS, **(credentials or {})}
@@ -263,7 +274,7 @@ class Simulator(SimulatorBase):
         self.access_token_ttl = access_token_ttl
         self.refresh_token_ttl = refresh_token_ttl
         self.clock = clock
-        self.currency = "USD"
+        self.currency = store_currency(currency, "USD")
         self.events: list[dict[str, Any]] = []
         self._pending_events: list[tuple[str, dict[str, Any], int | None]] = []
         self._webhook_secret: str | None = None
@@ -294,6 +305,7 @@ class Simulator(SimulatorBase):
         self.orders: dict[int, _Order] = {}
         self._order_by_uuid: dict[str, _Order] = {}
         self._ids: dict[str, int] = {}
+        self._sessions: dict[str, str] = {}
         self._variant_groups: dict[str, int] = {}
         self._private: set[Handler] = set()
         for item in DEMO_PRODUCTS:
@@ -434,9 +446,17 @@ class Simulator(SimulatorBase):
                     user = self._verify(token, "access")["user"]
                 except _Fail as fail:
                     return fail.response()
+        if user is None and self._session_user(request) is not None:
+            user = self._session_user(request)
         if request.scope.get("endpoint") in self._private and user is None:
             return _Fail(401, "Unauthorized").response()
         return None
+
+    def _session_user(self, request: Request) -> str | None:
+        """The admin behind an ``asid`` session cookie (API routes accept it too, evershop.md §auth)."""
+        cookie = request.cookies.get("asid", "")
+        sid = cookie.removeprefix("s:").split(".")[0]
+        return self._sessions.get(sid)
 
     def error_response(self, status: int, message: str) -> Response:
         """EverShop's error body (``{"error": {"status", "message"}}``)."""
@@ -466,6 +486,7 @@ class Simulator(SimulatorBase):
         public: list[tuple[str, str, Callable[..., Any], bool]] = [
             ("POST", "/api/user/tokens", self._h_tokens, False),
             ("POST", "/api/user/token/refresh", self._h_refresh, False),
+            ("POST", "/admin/user/login", self._h_admin_login, False),
             ("POST", "/api/carts", self._h_cart_create, True),
             ("POST", "/api/cart/{cart_id}/items", self._h_cart_add_item, True),
             ("POST", "/api/carts/{cart_id}/contacts", self._h_cart_contact, True),
@@ -478,6 +499,7 @@ class Simulator(SimulatorBase):
             ("GET,POST", "/api/graphql", self._gql_public, False),
         ]
         private: list[tuple[str, str, Callable[..., Any], bool]] = [
+            ("POST", "/api/user/session/tokens", self._h_session_tokens, False),
             ("POST", "/api/settings", self._h_settings, True),
             ("POST", "/api/packages", self._h_package, True),
             ("POST", "/api/products", self._h_product, True),
@@ -556,6 +578,24 @@ class Simulator(SimulatorBase):
             return json_response({"error": {"message": "Invalid email or password", "status": 400}}, 400)
         return json_response({"data": {"accessToken": self._token("access"), "refreshToken": self._token("refresh")}})
 
+    def _h_admin_login(self, request: Request, body: Any) -> Response:
+        """``POST /admin/user/login``: the admin UI's login, ``{"data": {"sid"}}`` and an ``asid`` cookie."""
+        body = self._object(body)
+        self._require(body, "email", "password")
+        if (body.get("email") != self.credentials["email"]
+                or not hmac.compare_digest(str(body.get("password")), self.credentials["password"])):
+            return json_response({"error": {"message": "Invalid email or password", "status": 400}}, 400)
+        sid = secrets.token_urlsafe(24)[:32]
+        self._sessions[sid] = str(body["email"])
+        response = json_response({"data": {"sid": sid}})
+        signature = hmac.new(self._access_secret, sid.encode(), hashlib.sha256).hexdigest()[:27]
+        response.set_cookie("asid", f"s:{sid}.{signature}", max_age=86_400, path="/", httponly=True)
+        return response
+
+    def _h_session_tokens(self, request: Request, body: Any) -> Response:
+        """``POST /api/user/session/tokens``: the session cookie exchanged for a JWT pair."""
+        return json_response({"data": {"accessToken": self._token("access"), "refreshToken": self._token("refresh")}})
+
     def _h_refresh(self, request: Request, body: Any) -> Response:
         body = self._object(body)
         token = body.get("refreshToken")
@@ -607,7 +647,11 @@ class Simulator(SimulatorBase):
             "weight": _num4(product.weight), "tax_class": None, "status": product.status,
             "created_at": _iso(product.created_at), "updated_at": _iso(product.created_at), "category_id": None,
             "no_shipping_required": False, "package_id": product.package_id, "meta_data": {},
-            "links": [{"rel": "edit", "href": f"/admin/products/edit/{product.uuid}", "action": "GET",
+            "related_products_mode": "inherit", "related_products_rules": None, "cross_sell_mode": "auto",
+            "exclude_from_recommendation": False,
+            "links": [{"rel": "productGrid", "href": "/admin/products", "action": "GET", "types": ["text/xml"]},
+                      {"rel": "view", "href": f"/product/{product.uuid}", "action": "GET", "types": ["text/xml"]},
+                      {"rel": "edit", "href": f"/admin/products/edit/{product.uuid}", "action": "GET",
                        "types": ["text/xml"]}],
         }})
 
@@ -928,7 +972,9 @@ class Simulator(SimulatorBase):
         now = self._now()
         order_id = self._next("order")
         uuid = _uuid()
-        lines = [(item, self._cart_line_amounts(item)) for item in cart.items]
+        # Order items are written newest cart item first: the recorded real order (sample 22) numbers the
+        # item added last (POST /api/cart/:id/items) order_item_id 1 and the one the cart was created with 2.
+        lines = [(item, self._cart_line_amounts(item)) for item in reversed(cart.items)]
         sub_total = sum((a["line_total"] for _, a in lines), Decimal(0))
         fee = cart.shipping_method["cost"]
         weight = sum((i.product.weight * i.qty for i in cart.items), Decimal(0))
@@ -1095,7 +1141,7 @@ class Simulator(SimulatorBase):
         current = order.row["status"]
         if current == status:
             return
-        if ORDER_STATUS_FLOW.index(current) > ORDER_STATUS_FLOW.index(status):
+        if ORDER_FLOW.index(current) > ORDER_FLOW.index(status):
             raise _Fail(500, "Can not revert the status of the order")
         order.row["status"] = status
         self._emit("order_status_updated", {"orderId": order.row["order_id"], "before": current, "after": status},
@@ -1103,7 +1149,7 @@ class Simulator(SimulatorBase):
 
     def _after_status_change(self, order: _Order) -> None:
         """The hookAfter on payment/shipment changes: derive the order status via psoMapping."""
-        new = resolve_order_status(order.row["payment_status"], order.row["shipment_status"])
+        new = order_status(order.row["payment_status"], order.row["shipment_status"])
         if new is None:
             raise _Fail(500, "Can not found a valid order status from the current shipment and payment status")
         if order.row["status"] == "canceled" and new != "canceled":
@@ -1120,14 +1166,14 @@ class Simulator(SimulatorBase):
         ordered = {item["order_item_id"]: item["qty"] for item in order.items if not item["no_shipping_required"]}
         by_phase: dict[str, dict[int, int]] = {}
         for shipment in order.shipments:
-            phase = SHIPMENT_PHASES.get(shipment.row["status"], "shipped")
+            phase = SHIPMENT_PHASE.get(shipment.row["status"], "shipped")
             bucket = by_phase.setdefault(phase, {})
             for item in shipment.items:
                 bucket[item["order_item_id"]] = bucket.get(item["order_item_id"], 0) + item["qty"]
-        order.row["shipment_status"] = shipment_rollup(
+        order.row["shipment_status"] = rollup(
             {str(k): v for k, v in ordered.items()},
             {phase: {str(k): v for k, v in qty.items()} for phase, qty in by_phase.items()},
-            order_canceled=order.row["status"] == "canceled",
+            canceled=order.row["status"] == "canceled",
         )
         self._after_status_change(order)
 
@@ -1140,7 +1186,7 @@ class Simulator(SimulatorBase):
 
     def _set_shipment_status(self, order: _Order, shipment: _Shipment, status: str) -> None:
         before = shipment.row["status"]
-        from_phase, to_phase = SHIPMENT_PHASES[before], SHIPMENT_PHASES[status]
+        from_phase, to_phase = SHIPMENT_PHASE[before], SHIPMENT_PHASE[status]
         allowed = {"shipped": {"shipped", "delivered", "canceled"}, "delivered": {"delivered"},
                    "canceled": {"canceled"}}[from_phase]
         if to_phase not in allowed:
@@ -1333,11 +1379,13 @@ class Simulator(SimulatorBase):
     def cancel_order(self, order: _Order, reason: str | None) -> None:
         """The oms ``cancelOrder`` service, bug included: an already canceled order is canceled (and
         restocked) again."""
-        if not cancelable(order.row["payment_status"], order.row["shipment_status"]):
+        payment = order.row["payment_status"] or "pending"
+        payment_cancelable = _PAYMENT_BADGES.get(payment, ("", None, None))[2] is not False
+        if not payment_cancelable or order.row["shipment_status"] == "delivered":
             raise _Fail(500, "Order is not cancelable at this status")
         self._set_payment_status(order, "canceled")
         for shipment in order.shipments:
-            if SHIPMENT_PHASES.get(shipment.row["status"]) == "shipped":
+            if SHIPMENT_PHASE.get(shipment.row["status"]) == "shipped":
                 self._set_shipment_status(order, shipment, "canceled")
         self._activity(order, f"Order canceled {f'({reason})' if reason else ''}")
         for item in order.items:
@@ -1397,10 +1445,10 @@ class Simulator(SimulatorBase):
         assert query is not None
         query.fields["order"].resolve = lambda _root, _info, uuid: self._gql_order_by_uuid(uuid, admin)
         query.fields["statusList"].resolve = lambda *_: [
-            {"code": code, "name": name, "badge": _ORDER_BADGES[code]} for code, name in ORDER_STATUS_NAMES.items()]
+            {"code": code, "name": name, "badge": _ORDER_BADGES[code]} for code, name in ORDER_NAMES.items()]
         query.fields["paymentStatusList"].resolve = lambda *_: [
             {"code": code, "name": name, "badge": _PAYMENT_BADGES[code][0], "isDefault": _PAYMENT_BADGES[code][1],
-             "isCancelable": _PAYMENT_BADGES[code][2]} for code, name in PAYMENT_STATUS_NAMES.items()]
+             "isCancelable": _PAYMENT_BADGES[code][2]} for code, name in PAYMENT_NAMES.items()]
         query.fields["shipmentStatusList"].resolve = lambda *_: [
             {"code": code, "name": name, "badge": badge, "phase": code} for code, (name, badge) in
             _SHIPMENT_STATUS.items()]
@@ -1463,8 +1511,8 @@ class Simulator(SimulatorBase):
     @staticmethod
     def _gql_package(package: dict[str, Any]) -> dict[str, Any]:
         return {"packageId": package["package_id"], "uuid": package["uuid"], "name": package["name"],
-                "length": float(package["length"]), "width": float(package["width"]),
-                "height": float(package["height"]), "weight": _weight(package["weight"]),
+                "length": _jsnum(package["length"]), "width": _jsnum(package["width"]),
+                "height": _jsnum(package["height"]), "weight": _weight(package["weight"]),
                 "isDefault": package["is_default"], "updateApi": f"/api/packages/{package['uuid']}",
                 "deleteApi": f"/api/packages/{package['uuid']}"}
 
@@ -1518,7 +1566,7 @@ class Simulator(SimulatorBase):
         assert isinstance(result, ExecutionResult)  # every resolver here is synchronous
         if result.errors:
             return _Fail(500, result.errors[0].message).response()
-        return json_response({"data": result.data})
+        return json_response({"data": _js_numbers(result.data)})
 
     async def _gql_admin(self, request: Request) -> Response:
         return await self._graphql(request, self._admin_schema)
@@ -1618,13 +1666,13 @@ class Simulator(SimulatorBase):
         badge, is_default, is_cancelable = _PAYMENT_BADGES.get(pay, ("default", None, None))
         out: dict[str, Any] = {
             "orderId": row["order_id"], "uuid": uuid, "orderNumber": row["order_number"],
-            "status": {"code": row["status"], "name": ORDER_STATUS_NAMES.get(row["status"], "Unknown"),
+            "status": {"code": row["status"], "name": ORDER_NAMES.get(row["status"], "Unknown"),
                        "badge": _ORDER_BADGES.get(row["status"], "default")},
-            "paymentStatus": {"code": pay, "name": PAYMENT_STATUS_NAMES.get(pay, "Unknown"), "badge": badge,
+            "paymentStatus": {"code": pay, "name": PAYMENT_NAMES.get(pay, "Unknown"), "badge": badge,
                               "isDefault": is_default, "isCancelable": is_cancelable},
             # The order-level rollup has no phase: selecting shipmentStatus.phase fails (as in 2.2.1).
             "shipmentStatus": {"code": row["shipment_status"],
-                               "name": SHIPMENT_ROLLUP_NAMES.get(row["shipment_status"], "Unknown"),
+                               "name": ROLLUP_NAMES.get(row["shipment_status"], "Unknown"),
                                "badge": _ROLLUP_BADGES.get(row["shipment_status"], "default")},
             "items": [self._gql_item(item, cur, shipped) for item in order.items],
             "noShippingRequired": row["no_shipping_required"],
@@ -1694,7 +1742,7 @@ class Simulator(SimulatorBase):
             "productId": item["product_id"], "productSku": item["product_sku"], "productName": item["product_name"],
             "thumbnail": item["thumbnail"], "noShippingRequired": item["no_shipping_required"],
             "productWeight": _weight(item["product_weight"]), "qty": item["qty"],
-            "taxPercent": float(item["tax_percent"]), "variantGroupId": item["variant_group_id"],
+            "taxPercent": _jsnum(item["tax_percent"]), "variantGroupId": item["variant_group_id"],
             "variantOptions": [{"attributeCode": o["attribute_code"], "attributeName": o["attribute_name"],
                                 "attributeId": o["attribute_id"], "optionId": o["option_id"],
                                 "optionText": o["option_text"]} for o in options] if options else None,
@@ -1734,7 +1782,7 @@ class Simulator(SimulatorBase):
     def _gql_shipment(shipment: _Shipment, by_item: dict[int, dict[str, Any]]) -> dict[str, Any]:
         row = shipment.row
         name, badge = _SHIPMENT_STATUS.get(row["status"], ("Unknown", "default"))
-        phase = SHIPMENT_PHASES.get(row["status"], "shipped")
+        phase = SHIPMENT_PHASE.get(row["status"], "shipped")
         uuid = row["uuid"]
         return {
             "markDeliveredApi": f"/api/shipments/{uuid}/markDelivered",

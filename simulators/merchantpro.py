@@ -16,13 +16,15 @@ and ``Retry-After``; processing handlers answering ``{"ok": true}``; webhooks si
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import itertools
 import random
 import threading
 import time
 from collections.abc import Callable, Collection, Iterable
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
@@ -31,14 +33,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from connectors.merchantpro.webhooks import sign
-from connectors.merchantpro.wire import PAYMENT_STATUSES, SHIPPING_STATUSES, money_out
-from connectors.parsing import parse_decimal, parse_timestamp
-from simulators.app import RateWindow, SimulatorBase, WindowState, ceil_seconds, json_response, read_json
+from simulators.app import (
+    RateWindow,
+    SimulatorBase,
+    WindowState,
+    ceil_seconds,
+    json_response,
+    read_json,
+    store_currency,
+)
 from simulators.catalog import DEMO_PRODUCTS, CatalogItem, fake_shopper
 from simulators.faults import FaultConfig
 
-__all__ = ["PAYMENT_TEXT", "SHIPPING_TEXT", "Simulator", "TwoWindows"]
+__all__ = ["PAYMENT_TEXT", "SHIPPING_TEXT", "Simulator", "TwoWindows", "money_out"]
 
 SHOP = "https://www.shop.sim.ro"
 TZ = ZoneInfo("Europe/Bucharest")
@@ -90,7 +97,35 @@ def _stamp(value: datetime) -> str:
 
 
 def _dec(value: Any) -> Decimal:
-    return Decimal(0) if value is None or value == "" else parse_decimal(value)
+    """A number as MerchantPro takes it (JSON number or numeric string); ``ValueError`` (→ 400) otherwise."""
+    if value is None or value == "":
+        return Decimal(0)
+    if isinstance(value, bool):
+        raise ValueError("expected a number, got a boolean")
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError(f"{value!r} is not a number") from None
+    if not number.is_finite():
+        raise ValueError(f"{value!r} is not a finite number")
+    return number
+
+
+def _when(value: str) -> datetime:
+    """An ISO 8601 time as the API writes and takes it; a naive one is read as UTC."""
+    parsed = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def money_out(value: Decimal) -> int | float:
+    """Money as MerchantPro writes it (B7, seed examples): a JSON int when whole (``109``), else a float."""
+    return int(value) if value == value.to_integral_value() else float(value)
+
+
+def _signed(raw: bytes, secret: str) -> dict[str, str]:
+    """B5: ``X-Webhook-Signature`` = base64(HMAC-SHA256(raw body, webhook secret)), base64 not hex."""
+    mac = hmac.new(secret.encode(), raw, hashlib.sha256).digest()
+    return {"X-Webhook-Signature": base64.b64encode(mac).decode()}
 
 
 class TwoWindows(RateWindow):
@@ -124,8 +159,10 @@ class Simulator(SimulatorBase):
     def __init__(self, *, orders: int = 0, seed: int = 0, faults: FaultConfig | None = None,
                  rate_limit: bool | tuple[int, float] | None = True,
                  credentials: dict[str, str] | None = None, lockout_after: int = 5,
-                 lockout_seconds: float = 60.0) -> None:
+                 lockout_seconds: float = 60.0, currency: str | None = None) -> None:
         super().__init__(faults=faults, rate_limit=False)
+        self.currency: str | None = store_currency(currency, "RON") if currency else None
+        """The shop's currency when one was chosen; otherwise seeded orders mix RON and EUR."""
         if rate_limit is True:
             self.window = TwoWindows()
         elif rate_limit:
@@ -206,10 +243,11 @@ class Simulator(SimulatorBase):
                 return candidate
 
     def add_random_order(self, *, created: datetime | None = None) -> dict[str, Any]:
-        """Seed one realistic order (RON or EUR, 1 to 3 lines, a plausible status pair)."""
+        """Seed one realistic order (the shop's currency, else RON or EUR; 1 to 3 lines; a plausible status pair)."""
         rng = self.rng
         shopper = fake_shopper(rng)
-        currency = "RON" if rng.random() < 0.7 else "EUR"
+        mixed = "RON" if rng.random() < 0.7 else "EUR"
+        currency = self.currency or mixed
         created = created or (_now() - timedelta(days=rng.uniform(0, 60)))
         modified = created + timedelta(minutes=rng.randint(0, 3000))
         picks = rng.sample(range(len(DEMO_PRODUCTS)), rng.randint(1, 3))
@@ -337,7 +375,8 @@ class Simulator(SimulatorBase):
             "shipping_awb": body.get("shipping_awb"),
             "shipping_amount": body.get("shipping_amount"), "shipping_tax_amount": None,
             "subtotal_excluding_tax": None, "total_amount": 0,
-            "currency": body.get("currency") or "RON", "original_currency": None, "currency_rate": None,
+            "currency": body.get("currency") or self.currency or "RON",
+            "original_currency": None, "currency_rate": None,
             "coupon_code": body.get("coupon_code"),
             "customer_id": body.get("customer_id"), "customer_email": body.get("customer_email"),
             "customer_ip_address": body.get("customer_ip_address", ""),
@@ -381,6 +420,8 @@ class Simulator(SimulatorBase):
         order["total_amount"] = money_out(gross + ship)
 
     def _set_tags(self, order: dict[str, Any], tags: Any) -> None:
+        """ASSUMPTION (real behaviour unknown, docs/platforms/merchantpro.md "Assumptions"): ``tags`` on
+        POST/PATCH replaces the order's whole tag list, as ``line_items`` does (B7); it is not merged."""
         if tags is None:
             return
         if not isinstance(tags, list):
@@ -449,7 +490,7 @@ class Simulator(SimulatorBase):
 
     def _modified(self, order: dict[str, Any]) -> None:
         now = _now()
-        previous = parse_timestamp(order["date_modified"])
+        previous = _when(order["date_modified"])
         if now <= previous:
             now = previous + timedelta(seconds=1)
         order["date_modified"] = _stamp(now)
@@ -458,7 +499,7 @@ class Simulator(SimulatorBase):
         """Send signed order webhooks to ``url`` (``X-Webhook-Signature`` with ``secret``)."""
         if secret:
             key = secret
-            self.webhooks.configure(url, sign=lambda raw: sign(raw, key))
+            self.webhooks.configure(url, sign=lambda raw: _signed(raw, key))
         else:
             self.webhooks.configure(url)
 
@@ -485,7 +526,9 @@ class Simulator(SimulatorBase):
         return response
 
     def authenticate(self, request: Request) -> Response | None:
-        """Basic auth; 5 failures within a minute lock the API for ``lockout_seconds`` (403)."""
+        """Basic auth. Repeated invalid credentials → 403 is documented (B1); the numbers are an ASSUMPTION
+        (docs/platforms/merchantpro.md "Assumptions"): 5 failures within a minute lock the API for
+        ``lockout_seconds``, answered with 403 and ``Retry-After``."""
         now = time.monotonic()
         with self._lock:
             if now < self._locked_until:
@@ -536,6 +579,14 @@ class Simulator(SimulatorBase):
             Route("/api/v2/products/{product_id}", e(self._get_product, route="GET /products/{id}"), methods=["GET"]),
         ]
 
+    def fallback_routes(self) -> list[BaseRoute]:
+        """Any other path: MerchantPro's JSON error body (``not_found``), after auth and the rate windows."""
+        async def not_found(request: Request) -> Response:
+            return self.error_response(404, f"No route for {request.method} {request.url.path}")
+
+        methods = ["GET", "POST", "PUT", "PATCH", "DELETE"]
+        return [Route("/{path:path}", self.endpoint(not_found, route="(unknown path)"), methods=methods)]
+
     async def _run(self, work: Callable[[], Any]) -> Response:
         try:
             with self._lock:
@@ -569,7 +620,7 @@ class Simulator(SimulatorBase):
             sort = q.get("sort", "date_created.desc")
             if sort not in ("date_created", "date_created.desc"):
                 raise _Error(400, "invalid_sort", f"Cannot sort by `{sort}`")
-            rows.sort(key=lambda r: (parse_timestamp(r["date_created"]), int(r["id"])),
+            rows.sort(key=lambda r: (_when(r["date_created"]), int(r["id"])),
                       reverse=sort.endswith(".desc"))
             start, limit = self._paging(q.get("start"), q.get("limit"))
             page = rows[start:start + limit]
@@ -601,7 +652,9 @@ class Simulator(SimulatorBase):
             raise _Error(400, "invalid_value", "start and limit must be integers") from None
         if first < 0 or size < 1:
             raise _Error(400, "invalid_value", "start must be >= 0 and limit >= 1")
-        return first, min(size, 100)
+        if size > 100:  # the seed page: "The maximum number of records per page cannot exceed 100."
+            raise _Error(400, "invalid_value", "limit cannot exceed 100")
+        return first, size
 
     def _matches(self, row: dict[str, Any], q: Any) -> bool:
         for name, value in q.items():
@@ -619,7 +672,7 @@ class Simulator(SimulatorBase):
                     return False
             elif name in ("created_after", "created_before"):
                 bound = self._bound(value)
-                created = parse_timestamp(row["date_created"])
+                created = _when(row["date_created"])
                 if name == "created_after" and created < bound:
                     return False
                 if name == "created_before" and created >= bound:
@@ -633,7 +686,7 @@ class Simulator(SimulatorBase):
         try:
             if len(value) == 10:
                 return datetime.combine(date.fromisoformat(value), datetime.min.time(), TZ).astimezone(UTC)
-            return parse_timestamp(value)
+            return _when(value)
         except ValueError:
             raise _Error(400, "invalid_value", f"`{value}` is not an ISO 8601 date") from None
 
@@ -676,9 +729,9 @@ class Simulator(SimulatorBase):
 
     @staticmethod
     def _check_values(body: dict[str, Any], *, creating: bool) -> None:
-        if body.get("payment_status") not in (None, *PAYMENT_STATUSES):
+        if body.get("payment_status") not in (None, *PAYMENT_TEXT):
             raise _Error(400, "invalid_value", f"payment_status `{body['payment_status']}` is not valid")
-        if body.get("shipping_status") not in (None, *SHIPPING_STATUSES):
+        if body.get("shipping_status") not in (None, *SHIPPING_TEXT):
             raise _Error(400, "invalid_value", f"shipping_status `{body['shipping_status']}` is not valid")
         if creating and body.get("customer_email") in (None, ""):
             raise _Error(400, "invalid_value", "customer_email is required")

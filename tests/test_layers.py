@@ -35,8 +35,43 @@ def test_imports_run_one_way(path: Path) -> None:
     assert not upward, f"{path.relative_to(REPO)} imports upward: {sorted(upward)}"
 
 
+SIMULATORS = "simulators"
+
+
+def _simulator_modules() -> list[Path]:
+    return sorted((REPO / SIMULATORS).rglob("*.py"))
+
+
+def _product_imports(source: str) -> set[str]:
+    """The product packages (connectors, mappings, sync, workers) a simulator module's source imports."""
+    return _imported(ast.parse(source)) & set(LAYERS)
+
+
+@pytest.mark.parametrize("path", _simulator_modules(), ids=lambda p: str(p.relative_to(REPO)))
+def test_simulators_share_no_code_with_the_product(path: Path) -> None:
+    """A simulator imports none of connectors/mappings/sync/workers: it implements the platform from the
+    notes on its own, so a misreading of the platform is not made identically by client and simulator."""
+    imported = _product_imports(path.read_text())
+    assert not imported, f"{path.relative_to(REPO)} imports product code: {sorted(imported)}"
+
+
+@pytest.mark.parametrize("line", [
+    "from connectors.bigcommerce.webhooks import sign", "import mappings.neutral", "from sync import engine",
+    "import workers.cli as cli", "def f():\n    from connectors.parsing import parse_decimal",
+])
+def test_simulator_import_check_catches_product_imports(line: str) -> None:
+    """The check above fails for each kind of import of product code (top level or inside a function)."""
+    assert _product_imports(line)
+
+
+def test_simulator_import_check_allows_own_and_third_party_imports() -> None:
+    """The check does not flag the simulators' own package or libraries."""
+    assert not _product_imports("import orjson\nfrom simulators.app import read_json\nfrom starlette import routing")
+
+
 def _public_modules() -> list[Path]:
-    return [p for p in _modules() if not p.name.startswith("_") and "migrations" not in p.parts]
+    return [p for p in [*_modules(), *_simulator_modules()]
+            if not p.name.startswith("_") and "migrations" not in p.parts]
 
 
 @pytest.mark.parametrize("path", _public_modules(), ids=lambda p: str(p.relative_to(REPO)))

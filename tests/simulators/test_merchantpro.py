@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -11,6 +12,15 @@ import pytest
 from mappings.merchantpro import to_neutral
 from simulators.merchantpro import Simulator, TwoWindows
 from tests.connectors.merchantpro.conftest import Shop
+
+
+@pytest.fixture
+def shop() -> Iterator[Shop]:
+    """A seeded shop with no rate window, and connectors that can be attached to it."""
+    instance = Shop(Simulator(orders=12, seed=7, rate_limit=False))
+    yield instance
+    instance.close()
+
 
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+0[23]:00$")
 
@@ -89,3 +99,25 @@ def test_two_windows() -> None:
     now[0] = 1.5
     assert [window.hit().allowed for _ in range(3)] == [True, True, False]
     assert window.hit().reset_after > 50
+
+
+def test_limit_over_100_is_refused_as_the_docs_say(shop: Shop) -> None:
+    http = shop.connect().http
+    refused = http.request("GET", "/api/v2/orders", params={"limit": 101}, allow_statuses=(400,))
+    assert refused.json() == {"error": {"name": "invalid_value", "message": "limit cannot exceed 100"}}
+    page = http.request("GET", "/api/v2/orders", params={"limit": 100}).json()
+    assert page["meta"]["count"]["limit"] == 100
+    default = http.request("GET", "/api/v2/orders").json()
+    assert default["meta"]["count"]["limit"] == 100
+    products = http.request("GET", "/api/v2/products", params={"limit": 500}, allow_statuses=(400,))
+    assert products.status_code == 400
+
+
+def test_unknown_paths_answer_merchantpros_error_body(shop: Shop) -> None:
+    http = shop.connect().http
+    for method, path in (("GET", "/api/v2/customers"), ("POST", "/api/v2/refunds"), ("GET", "/api/v3/orders")):
+        answer = http.request(method, path, allow_statuses=(404,))
+        assert answer.json()["error"]["name"] == "not_found"
+        assert set(answer.json()) == {"error"}
+    bad = shop.connect(api_key="nope").http.request("GET", "/api/v2/customers", allow_statuses=(401,))
+    assert bad.json()["error"]["name"] == "unauthorized"

@@ -63,7 +63,7 @@ def test_order_products_addresses_look_like_the_samples(shared: Path, sim: Simul
     ours, theirs = type_names(order), type_names(real_order)
     assert {k: ours[k] for k in theirs if k in ours} == theirs
     assert order["products"]["resource"] == "/orders/100/products"
-    assert order["products"]["url"] == "https://api.bigcommerce.com/stores/simstore/v2/orders/100/products"
+    assert order["products"]["url"] == "http://sim/stores/simstore/v2/orders/100/products"  # the serving host
     product = api.get(f"{V2}/orders/100/products").json()[0]
     assert set(product) == set(real_product)
     assert {k: type_names(product)[k] for k in type_names(real_product)} == type_names(real_product)
@@ -426,3 +426,16 @@ def test_simulated_orders_map_cleanly(sim: Simulator, api: httpx.Client) -> None
         n = to_neutral(bundle)
         assert n.warnings == [], (order_id, n.warnings)
         assert json.loads(n.to_json())["currency"] == "USD"
+
+
+def test_standard_webhook_signature_is_what_the_connector_verifies(sim: Simulator) -> None:
+    """The simulator signs callbacks on its own; the connector's independent check must accept them and
+    refuse a changed body (two implementations of BigCommerce §6 agreeing)."""
+    from connectors.bigcommerce.webhooks import verify
+
+    sim.configure_webhooks("http://127.0.0.1:9/hook", "s3cret", client_secret="whsec_" + "c2VjcmV0LWtleQ==")
+    assert sim.webhooks.sign is not None
+    raw = b'{"scope":"store/order/created","data":{"type":"order","id":100}}'
+    headers = {**sim.webhooks.extra_headers, **sim.webhooks.sign(raw)}
+    assert verify(headers, raw, "s3cret", client_secret="whsec_c2VjcmV0LWtleQ==")
+    assert not verify(headers, raw.replace(b"100", b"101"), "s3cret", client_secret="whsec_c2VjcmV0LWtleQ==")
