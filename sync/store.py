@@ -7,8 +7,9 @@ keys record the recovery point first). Unique constraints turn races into "alrea
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,15 +19,16 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, func
+from sqlalchemy import delete, event, func, insert, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, create_engine, select
 
-from sync.models import AttentionItem, Binding, InboxEvent, Operation, SyncCursor, utcnow
+from sync.models import AttentionItem, Binding, Delivery, InboxEvent, Operation, SyncCursor, utcnow
 
-__all__ = ["SchemaOutdated", "Store", "StoreUnavailable", "alembic_config"]
+__all__ = ["DeliveryOutcome", "InboxEntry", "SchemaOutdated", "Store", "StoreUnavailable", "alembic_config"]
 
 log = structlog.get_logger("ordersync.store")
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -54,6 +56,29 @@ def _normalise_url(url: str) -> str:
     if url.startswith("postgres://"):
         return "postgresql+psycopg://" + url[len("postgres://"):]
     return url
+
+
+@dataclass(frozen=True)
+class InboxEntry:
+    """One event of a delivery, already fitted to the inbox columns (see :mod:`workers.inbox`)."""
+
+    event_key: str
+    topic: str
+    order_id: str | None
+
+
+@dataclass
+class DeliveryOutcome:
+    """What :meth:`Store.add_delivery` did: ids of new rows, and ids still to be published."""
+
+    accepted: list[int] = field(default_factory=list)
+    duplicates: int = 0
+    unpublished: list[int] = field(default_factory=list)
+    delivery_id: int | None = None
+
+
+_INBOX = InboxEvent.__table__  # type: ignore[attr-defined]
+_DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
 
 
 class Store:
@@ -287,6 +312,103 @@ class Store:
                 raise
             return existing, False
 
+    def add_delivery(self, *, store: str, payload: str, events: Sequence[InboxEntry]) -> DeliveryOutcome:
+        """Store one webhook delivery and its new events in **one** transaction (the outbox).
+
+        The payload is written once (a :class:`Delivery` row) and only when at least one event is
+        new; events already in the inbox (same store and key) are duplicates. The ids to publish
+        are the new rows plus duplicates still ``received``: a redelivery of an event that never
+        reached the broker gets it published. All or nothing: an error stores none of the events.
+        """
+        outcome = DeliveryOutcome()
+        wanted: dict[str, InboxEntry] = {}
+        for entry in events:
+            if entry.event_key in wanted:
+                outcome.duplicates += 1
+            else:
+                wanted[entry.event_key] = entry
+        now = utcnow()
+        with self.engine.begin() as conn:
+            known = self._inbox_status(conn, store, list(wanted))
+            fresh = [entry for key, entry in wanted.items() if key not in known]
+            inserted: dict[str, int] = {}
+            if fresh:
+                outcome.delivery_id = conn.execute(insert(_DELIVERIES).values(
+                    store=store, payload=payload, events=len(fresh), received_at=now,
+                ).returning(_DELIVERIES.c.id)).scalar_one()
+                rows = [{"store": store, "event_key": e.event_key, "topic": e.topic, "order_id": e.order_id,
+                         "delivery_id": outcome.delivery_id, "status": "received", "received_at": now}
+                        for e in fresh]
+                statement = self._insert(_INBOX).values(rows).on_conflict_do_nothing(
+                    index_elements=["store", "event_key"]).returning(_INBOX.c.id, _INBOX.c.event_key)
+                inserted = {key: row_id for row_id, key in conn.execute(statement)}
+                if not inserted:  # every event was stored by a concurrent request meanwhile
+                    conn.execute(delete(_DELIVERIES).where(_DELIVERIES.c.id == outcome.delivery_id))
+                    outcome.delivery_id = None
+                raced = [e.event_key for e in fresh if e.event_key not in inserted]
+                if raced:
+                    known.update(self._inbox_status(conn, store, raced))
+        outcome.accepted = sorted(inserted.values())
+        outcome.duplicates += len(wanted) - len(inserted)
+        again = [row_id for row_id, status in known.values() if status == "received"]
+        outcome.unpublished = sorted(set(outcome.accepted) | set(again))
+        return outcome
+
+    def _insert(self, table: Any) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    @staticmethod
+    def _inbox_status(conn: Any, store: str, keys: list[str]) -> dict[str, tuple[int, str]]:
+        if not keys:
+            return {}
+        rows = conn.execute(_INBOX.select().with_only_columns(_INBOX.c.event_key, _INBOX.c.id, _INBOX.c.status)
+                            .where(_INBOX.c.store == store, _INBOX.c.event_key.in_(keys)))
+        return {key: (row_id, status) for key, row_id, status in rows}
+
+    def mark_published(self, inbox_ids: Sequence[int]) -> int:
+        """``received`` → ``enqueued`` for rows whose message reached the broker (others untouched)."""
+        if not inbox_ids:
+            return 0
+        with self.engine.begin() as conn:
+            return self._mark_published(conn, inbox_ids)
+
+    @staticmethod
+    def _mark_published(conn: Any, inbox_ids: Sequence[int]) -> int:
+        result = conn.execute(update(_INBOX).where(_INBOX.c.id.in_(list(inbox_ids)), _INBOX.c.status == "received")
+                              .values(status="enqueued", published_at=utcnow()))
+        return int(result.rowcount or 0)
+
+    def relay_unpublished(self, older_than: datetime, limit: int,
+                          publish: Callable[[list[int]], list[int]]) -> tuple[int, int]:
+        """Hand inbox rows still ``received`` since before ``older_than`` to ``publish``.
+
+        ``publish`` gets the ids and returns those whose message reached the broker; they are marked
+        ``enqueued`` in the same transaction. On PostgreSQL the rows are locked (``SKIP LOCKED``), so
+        two relays never publish the same row at once. Returns ``(found, published)``.
+        """
+        with self.engine.begin() as conn:
+            query = (_INBOX.select().with_only_columns(_INBOX.c.id)
+                     .where(_INBOX.c.status == "received", _INBOX.c.received_at < older_than)
+                     .order_by(_INBOX.c.id).limit(limit).with_for_update(skip_locked=True))
+            ids = [row_id for (row_id,) in conn.execute(query)]
+            if not ids:
+                return 0, 0
+            published = publish(ids)
+            self._mark_published(conn, published)
+        return len(ids), len(published)
+
+    def delivery_payload(self, inbox_id: int) -> str | None:
+        """The raw body an inbox event arrived in (its delivery's, or its own for pre-0002 rows)."""
+        with self.session() as s:
+            row = s.get(InboxEvent, inbox_id)
+            if row is None:
+                return None
+            if row.delivery_id is None:
+                return row.payload
+            delivery = s.get(Delivery, row.delivery_id)
+            return delivery.payload if delivery else None
+
     def inbox_event(self, inbox_id: int) -> InboxEvent | None:
         """An inbox row by id."""
         with self.session() as s:
@@ -383,12 +505,15 @@ class Store:
             operations = s.exec(select(Operation.operation, Operation.status, func.count()).group_by(
                 Operation.operation, Operation.status)).all()
             inbox = s.exec(select(InboxEvent.status, func.count()).group_by(InboxEvent.status)).all()
+            oldest = s.exec(select(func.min(InboxEvent.received_at)).where(InboxEvent.status == "received")).one()
             attention = s.exec(select(AttentionItem.kind, func.count()).where(
                 AttentionItem.status == "open").group_by(AttentionItem.kind)).all()
         return {
             "bindings": [{"route": r, "state": st, "count": n} for r, st, n in bindings],
             "operations": [{"operation": o, "status": st, "count": n} for o, st, n in operations],
             "inbox": dict(inbox),
+            # Events stored but not yet handed to the broker (the relay publishes them): how old the oldest is.
+            "inbox_unpublished_since": oldest,
             "attention": dict(attention),
         }
 
