@@ -44,11 +44,11 @@ class Publisher:
     """
 
     def __init__(self, settings: ProcessSettings, *, threads: int = 4, backlog: int = 5000,
-                 cooldown: float = 5.0) -> None:
+                 cooldown: float | None = None) -> None:
         self.broker_url = settings.broker_url
         self.eager = self.broker_url.startswith("memory")
         self.timeout = settings.publish_timeout
-        self.cooldown = cooldown
+        self.cooldown = cooldown if cooldown is not None else max(1.0, 2 * self.timeout)
         self.backlog = backlog
         self._local = threading.local()
         self._lock = threading.Lock()
