@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import delete, event, func, insert, update
+from sqlalchemy import event, func, insert, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -28,7 +28,8 @@ from sqlmodel import Session, col, create_engine, select
 
 from sync.models import AttentionItem, Binding, Delivery, InboxEvent, Operation, SyncCursor, utcnow
 
-__all__ = ["DeliveryOutcome", "InboxEntry", "SchemaOutdated", "Store", "StoreUnavailable", "alembic_config"]
+__all__ = ["DeliveryOutcome", "InboxEntry", "NewDelivery", "SchemaOutdated", "Store", "StoreUnavailable",
+           "alembic_config"]
 
 log = structlog.get_logger("ordersync.store")
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -65,6 +66,15 @@ class InboxEntry:
     event_key: str
     topic: str
     order_id: str | None
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """A verified webhook delivery to store: its store, raw body (as text) and fitted events."""
+
+    store: str
+    payload: str
+    events: tuple[InboxEntry, ...]
 
 
 @dataclass
@@ -313,46 +323,68 @@ class Store:
             return existing, False
 
     def add_delivery(self, *, store: str, payload: str, events: Sequence[InboxEntry]) -> DeliveryOutcome:
-        """Store one webhook delivery and its new events in **one** transaction (the outbox).
+        """Store one webhook delivery and its new events in one transaction (see :meth:`add_deliveries`)."""
+        return self.add_deliveries([NewDelivery(store, payload, tuple(events))])[0]
 
-        The payload is written once (a :class:`Delivery` row) and only when at least one event is
-        new; events already in the inbox (same store and key) are duplicates. The ids to publish
-        are the new rows plus duplicates still ``received``: a redelivery of an event that never
-        reached the broker gets it published. All or nothing: an error stores none of the events.
+    def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> list[DeliveryOutcome]:
+        """Store webhook deliveries and their new events in **one** transaction (the outbox).
+
+        Each payload is written once (a :class:`Delivery` row), and only when the delivery has at
+        least one new event; events already in the inbox (same store and key, or earlier in the
+        batch) are duplicates. The ids to publish are the new rows plus duplicates still
+        ``received``: a redelivery of an event that never reached the broker gets it published.
+        All or nothing: an error stores none of the events (callers retry one delivery per
+        transaction so that one bad delivery cannot fail the others). A batch costs four round trips
+        and one commit however many deliveries it holds: the intake groups concurrent requests.
         """
-        outcome = DeliveryOutcome()
-        wanted: dict[str, InboxEntry] = {}
-        for entry in events:
-            if entry.event_key in wanted:
-                outcome.duplicates += 1
-            else:
-                wanted[entry.event_key] = entry
-        now = utcnow()
+        outcomes = [DeliveryOutcome() for _ in deliveries]
         with self.engine.begin() as conn:
-            known = self._inbox_status(conn, store, list(wanted))
-            fresh = [entry for key, entry in wanted.items() if key not in known]
-            inserted: dict[str, int] = {}
-            if fresh:
-                outcome.delivery_id = conn.execute(insert(_DELIVERIES).values(
-                    store=store, payload=payload, events=len(fresh), received_at=now,
-                ).returning(_DELIVERIES.c.id)).scalar_one()
-                rows = [{"store": store, "event_key": e.event_key, "topic": e.topic, "order_id": e.order_id,
-                         "delivery_id": outcome.delivery_id, "status": "received", "received_at": now}
-                        for e in fresh]
-                statement = self._insert(_INBOX).values(rows).on_conflict_do_nothing(
-                    index_elements=["store", "event_key"]).returning(_INBOX.c.id, _INBOX.c.event_key)
-                inserted = {key: row_id for row_id, key in conn.execute(statement)}
-                if not inserted:  # every event was stored by a concurrent request meanwhile
-                    conn.execute(delete(_DELIVERIES).where(_DELIVERIES.c.id == outcome.delivery_id))
-                    outcome.delivery_id = None
-                raced = [e.event_key for e in fresh if e.event_key not in inserted]
-                if raced:
-                    known.update(self._inbox_status(conn, store, raced))
-        outcome.accepted = sorted(inserted.values())
-        outcome.duplicates += len(wanted) - len(inserted)
-        again = [row_id for row_id, status in known.values() if status == "received"]
-        outcome.unpublished = sorted(set(outcome.accepted) | set(again))
-        return outcome
+            known: dict[tuple[str, str], tuple[int, str]] = {}
+            for store in {d.store for d in deliveries}:
+                keys = [e.event_key for d in deliveries if d.store == store for e in d.events]
+                known.update({(store, key): found for key, found in self._inbox_status(conn, store, keys).items()})
+            fresh: list[list[InboxEntry]] = []
+            seen: set[tuple[str, str]] = set()
+            for delivery, outcome in zip(deliveries, outcomes, strict=True):
+                mine = []
+                for entry in delivery.events:
+                    key = (delivery.store, entry.event_key)
+                    if key in seen or key in known:
+                        outcome.duplicates += 1
+                    else:
+                        seen.add(key)
+                        mine.append(entry)
+                fresh.append(mine)
+            self._insert_fresh(conn, deliveries, outcomes, fresh)
+        for delivery, outcome in zip(deliveries, outcomes, strict=True):
+            again = {known[(delivery.store, e.event_key)] for e in delivery.events
+                     if (delivery.store, e.event_key) in known}
+            outcome.unpublished = sorted(set(outcome.accepted) | {i for i, status in again if status == "received"})
+        return outcomes
+
+    def _insert_fresh(self, conn: Any, deliveries: Sequence[NewDelivery], outcomes: list[DeliveryOutcome],
+                      fresh: list[list[InboxEntry]]) -> None:
+        now = utcnow()
+        storing = [index for index, entries in enumerate(fresh) if entries]
+        if not storing:
+            return
+        ids = conn.execute(insert(_DELIVERIES).returning(_DELIVERIES.c.id, sort_by_parameter_order=True), [
+            {"store": deliveries[i].store, "payload": deliveries[i].payload, "events": len(fresh[i]),
+             "received_at": now} for i in storing]).scalars().all()
+        rows = []
+        for index, delivery_id in zip(storing, ids, strict=True):
+            outcomes[index].delivery_id = delivery_id
+            rows += [{"store": deliveries[index].store, "event_key": e.event_key, "topic": e.topic,
+                      "order_id": e.order_id, "delivery_id": delivery_id, "status": "received",
+                      "received_at": now} for e in fresh[index]]
+        statement = self._insert(_INBOX).on_conflict_do_nothing(index_elements=["store", "event_key"]).returning(
+            _INBOX.c.id, _INBOX.c.delivery_id)
+        by_delivery = {delivery_id: index for index, delivery_id in zip(storing, ids, strict=True)}
+        for row_id, delivery_id in conn.execute(statement, rows):
+            if row_id is not None:
+                outcomes[by_delivery[delivery_id]].accepted.append(row_id)
+        for index in storing:  # a concurrent request stored some of them meanwhile: duplicates
+            outcomes[index].duplicates += len(fresh[index]) - len(outcomes[index].accepted)
 
     def _insert(self, table: Any) -> Any:
         dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite

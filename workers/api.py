@@ -13,7 +13,8 @@
    an unusable order id or more than :data:`~workers.inbox.MAX_EVENTS` events are parked whole in
    the attention queue (``invalid_webhook``, replayable) and answered ``400`` / ``413``;
 5. **store** the delivery and its new events in one transaction, off the event loop (status
-   ``received``; duplicates by event key are not stored again);
+   ``received``; duplicates by event key are not stored again); deliveries that arrive together
+   share that transaction (:mod:`workers.writer`);
 6. answer ``202``; then **publish** after the commit, in the publisher's threads with broker
    timeouts (:mod:`workers.relay`). A failed or hung broker never fails the request: the relay
    publishes whatever is still ``received`` after a grace period.
@@ -40,11 +41,12 @@ from starlette.requests import ClientDisconnect
 
 from connectors.errors import InvalidPayload
 from sync.config import StoreConfig
-from sync.store import DeliveryOutcome, InboxEntry
+from sync.store import NewDelivery
 from workers import context
 from workers.inbox import TooManyEvents, fit, payload_text
 from workers.redis_client import redis_from_url
 from workers.relay import Publisher, Relay, publisher_for
+from workers.writer import DeliveryWriter
 
 __all__ = ["MAX_BODY", "create_app"]
 
@@ -147,8 +149,13 @@ def _park(store: str, raw: bytes, headers: Mapping[str, str], reason: str,
     return item.id
 
 
-def _store(store: str, raw: bytes, entries: list[InboxEntry]) -> DeliveryOutcome:
-    return context.current().store.add_delivery(store=store, payload=payload_text(raw), events=entries)
+def _writer(api: FastAPI, ctx: context.Context) -> DeliveryWriter:
+    found: DeliveryWriter | None = getattr(api.state, "writer", None)
+    if found is None or found.store is not ctx.store:
+        if found is not None:
+            found.close()
+        found = api.state.writer = DeliveryWriter(ctx.store)
+    return found
 
 
 def _publisher(api: FastAPI, ctx: context.Context) -> Publisher:
@@ -181,7 +188,7 @@ async def _intake(store: str, request: Request) -> Response:
             item = await run_in_threadpool(_park, store, raw, headers, str(error), [("", str(error))])
             log.warning("webhook.too_many_events", events=error.count, attention_id=item)
             raise _Refused(413, str(error)) from None
-        outcome = await run_in_threadpool(_store, store, raw, entries)
+        outcome = await _writer(request.app, ctx).write(NewDelivery(store, payload_text(raw), tuple(entries)))
         if outcome.unpublished and not _publisher(request.app, ctx).submit(ctx.store, outcome.unpublished):
             log.info("webhook.publish_deferred", events=len(outcome.unpublished))
         log.info("webhook.accepted", accepted=len(outcome.accepted), duplicates=outcome.duplicates)

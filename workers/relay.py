@@ -19,7 +19,6 @@ import contextlib
 import threading
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from typing import Any
 
@@ -43,18 +42,25 @@ class Publisher:
     publisher's threads and returns at once (the intake calls it after its commit).
     """
 
-    def __init__(self, settings: ProcessSettings, *, threads: int = 4, backlog: int = 5000,
-                 cooldown: float | None = None) -> None:
+    def __init__(self, settings: ProcessSettings, *, threads: int = 2, backlog: int = 20000,
+                 cooldown: float | None = None, max_batch: int = 500) -> None:
         self.broker_url = settings.broker_url
         self.eager = self.broker_url.startswith("memory")
         self.timeout = settings.publish_timeout
         self.cooldown = cooldown if cooldown is not None else max(1.0, 2 * self.timeout)
         self.backlog = backlog
+        self.max_batch = max_batch
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._waiting: dict[Store, list[int]] = {}
+        self._wake = threading.Condition(self._lock)
         self._pending = 0
         self._down_until = 0.0
-        self._executor = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="ordersync-publish")
+        self._closed = False
+        self._threads = [threading.Thread(target=self._loop, name=f"ordersync-publish-{n}", daemon=True)
+                         for n in range(threads)]
+        for thread in self._threads:
+            thread.start()
 
     # -- state --------------------------------------------------------------------------------
     @property
@@ -64,46 +70,65 @@ class Publisher:
 
     @property
     def pending(self) -> int:
-        """Submitted batches not published yet."""
+        """Submitted events not tried yet."""
         return self._pending
 
     def drain(self, timeout: float = 10.0) -> bool:
-        """Wait until every submitted batch was tried (tests, shutdown)."""
+        """Wait until every submitted event was tried (tests, shutdown)."""
         deadline = time.monotonic() + timeout
         while self._pending and time.monotonic() < deadline:
             time.sleep(0.01)
         return self._pending == 0
 
     def close(self) -> None:
-        """Stop the threads and close their broker connections."""
-        self._executor.shutdown(wait=False, cancel_futures=True)
+        """Stop the threads (what they did not publish stays ``received`` for the relay)."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify_all()
 
     # -- publishing ---------------------------------------------------------------------------
     def submit(self, store: Store, inbox_ids: Sequence[int]) -> bool:
-        """Publish in the background; ``False`` when left to the relay (broker down, backlog full)."""
+        """Publish in the background; ``False`` when left to the relay (broker down, backlog full).
+
+        Events submitted together from many requests are published in one round of the
+        publisher's threads and marked ``enqueued`` with one statement.
+        """
         if not inbox_ids:
             return True
-        with self._lock:
-            if self.broker_down or self._pending >= self.backlog:
+        with self._wake:
+            if self._closed or self.broker_down or self._pending + len(inbox_ids) > self.backlog:
                 return False
-            self._pending += 1
-        try:
-            self._executor.submit(self._run, store, list(inbox_ids))
-        except RuntimeError:  # shutting down: the relay of the next process publishes them
-            with self._lock:
-                self._pending -= 1
-            return False
+            self._waiting.setdefault(store, []).extend(inbox_ids)
+            self._pending += len(inbox_ids)
+            self._wake.notify()
         return True
 
-    def _run(self, store: Store, inbox_ids: list[int]) -> None:
-        try:
-            published = self.publish(inbox_ids)
-            store.mark_published(published)
-        except Exception as error:  # noqa: BLE001 - the rows stay `received`; the relay retries them
-            log.warning("publish.not_recorded", error=f"{type(error).__name__}: {error}", events=len(inbox_ids))
-        finally:
-            with self._lock:
-                self._pending -= 1
+    def _take(self) -> tuple[Store, list[int]] | None:
+        with self._wake:
+            while not self._waiting and not self._closed:
+                self._wake.wait()
+            if self._closed:
+                return None
+            store, ids = next(iter(self._waiting.items()))
+            taken, rest = ids[: self.max_batch], ids[self.max_batch:]
+            if rest:
+                self._waiting[store] = rest
+            else:
+                del self._waiting[store]
+            return store, taken
+
+    def _loop(self) -> None:
+        while (work := self._take()) is not None:
+            store, inbox_ids = work
+            try:
+                published = self.publish(inbox_ids) if not self.broker_down else []
+                store.mark_published(published)
+            except Exception as error:  # noqa: BLE001 - the rows stay `received`; the relay retries them
+                log.warning("publish.not_recorded", error=f"{type(error).__name__}: {error}",
+                            events=len(inbox_ids))
+            finally:
+                with self._lock:
+                    self._pending -= len(inbox_ids)
 
     def publish(self, inbox_ids: Sequence[int]) -> list[int]:
         """Publish one message per id; returns the ids that reached the broker (stops at a failure)."""
