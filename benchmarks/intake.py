@@ -4,7 +4,8 @@ Starts its own redis-server on a free port (the broker; nothing consumes the que
 published message can be counted), a fresh PostgreSQL database, ``ordersync serve`` and a bare
 FastAPI app that answers 202 to the same path, both under uvicorn with the same options. Then it
 sends the same 5,000 signed MerchantPro webhooks (20 % of them redeliveries of earlier ones) at
-concurrency 50 over keep-alive connections to each, and counts:
+concurrency 50 over keep-alive connections to each, in interleaved rounds (the machine's load
+changes from second to second; both servers see the same), and counts:
 
 - req/s and p99 latency of each server, and their ratio;
 - lost: unique events that are not in the inbox, or whose ``handle_webhook`` message is not in the
@@ -287,6 +288,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--workers", type=int, default=1, help="Server processes, for both servers.")
     parser.add_argument("--seed", type=int, default=8)
+    parser.add_argument("--rounds", type=int, default=5, help="Interleaved rounds per server.")
     parser.add_argument("--serve-bare", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
@@ -331,8 +333,26 @@ def main() -> None:
         requests = [_request(raw, signature) for raw, signature in sequence]
         for port in (bare_port, api_port):
             asyncio.run(_load(port, [_request(raw, sig) for raw, sig in warm], args.concurrency))
-        bare_time, bare_latencies, bare_statuses = asyncio.run(_load(bare_port, requests, args.concurrency))
-        api_time, api_latencies, api_statuses = asyncio.run(_load(api_port, requests, args.concurrency))
+        # Interleaved rounds (bare, ordersync, ordersync, bare, ...) so that both see the same machine load.
+        bare_time = api_time = 0.0
+        bare_latencies: list[float] = []
+        api_latencies: list[float] = []
+        bare_statuses: list[int] = []
+        api_statuses: list[int] = []
+        step = -(-len(requests) // args.rounds)
+        for number, start in enumerate(range(0, len(requests), step)):
+            chunk = requests[start:start + step]
+            order = [(bare_port, "bare"), (api_port, "api")]
+            for port, which in order if number % 2 == 0 else reversed(order):
+                elapsed, latencies, statuses = asyncio.run(_load(port, chunk, args.concurrency))
+                if which == "bare":
+                    bare_time += elapsed
+                    bare_latencies += latencies
+                    bare_statuses += statuses
+                else:
+                    api_time += elapsed
+                    api_latencies += latencies
+                    api_statuses += statuses
         lost, unpublished = _lost(database, broker, keys, grace=30.0)
         r1, r2 = len(api_latencies) / api_time, len(bare_latencies) / bare_time
         refused = sum(1 for status in api_statuses if status != 202)

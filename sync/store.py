@@ -104,6 +104,9 @@ class Store:
                 kwargs["poolclass"] = StaticPool
         else:
             kwargs["pool_pre_ping"] = True
+            # The intake's writer and publisher threads, the relay and request threads share the pool:
+            # keep enough connections open that none is opened and closed per checkout.
+            kwargs.update(pool_size=12, max_overflow=20)
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)

@@ -42,7 +42,7 @@ class Publisher:
     publisher's threads and returns at once (the intake calls it after its commit).
     """
 
-    def __init__(self, settings: ProcessSettings, *, threads: int = 2, backlog: int = 20000,
+    def __init__(self, settings: ProcessSettings, *, threads: int = 1, backlog: int = 20000,
                  cooldown: float | None = None, max_batch: int = 500) -> None:
         self.broker_url = settings.broker_url
         self.eager = self.broker_url.startswith("memory")

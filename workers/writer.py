@@ -29,7 +29,7 @@ _Item = tuple[NewDelivery, asyncio.AbstractEventLoop, "asyncio.Future[DeliveryOu
 class DeliveryWriter:
     """Stores deliveries for the intake, batching those that arrive together."""
 
-    def __init__(self, store: Store, *, threads: int = 2, max_batch: int = 100) -> None:
+    def __init__(self, store: Store, *, threads: int = 4, max_batch: int = 100) -> None:
         self.store = store
         self.max_batch = max_batch
         self._queue: queue.Queue[_Item | None] = queue.Queue()
