@@ -19,7 +19,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, func, insert, update
+from sqlalchemy import event, func, insert, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -86,6 +86,39 @@ class DeliveryOutcome:
     unpublished: list[int] = field(default_factory=list)
     delivery_id: int | None = None
 
+
+# A batch of deliveries of one store in one statement (PostgreSQL): the events already in the inbox
+# (``known``), the new ones (first delivery wins within the batch), a payload row for each delivery
+# with new events (ids drawn first so events can point to them), and the new events (a concurrent
+# insert of the same key is skipped). Rows: (kind, delivery index, inbox id, status, delivery id).
+_PG_ADD_DELIVERIES = """
+WITH v AS (
+    SELECT * FROM unnest(CAST(:idx AS integer[]), CAST(:keys AS varchar[]), CAST(:topics AS varchar[]),
+                         CAST(:orders AS varchar[])) AS t(idx, event_key, topic, order_id)
+), known AS (
+    SELECT v.idx, i.id, i.status FROM v JOIN inbox i ON i.store = :store AND i.event_key = v.event_key
+), fresh AS (
+    SELECT DISTINCT ON (v.event_key) v.* FROM v
+    WHERE NOT EXISTS (SELECT 1 FROM inbox i WHERE i.store = :store AND i.event_key = v.event_key)
+    ORDER BY v.event_key, v.idx
+), p AS MATERIALIZED (
+    SELECT t.idx, t.payload, nextval(pg_get_serial_sequence('deliveries', 'id')) AS id
+    FROM unnest(CAST(:pidx AS integer[]), CAST(:payloads AS text[])) AS t(idx, payload)
+    WHERE t.idx IN (SELECT fresh.idx FROM fresh)
+), d AS (
+    INSERT INTO deliveries (id, store, payload, events, received_at)
+    SELECT p.id, :store, p.payload, (SELECT count(*) FROM fresh f WHERE f.idx = p.idx), :received_at FROM p
+), ins AS (
+    INSERT INTO inbox (store, event_key, topic, order_id, delivery_id, status, received_at)
+    SELECT :store, f.event_key, f.topic, f.order_id, p.id, 'received', :received_at
+    FROM fresh f JOIN p ON p.idx = f.idx
+    ON CONFLICT (store, event_key) DO NOTHING
+    RETURNING id, delivery_id
+)
+SELECT 'new' AS kind, p.idx, ins.id, 'received' AS status, p.id AS delivery_id FROM ins JOIN p ON p.id = ins.delivery_id
+UNION ALL
+SELECT 'old', known.idx, known.id, known.status, NULL FROM known
+"""
 
 _INBOX = InboxEvent.__table__  # type: ignore[attr-defined]
 _DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
@@ -168,6 +201,9 @@ class Store:
     def dispose(self) -> None:
         """Close pooled connections (after fork, at shutdown)."""
         self.engine.dispose()
+        autocommit = self.__dict__.pop("_autocommit_engine", None)
+        if autocommit is not None:
+            autocommit.dispose()
 
     # -- bindings -------------------------------------------------------------------------------
     def binding(self, route: str, source_store: str, source_id: str) -> Binding | None:
@@ -337,9 +373,12 @@ class Store:
         batch) are duplicates. The ids to publish are the new rows plus duplicates still
         ``received``: a redelivery of an event that never reached the broker gets it published.
         All or nothing: an error stores none of the events (callers retry one delivery per
-        transaction so that one bad delivery cannot fail the others). A batch costs four round trips
-        and one commit however many deliveries it holds: the intake groups concurrent requests.
+        transaction so that one bad delivery cannot fail the others). On PostgreSQL a batch is one
+        statement per store (atomic by itself: one round trip, one commit) however many deliveries it
+        holds; the intake groups concurrent requests into batches.
         """
+        if self.engine.dialect.name == "postgresql":
+            return self._add_deliveries_pg(deliveries)
         outcomes = [DeliveryOutcome() for _ in deliveries]
         with self.engine.begin() as conn:
             known: dict[tuple[str, str], tuple[int, str]] = {}
@@ -364,6 +403,45 @@ class Store:
                      if (delivery.store, e.event_key) in known}
             outcome.unpublished = sorted(set(outcome.accepted) | {i for i, status in again if status == "received"})
         return outcomes
+
+    def _add_deliveries_pg(self, deliveries: Sequence[NewDelivery]) -> list[DeliveryOutcome]:
+        outcomes = [DeliveryOutcome() for _ in deliveries]
+        now = utcnow()
+        for store in dict.fromkeys(d.store for d in deliveries):
+            mine = [(index, d) for index, d in enumerate(deliveries) if d.store == store]
+            events = [(index, e) for index, d in mine for e in d.events]
+            params = {"store": store, "received_at": now, "idx": [index for index, _ in events],
+                      "keys": [e.event_key for _, e in events], "topics": [e.topic for _, e in events],
+                      "orders": [e.order_id for _, e in events], "pidx": [index for index, _ in mine],
+                      "payloads": [d.payload for _, d in mine]}
+            with self._autocommit.connect() as conn:
+                rows = conn.execute(text(_PG_ADD_DELIVERIES), params).all()
+            for kind, index, row_id, status, delivery_id in rows:
+                outcome = outcomes[index]
+                if kind == "new":
+                    outcome.accepted.append(row_id)
+                    outcome.delivery_id = delivery_id
+                if status == "received":
+                    outcome.unpublished.append(row_id)
+        for delivery, outcome in zip(deliveries, outcomes, strict=True):
+            outcome.accepted.sort()
+            outcome.unpublished = sorted(set(outcome.unpublished))
+            outcome.duplicates = len(delivery.events) - len(outcome.accepted)
+        return outcomes
+
+    @property
+    def _autocommit(self) -> Engine:
+        """A second engine in autocommit mode for the intake's single-statement writes (PostgreSQL).
+
+        One statement is atomic by itself: without BEGIN/COMMIT and the pool's pre-ping, a batch of
+        deliveries costs one round trip. A broken connection fails that batch (the requests answer
+        503 and the platforms retry) and is dropped from the pool.
+        """
+        engine: Engine | None = self.__dict__.get("_autocommit_engine")
+        if engine is None:
+            engine = self.__dict__["_autocommit_engine"] = create_engine(
+                self.url, isolation_level="AUTOCOMMIT", pool_size=8, max_overflow=16, pool_recycle=600)
+        return engine
 
     def _insert_fresh(self, conn: Any, deliveries: Sequence[NewDelivery], outcomes: list[DeliveryOutcome],
                       fresh: list[list[InboxEntry]]) -> None:
@@ -405,7 +483,8 @@ class Store:
         """``received`` → ``enqueued`` for rows whose message reached the broker (others untouched)."""
         if not inbox_ids:
             return 0
-        with self.engine.begin() as conn:
+        engine = self._autocommit if self.engine.dialect.name == "postgresql" else self.engine
+        with engine.begin() as conn:
             return self._mark_published(conn, inbox_ids)
 
     @staticmethod

@@ -127,3 +127,14 @@ def test_serve_prints_its_address_and_takes_server_options(tmp_path: Path) -> No
     assert f"http://127.0.0.1:{port}" in text
     assert f"http://127.0.0.1:{port}/webhooks/<store>" in text
     assert "Traceback" not in text
+
+
+def test_beat_runs_the_relay() -> None:
+    """The relay is also a beat task, so a broker outage is healed without `serve` restarting."""
+    from workers.app import beat_schedule
+    from workers.tasks import relay_inbox
+
+    config = load_config(data={"settings": {"relay_interval": "20s"}, "stores": {}})
+    entry = beat_schedule(config)["relay-inbox"]
+    assert entry["task"] == relay_inbox.name == "ordersync.relay"
+    assert entry["schedule"].run_every.total_seconds() == 20
