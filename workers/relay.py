@@ -50,6 +50,8 @@ class Publisher:
         self.cooldown = cooldown if cooldown is not None else max(1.0, 2 * self.timeout)
         self.backlog = backlog
         self.max_batch = max_batch
+        self.batch_seconds = max(5.0, 5 * self.timeout)
+        """Longest time one batch may take to publish, whatever the broker does."""
         self._local = threading.local()
         self._lock = threading.Lock()
         self._waiting: dict[Store, list[int]] = {}
@@ -131,13 +133,21 @@ class Publisher:
                     self._pending -= len(inbox_ids)
 
     def publish(self, inbox_ids: Sequence[int]) -> list[int]:
-        """Publish one message per id; returns the ids that reached the broker (stops at a failure)."""
+        """Publish one message per id; returns the ids that reached the broker.
+
+        Stops at the first failure and after :attr:`batch_seconds`: each message is bounded by the
+        connect/read timeouts, the batch by this deadline.
+        """
         from workers.tasks import handle_webhook
 
         if self.eager:
             return self._run_inline(inbox_ids)
         done: list[int] = []
+        deadline = time.monotonic() + self.batch_seconds
         for inbox_id in inbox_ids:
+            if time.monotonic() > deadline:  # a slow broker: the relay publishes the rest later
+                log.warning("publish.slow", published=len(done), left=len(inbox_ids) - len(done))
+                break
             try:
                 handle_webhook.apply_async(args=(inbox_id,), connection=self._connection(), retry=False)
             except Exception as error:  # noqa: BLE001 - any broker failure: leave the rest to the relay

@@ -26,7 +26,8 @@ import httpx
 import orjson
 import pytest
 import redis
-from sqlalchemy import func, select
+from sqlalchemy import create_engine, func, select
+from sqlalchemy import text as sql_text
 from sqlmodel import Session, col
 
 from simulators.runner import RunningServer, free_port, serve_in_thread
@@ -361,3 +362,25 @@ def test_client_disconnect_mid_upload_is_one_log_line(
     assert output.count("client_disconnected") == 1
     assert "Traceback" not in output
     assert _rows(ctx) == []
+
+
+@pytest.mark.postgres
+def test_state_store_gone_is_503_not_500(
+        pg_url: str, intake: Callable[..., context.Context], server: Callable[[], RunningServer]) -> None:
+    """With the database dropped under it, the intake answers 503 (the platform retries), and /healthz
+    still answers."""
+    ctx = intake(pg_url)
+    base = server().url
+    raw, headers = _signed(_event("g-1", 501))
+    assert httpx.post(f"{base}/webhooks/ro", content=raw, headers=headers).status_code == 202
+    _settle(ctx)
+    ctx.store.dispose()
+    admin = create_engine(sync_fixtures.PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sql_text(f'DROP DATABASE "{pg_url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+    admin.dispose()
+    raw, headers = _signed(_event("g-2", 502))
+    response = httpx.post(f"{base}/webhooks/ro", content=raw, headers=headers, timeout=30)
+    assert response.status_code == 503
+    assert "state store" in response.json()["detail"]
+    assert httpx.get(f"{base}/healthz").status_code == 200
