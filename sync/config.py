@@ -15,6 +15,7 @@ Example::
     platform = "bigcommerce"
     base_url = "https://api.bigcommerce.com/stores/abc123"
     credentials = { token = "${BC_TOKEN}" }
+    webhook_client_secret = "${BC_CLIENT_SECRET}"   # Standard Webhooks signatures
     status_map = { outbound = { order = { "processing/unpaid" = "7" } } }
 
     [[routes]]
@@ -110,6 +111,10 @@ class StoreConfig(BaseModel):
     options: dict[str, Any] = Field(default_factory=dict)
     status_map: dict[str, Any] = Field(default_factory=dict)
     webhook_secret: SecretStr | None = None
+    webhook_client_secret: SecretStr | None = Field(
+        default=None, description="BigCommerce: the app's client secret (a ${ENV} reference); Standard Webhooks "
+        "signatures (webhook-signature) are then verified. The fixed header is accepted only when "
+        "webhook_secret is set too.")
     timeout: float = Field(default=30.0, gt=0)
 
     @field_validator("base_url")
@@ -201,8 +206,14 @@ class ProcessSettings(BaseSettings):
     lock_ttl: float = Field(default=60.0, gt=0, description="Per-order lock lifetime (extended before each "
                             "write); after a crash the order is free again within this time.")
     webhook_base_path: str = "/webhooks"
+    publish_timeout: float = Field(default=2.0, gt=0, description="Broker connect/read timeout of the webhook "
+                                   "intake's publisher (seconds); past it the relay publishes later.")
+    relay_grace: float = Field(default=30.0, ge=0, description="Events still unpublished this long after "
+                               "they were stored are published by the relay.")
+    relay_interval: float = Field(default=10.0, ge=0, description="How often `serve` runs the relay (0: never; "
+                                  "beat runs it too).")
 
-    @field_validator("reconcile_all_interval", mode="before")
+    @field_validator("reconcile_all_interval", "publish_timeout", "relay_grace", "relay_interval", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float:
         return parse_duration(value)
@@ -285,9 +296,9 @@ def _validate(data: dict[str, Any], source: str) -> OrderSyncConfig:
         if "credentials" in store:
             store["credentials"] = _resolve_env(store["credentials"], f"stores.{name}.credentials", problems,
                                                 secret=True)
-        if "webhook_secret" in store:
-            store["webhook_secret"] = _resolve_env(store["webhook_secret"], f"stores.{name}.webhook_secret",
-                                                   problems, secret=True)
+        for key in ("webhook_secret", "webhook_client_secret"):
+            if key in store:
+                store[key] = _resolve_env(store[key], f"stores.{name}.{key}", problems, secret=True)
         for key in ("base_url", "options"):
             if key in store:
                 store[key] = _resolve_env(store[key], f"stores.{name}.{key}", problems, secret=False)

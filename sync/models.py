@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, DateTime, ForeignKey, Index, Integer, Text, UniqueConstraint
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-__all__ = ["AttentionItem", "Binding", "InboxEvent", "Operation", "SyncCursor", "UTCDateTime", "utcnow"]
+__all__ = ["AttentionItem", "Binding", "Delivery", "InboxEvent", "Operation", "SyncCursor", "UTCDateTime", "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -126,20 +126,48 @@ class Operation(SQLModel, table=True):
     updated_at: datetime = _ts()
 
 
+class Delivery(SQLModel, table=True):
+    """One webhook request as received: its raw body, stored once however many events it carries.
+
+    The intake writes the delivery and its :class:`InboxEvent` rows in one transaction (the
+    outbox); the events point here for their payload.
+    """
+
+    __tablename__ = "deliveries"
+
+    id: int | None = Field(default=None, primary_key=True)
+    store: str = Field(max_length=120)
+    payload: str = Field(sa_column=Column(Text, nullable=False))
+    events: int = 0
+    received_at: datetime = _ts()
+
+
 class InboxEvent(SQLModel, table=True):
-    """A received webhook, stored raw before anything else happens, deduplicated by event key."""
+    """A received webhook event, deduplicated by event key: the intake's outbox row.
+
+    ``status``: ``received`` (stored, not yet handed to the broker), ``enqueued`` (published),
+    ``processed`` / ``ignored`` (handled by a worker). The relay (:mod:`workers.relay`) publishes
+    every row still ``received`` after a grace period, so a failed broker delays events, never loses
+    them. ``payload`` is only set on rows written before deliveries existed (revision 0002).
+    """
 
     __tablename__ = "inbox"
-    __table_args__ = (UniqueConstraint("store", "event_key", name="uq_inbox_event"),)
+    __table_args__ = (
+        UniqueConstraint("store", "event_key", name="uq_inbox_event"),
+        Index("ix_inbox_unpublished", "status", "received_at"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     store: str = Field(max_length=120)
     event_key: str = Field(max_length=200)
     topic: str = Field(max_length=120)
     order_id: str | None = Field(default=None, max_length=120)
-    payload: str = Field(sa_column=Column(Text, nullable=False))
+    delivery_id: int | None = Field(default=None, sa_column=Column(
+        Integer, ForeignKey("deliveries.id", name="fk_inbox_delivery"), nullable=True))
+    payload: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
     status: str = Field(default="received", max_length=20)
     received_at: datetime = _ts()
+    published_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     processed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
 
 

@@ -7,8 +7,9 @@ keys record the recovery point first). Unique constraints turn races into "alrea
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -18,15 +19,17 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, func
+from sqlalchemy import event, func, insert, text, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, create_engine, select
 
-from sync.models import AttentionItem, Binding, InboxEvent, Operation, SyncCursor, utcnow
+from sync.models import AttentionItem, Binding, Delivery, InboxEvent, Operation, SyncCursor, utcnow
 
-__all__ = ["SchemaOutdated", "Store", "StoreUnavailable", "alembic_config"]
+__all__ = ["DeliveryOutcome", "InboxEntry", "NewDelivery", "SchemaOutdated", "Store", "StoreUnavailable",
+           "alembic_config"]
 
 log = structlog.get_logger("ordersync.store")
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -56,6 +59,71 @@ def _normalise_url(url: str) -> str:
     return url
 
 
+@dataclass(frozen=True)
+class InboxEntry:
+    """One event of a delivery, already fitted to the inbox columns (see :mod:`workers.inbox`)."""
+
+    event_key: str
+    topic: str
+    order_id: str | None
+
+
+@dataclass(frozen=True)
+class NewDelivery:
+    """A verified webhook delivery to store: its store, raw body (as text) and fitted events."""
+
+    store: str
+    payload: str
+    events: tuple[InboxEntry, ...]
+
+
+@dataclass
+class DeliveryOutcome:
+    """What :meth:`Store.add_delivery` did: ids of new rows, and ids still to be published."""
+
+    accepted: list[int] = field(default_factory=list)
+    duplicates: int = 0
+    unpublished: list[int] = field(default_factory=list)
+    delivery_id: int | None = None
+
+
+# A batch of deliveries of one store in one statement (PostgreSQL): the events already in the inbox
+# (``known``), the new ones (first delivery wins within the batch), a payload row for each delivery
+# with new events (ids drawn first so events can point to them), and the new events (a concurrent
+# insert of the same key is skipped). Rows: (kind, delivery index, inbox id, status, delivery id).
+_PG_ADD_DELIVERIES = """
+WITH v AS (
+    SELECT * FROM unnest(CAST(:idx AS integer[]), CAST(:keys AS varchar[]), CAST(:topics AS varchar[]),
+                         CAST(:orders AS varchar[])) AS t(idx, event_key, topic, order_id)
+), known AS (
+    SELECT v.idx, i.id, i.status FROM v JOIN inbox i ON i.store = :store AND i.event_key = v.event_key
+), fresh AS (
+    SELECT DISTINCT ON (v.event_key) v.* FROM v
+    WHERE NOT EXISTS (SELECT 1 FROM inbox i WHERE i.store = :store AND i.event_key = v.event_key)
+    ORDER BY v.event_key, v.idx
+), p AS MATERIALIZED (
+    SELECT t.idx, t.payload, nextval(pg_get_serial_sequence('deliveries', 'id')) AS id
+    FROM unnest(CAST(:pidx AS integer[]), CAST(:payloads AS text[])) AS t(idx, payload)
+    WHERE t.idx IN (SELECT fresh.idx FROM fresh)
+), d AS (
+    INSERT INTO deliveries (id, store, payload, events, received_at)
+    SELECT p.id, :store, p.payload, (SELECT count(*) FROM fresh f WHERE f.idx = p.idx), :received_at FROM p
+), ins AS (
+    INSERT INTO inbox (store, event_key, topic, order_id, delivery_id, status, received_at)
+    SELECT :store, f.event_key, f.topic, f.order_id, p.id, 'received', :received_at
+    FROM fresh f JOIN p ON p.idx = f.idx
+    ON CONFLICT (store, event_key) DO NOTHING
+    RETURNING id, delivery_id
+)
+SELECT 'new' AS kind, p.idx, ins.id, 'received' AS status, p.id AS delivery_id FROM ins JOIN p ON p.id = ins.delivery_id
+UNION ALL
+SELECT 'old', known.idx, known.id, known.status, NULL FROM known
+"""
+
+_INBOX = InboxEvent.__table__  # type: ignore[attr-defined]
+_DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
+
+
 class Store:
     """Repository over the state store. ``auto_migrate`` upgrades on open (the SQLite default)."""
 
@@ -69,6 +137,9 @@ class Store:
                 kwargs["poolclass"] = StaticPool
         else:
             kwargs["pool_pre_ping"] = True
+            # The intake's writer and publisher threads, the relay and request threads share the pool:
+            # keep enough connections open that none is opened and closed per checkout.
+            kwargs.update(pool_size=12, max_overflow=20)
         self.engine: Engine = create_engine(self.url, **kwargs)
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_pragmas)
@@ -130,6 +201,9 @@ class Store:
     def dispose(self) -> None:
         """Close pooled connections (after fork, at shutdown)."""
         self.engine.dispose()
+        autocommit = self.__dict__.pop("_autocommit_engine", None)
+        if autocommit is not None:
+            autocommit.dispose()
 
     # -- bindings -------------------------------------------------------------------------------
     def binding(self, route: str, source_store: str, source_id: str) -> Binding | None:
@@ -287,6 +361,168 @@ class Store:
                 raise
             return existing, False
 
+    def add_delivery(self, *, store: str, payload: str, events: Sequence[InboxEntry]) -> DeliveryOutcome:
+        """Store one webhook delivery and its new events in one transaction (see :meth:`add_deliveries`)."""
+        return self.add_deliveries([NewDelivery(store, payload, tuple(events))])[0]
+
+    def add_deliveries(self, deliveries: Sequence[NewDelivery]) -> list[DeliveryOutcome]:
+        """Store webhook deliveries and their new events in **one** transaction (the outbox).
+
+        Each payload is written once (a :class:`Delivery` row), and only when the delivery has at
+        least one new event; events already in the inbox (same store and key, or earlier in the
+        batch) are duplicates. The ids to publish are the new rows plus duplicates still
+        ``received``: a redelivery of an event that never reached the broker gets it published.
+        All or nothing: an error stores none of the events (callers retry one delivery per
+        transaction so that one bad delivery cannot fail the others). On PostgreSQL a batch is one
+        statement per store (atomic by itself: one round trip, one commit) however many deliveries it
+        holds; the intake groups concurrent requests into batches.
+        """
+        if self.engine.dialect.name == "postgresql":
+            return self._add_deliveries_pg(deliveries)
+        outcomes = [DeliveryOutcome() for _ in deliveries]
+        with self.engine.begin() as conn:
+            known: dict[tuple[str, str], tuple[int, str]] = {}
+            for store in {d.store for d in deliveries}:
+                keys = [e.event_key for d in deliveries if d.store == store for e in d.events]
+                known.update({(store, key): found for key, found in self._inbox_status(conn, store, keys).items()})
+            fresh: list[list[InboxEntry]] = []
+            seen: set[tuple[str, str]] = set()
+            for delivery, outcome in zip(deliveries, outcomes, strict=True):
+                mine = []
+                for entry in delivery.events:
+                    key = (delivery.store, entry.event_key)
+                    if key in seen or key in known:
+                        outcome.duplicates += 1
+                    else:
+                        seen.add(key)
+                        mine.append(entry)
+                fresh.append(mine)
+            self._insert_fresh(conn, deliveries, outcomes, fresh)
+        for delivery, outcome in zip(deliveries, outcomes, strict=True):
+            again = {known[(delivery.store, e.event_key)] for e in delivery.events
+                     if (delivery.store, e.event_key) in known}
+            outcome.unpublished = sorted(set(outcome.accepted) | {i for i, status in again if status == "received"})
+        return outcomes
+
+    def _add_deliveries_pg(self, deliveries: Sequence[NewDelivery]) -> list[DeliveryOutcome]:
+        outcomes = [DeliveryOutcome() for _ in deliveries]
+        now = utcnow()
+        for store in dict.fromkeys(d.store for d in deliveries):
+            mine = [(index, d) for index, d in enumerate(deliveries) if d.store == store]
+            events = [(index, e) for index, d in mine for e in d.events]
+            params = {"store": store, "received_at": now, "idx": [index for index, _ in events],
+                      "keys": [e.event_key for _, e in events], "topics": [e.topic for _, e in events],
+                      "orders": [e.order_id for _, e in events], "pidx": [index for index, _ in mine],
+                      "payloads": [d.payload for _, d in mine]}
+            with self._autocommit.connect() as conn:
+                rows = conn.execute(text(_PG_ADD_DELIVERIES), params).all()
+            for kind, index, row_id, status, delivery_id in rows:
+                outcome = outcomes[index]
+                if kind == "new":
+                    outcome.accepted.append(row_id)
+                    outcome.delivery_id = delivery_id
+                if status == "received":
+                    outcome.unpublished.append(row_id)
+        for delivery, outcome in zip(deliveries, outcomes, strict=True):
+            outcome.accepted.sort()
+            outcome.unpublished = sorted(set(outcome.unpublished))
+            outcome.duplicates = len(delivery.events) - len(outcome.accepted)
+        return outcomes
+
+    @property
+    def _autocommit(self) -> Engine:
+        """A second engine in autocommit mode for the intake's single-statement writes (PostgreSQL).
+
+        One statement is atomic by itself: without BEGIN/COMMIT and the pool's pre-ping, a batch of
+        deliveries costs one round trip. A broken connection fails that batch (the requests answer
+        503 and the platforms retry) and is dropped from the pool.
+        """
+        engine: Engine | None = self.__dict__.get("_autocommit_engine")
+        if engine is None:
+            engine = self.__dict__["_autocommit_engine"] = create_engine(
+                self.url, isolation_level="AUTOCOMMIT", pool_size=8, max_overflow=16, pool_recycle=600)
+        return engine
+
+    def _insert_fresh(self, conn: Any, deliveries: Sequence[NewDelivery], outcomes: list[DeliveryOutcome],
+                      fresh: list[list[InboxEntry]]) -> None:
+        now = utcnow()
+        storing = [index for index, entries in enumerate(fresh) if entries]
+        if not storing:
+            return
+        ids = conn.execute(insert(_DELIVERIES).returning(_DELIVERIES.c.id, sort_by_parameter_order=True), [
+            {"store": deliveries[i].store, "payload": deliveries[i].payload, "events": len(fresh[i]),
+             "received_at": now} for i in storing]).scalars().all()
+        rows = []
+        for index, delivery_id in zip(storing, ids, strict=True):
+            outcomes[index].delivery_id = delivery_id
+            rows += [{"store": deliveries[index].store, "event_key": e.event_key, "topic": e.topic,
+                      "order_id": e.order_id, "delivery_id": delivery_id, "status": "received",
+                      "received_at": now} for e in fresh[index]]
+        statement = self._insert(_INBOX).on_conflict_do_nothing(index_elements=["store", "event_key"]).returning(
+            _INBOX.c.id, _INBOX.c.delivery_id)
+        by_delivery = {delivery_id: index for index, delivery_id in zip(storing, ids, strict=True)}
+        for row_id, delivery_id in conn.execute(statement, rows):
+            if row_id is not None:
+                outcomes[by_delivery[delivery_id]].accepted.append(row_id)
+        for index in storing:  # a concurrent request stored some of them meanwhile: duplicates
+            outcomes[index].duplicates += len(fresh[index]) - len(outcomes[index].accepted)
+
+    def _insert(self, table: Any) -> Any:
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
+    @staticmethod
+    def _inbox_status(conn: Any, store: str, keys: list[str]) -> dict[str, tuple[int, str]]:
+        if not keys:
+            return {}
+        rows = conn.execute(_INBOX.select().with_only_columns(_INBOX.c.event_key, _INBOX.c.id, _INBOX.c.status)
+                            .where(_INBOX.c.store == store, _INBOX.c.event_key.in_(keys)))
+        return {key: (row_id, status) for key, row_id, status in rows}
+
+    def mark_published(self, inbox_ids: Sequence[int]) -> int:
+        """``received`` → ``enqueued`` for rows whose message reached the broker (others untouched)."""
+        if not inbox_ids:
+            return 0
+        engine = self._autocommit if self.engine.dialect.name == "postgresql" else self.engine
+        with engine.begin() as conn:
+            return self._mark_published(conn, inbox_ids)
+
+    @staticmethod
+    def _mark_published(conn: Any, inbox_ids: Sequence[int]) -> int:
+        result = conn.execute(update(_INBOX).where(_INBOX.c.id.in_(list(inbox_ids)), _INBOX.c.status == "received")
+                              .values(status="enqueued", published_at=utcnow()))
+        return int(result.rowcount or 0)
+
+    def relay_unpublished(self, older_than: datetime, limit: int,
+                          publish: Callable[[list[int]], list[int]]) -> tuple[int, int]:
+        """Hand inbox rows still ``received`` since before ``older_than`` to ``publish``.
+
+        ``publish`` gets the ids and returns those whose message reached the broker; they are marked
+        ``enqueued`` in the same transaction. On PostgreSQL the rows are locked (``SKIP LOCKED``), so
+        two relays never publish the same row at once. Returns ``(found, published)``.
+        """
+        with self.engine.begin() as conn:
+            query = (_INBOX.select().with_only_columns(_INBOX.c.id)
+                     .where(_INBOX.c.status == "received", _INBOX.c.received_at < older_than)
+                     .order_by(_INBOX.c.id).limit(limit).with_for_update(skip_locked=True))
+            ids = [row_id for (row_id,) in conn.execute(query)]
+            if not ids:
+                return 0, 0
+            published = publish(ids)
+            self._mark_published(conn, published)
+        return len(ids), len(published)
+
+    def delivery_payload(self, inbox_id: int) -> str | None:
+        """The raw body an inbox event arrived in (its delivery's, or its own for pre-0002 rows)."""
+        with self.session() as s:
+            row = s.get(InboxEvent, inbox_id)
+            if row is None:
+                return None
+            if row.delivery_id is None:
+                return row.payload
+            delivery = s.get(Delivery, row.delivery_id)
+            return delivery.payload if delivery else None
+
     def inbox_event(self, inbox_id: int) -> InboxEvent | None:
         """An inbox row by id."""
         with self.session() as s:
@@ -383,12 +619,15 @@ class Store:
             operations = s.exec(select(Operation.operation, Operation.status, func.count()).group_by(
                 Operation.operation, Operation.status)).all()
             inbox = s.exec(select(InboxEvent.status, func.count()).group_by(InboxEvent.status)).all()
+            oldest = s.exec(select(func.min(InboxEvent.received_at)).where(InboxEvent.status == "received")).one()
             attention = s.exec(select(AttentionItem.kind, func.count()).where(
                 AttentionItem.status == "open").group_by(AttentionItem.kind)).all()
         return {
             "bindings": [{"route": r, "state": st, "count": n} for r, st, n in bindings],
             "operations": [{"operation": o, "status": st, "count": n} for o, st, n in operations],
             "inbox": dict(inbox),
+            # Events stored but not yet handed to the broker (the relay publishes them): how old the oldest is.
+            "inbox_unpublished_since": oldest,
             "attention": dict(attention),
         }
 

@@ -1,37 +1,60 @@
-"""Webhook intake (``ordersync serve``): verify, store, enqueue, answer 202 — in that order.
+"""Webhook intake (``ordersync serve``): an outbox that never loses, stalls or falls over.
 
-``POST /webhooks/{store}``:
+``POST /webhooks/{store}``, in this order:
 
-1. **verify** the request with the store's secret (BigCommerce: our custom header; MerchantPro:
-   ``X-Webhook-Signature``, base64 HMAC-SHA256 of the raw body; EverShop: our bridge's HMAC) —
-   constant-time; a bad or missing signature is ``401`` and nothing is stored;
-2. **parse** it; a malformed body is ``400`` with the reason, and the raw body is kept in the
-   attention queue (``invalid_webhook``) so it can be inspected and replayed;
-3. **store** each event in the inbox, deduplicated by its event key (BigCommerce ``hash``);
-4. **enqueue** ``handle_webhook`` for new events and answer ``202`` at once.
+1. **refuse cheaply**: an unknown store is ``404``; a store without a webhook secret, or a request
+   without any of its platform's signature headers, is ``401``; a ``Content-Length`` above
+   :data:`MAX_BODY` is ``413`` — all before a byte of the body is read;
+2. **read** the body as a stream, capped at :data:`MAX_BODY` (``413`` past it: memory stays flat
+   whatever is sent); a client that disconnects mid-upload costs one log line;
+3. **verify** the signature (constant-time; BigCommerce: our fixed header and/or Standard Webhooks
+   signed with the app's client secret) — ``401`` and nothing stored when it does not match;
+4. **parse** and **fit** the events to the inbox columns (:mod:`workers.inbox`); a malformed body,
+   an unusable order id or more than :data:`~workers.inbox.MAX_EVENTS` events are parked whole in
+   the attention queue (``invalid_webhook``, replayable) and answered ``400`` / ``413``;
+5. **store** the delivery and its new events in one transaction, off the event loop (status
+   ``received``; duplicates by event key are not stored again); deliveries that arrive together
+   share that transaction (:mod:`workers.writer`);
+6. answer ``202``; then **publish** after the commit, in the publisher's threads with broker
+   timeouts (:mod:`workers.relay`). A failed or hung broker never fails the request: the relay
+   publishes whatever is still ``received`` after a grace period.
 
-Also ``GET /healthz`` (the process is up), ``GET /readyz`` (database and broker reachable) and the
-OpenAPI docs at ``/docs``.
+A state store that cannot be reached is ``503`` (the platform retries), never ``500``.
+Also ``GET /healthz`` (the process and its event loop are up), ``GET /readyz`` (database and
+broker reachable) and the OpenAPI docs at ``/docs``.
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
 from importlib import import_module
 from typing import Any
 
 import structlog
-from fastapi import BackgroundTasks, FastAPI, Request
-from fastapi.responses import JSONResponse
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from connectors.errors import InvalidPayload
+from sync.config import StoreConfig
+from sync.store import NewDelivery
 from workers import context
+from workers.inbox import TooManyEvents, fit, payload_text
 from workers.redis_client import redis_from_url
+from workers.relay import Publisher, Relay, publisher_for
+from workers.writer import DeliveryWriter
 
-__all__ = ["create_app"]
+__all__ = ["MAX_BODY", "create_app"]
 
 log = structlog.get_logger("ordersync.api")
 MAX_BODY = 2 * 1024 * 1024
+"""Largest webhook body read (bytes); platforms send a few kilobytes."""
+
+_CLOSE = {"Connection": "close"}  # refused before the body was read: do not wait for the rest of it
 
 
 class Accepted(BaseModel):
@@ -48,20 +71,160 @@ class Problem(BaseModel):
     detail: str
 
 
+class _Refused(Exception):
+    """A request answered with an error before anything was stored."""
+
+    def __init__(self, status: int, detail: str, *, close: bool = False) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.close = close
+
+    def response(self) -> JSONResponse:
+        return JSONResponse({"detail": self.detail}, status_code=self.status, headers=_CLOSE if self.close else None)
+
+
 def _webhooks_module(platform: str) -> Any:
     return import_module(f"connectors.{platform}.webhooks")
 
 
+def _secrets(config: StoreConfig) -> tuple[str | None, dict[str, str]]:
+    """The store's webhook secret and, for BigCommerce, the client secret as ``verify`` keyword."""
+    secret = config.webhook_secret.get_secret_value() if config.webhook_secret else None
+    extra: dict[str, str] = {}
+    if config.platform == "bigcommerce" and config.webhook_client_secret is not None:
+        extra["client_secret"] = config.webhook_client_secret.get_secret_value()
+    return secret or None, extra
+
+
+def _check_headers(request: Request, config: StoreConfig, module: Any) -> None:
+    """Everything that can be refused before reading the body."""
+    secret, extra = _secrets(config)
+    if not secret and not any(extra.values()):
+        log.warning("webhook.no_secret")
+        raise _Refused(401, f"store has no webhook_secret configured ({config.platform})", close=True)
+    names = [name.lower() for name in getattr(module, "SIGNATURE_HEADERS", ())]
+    if not any(name in request.headers for name in names):
+        log.warning("webhook.unsigned")
+        raise _Refused(401, "signature or shared secret does not match", close=True)
+    length = request.headers.get("content-length")
+    if length is not None:
+        if not length.isdigit():
+            raise _Refused(400, f"Content-Length {length[:40]!r} is not a number", close=True)
+        if int(length) > MAX_BODY:
+            raise _Refused(413, f"body of {int(length)} bytes; at most {MAX_BODY} are accepted", close=True)
+
+
+async def _read_capped(request: Request) -> bytes:
+    """The body, read as a stream and abandoned as soon as it passes :data:`MAX_BODY`."""
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise _Refused(413, f"body larger than {MAX_BODY} bytes", close=True)
+    return bytes(body)
+
+
+def _verified(module: Any, config: StoreConfig, headers: Mapping[str, str], raw: bytes) -> bool:
+    secret, extra = _secrets(config)
+    try:
+        return bool(module.verify(headers, raw, secret, **extra))
+    except InvalidPayload:
+        return False
+
+
+def _safe_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    return {k: v for k, v in headers.items() if k.startswith(("x-", "webhook-", "content-type"))
+            and "signature" not in k and "secret" not in k}
+
+
+def _park(store: str, raw: bytes, headers: Mapping[str, str], reason: str,
+          problems: list[tuple[str, str]]) -> int | None:
+    """Keep a signed delivery that cannot enter the inbox, whole, with its reason (replayable)."""
+    item = context.current().store.park(
+        kind="invalid_webhook", reason=reason.replace("\x00", ""), store=store, payload=payload_text(raw),
+        detail={"problems": [{"field": f.replace("\x00", ""), "reason": r.replace("\x00", "")} for f, r in problems],
+                "headers": _safe_headers(headers)},
+        replay={"task": "webhook", "store": store})
+    return item.id
+
+
+def _writer(api: FastAPI, ctx: context.Context) -> DeliveryWriter:
+    found: DeliveryWriter | None = getattr(api.state, "writer", None)
+    if found is None or found.store is not ctx.store:
+        if found is not None:
+            found.close()
+        found = api.state.writer = DeliveryWriter(ctx.store)
+    return found
+
+
+def _publisher(api: FastAPI, ctx: context.Context) -> Publisher:
+    found: Publisher | None = getattr(api.state, "publisher", None)
+    if found is None or found.broker_url != ctx.config.settings.broker_url:
+        found = api.state.publisher = publisher_for(ctx.config.settings)
+    return found
+
+
+async def _intake(store: str, request: Request) -> Response:
+    ctx = context.current()
+    config = ctx.config.stores.get(store)
+    if config is None:
+        raise _Refused(404, f"unknown store {store!r}", close=True)
+    module = _webhooks_module(config.platform)
+    with structlog.contextvars.bound_contextvars(store=store, platform=config.platform):
+        _check_headers(request, config, module)
+        raw = await _read_capped(request)
+        headers = {k.lower(): v for k, v in request.headers.items()}
+        if not _verified(module, config, headers, raw):
+            log.warning("webhook.bad_signature")
+            raise _Refused(401, "signature or shared secret does not match")
+        try:
+            entries = fit(module.parse(raw, headers))
+        except InvalidPayload as error:
+            item = await run_in_threadpool(_park, store, raw, headers, str(error), error.problems)
+            log.warning("webhook.invalid", reason=str(error), attention_id=item)
+            raise _Refused(400, str(error).replace("\x00", "")) from None
+        except TooManyEvents as error:
+            item = await run_in_threadpool(_park, store, raw, headers, str(error), [("", str(error))])
+            log.warning("webhook.too_many_events", events=error.count, attention_id=item)
+            raise _Refused(413, str(error)) from None
+        outcome = await _writer(request.app, ctx).write(NewDelivery(store, payload_text(raw), tuple(entries)))
+        if outcome.unpublished and not _publisher(request.app, ctx).submit(ctx.store, outcome.unpublished):
+            log.info("webhook.publish_deferred", events=len(outcome.unpublished))
+        log.info("webhook.accepted", accepted=len(outcome.accepted), duplicates=outcome.duplicates)
+        return JSONResponse({"accepted": len(outcome.accepted), "duplicates": outcome.duplicates,
+                             "events": [entry.event_key for entry in entries]}, status_code=202)
+
+
+@asynccontextmanager
+async def _lifespan(api: FastAPI) -> AsyncIterator[None]:
+    """Run the relay beside the intake while the server is up."""
+    relay: Relay | None = None
+    try:
+        ctx = context.current()
+        settings = ctx.config.settings
+        if settings.relay_interval > 0:
+            relay = Relay(ctx.store, _publisher(api, ctx), grace=settings.relay_grace,
+                          interval=settings.relay_interval)
+            relay.start()
+    except Exception as error:  # noqa: BLE001 - no configuration yet: requests will say so
+        log.warning("relay.not_started", error=f"{type(error).__name__}: {error}")
+    yield
+    if relay is not None:
+        relay.stop()
+
+
 def create_app() -> FastAPI:
-    """The ASGI app for webhooks and health checks."""
+    """The ASGI app for webhooks and health checks (the relay runs while it is served)."""
     api = FastAPI(
         title="ordersync",
         version="0.1.0",
         summary="Webhook intake for ordersync: verified, stored, deduplicated, queued.",
+        lifespan=_lifespan,
     )
 
     @api.get("/healthz", summary="The process is up")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
     @api.get("/readyz", summary="Database and broker are reachable",
@@ -79,70 +242,21 @@ def create_app() -> FastAPI:
         response_model=Accepted,
         summary="Receive a platform webhook",
         responses={400: {"model": Problem}, 401: {"model": Problem}, 404: {"model": Problem},
-                   413: {"model": Problem}},
+                   413: {"model": Problem}, 503: {"model": Problem}},
     )
-    async def receive(store: str, request: Request, background: BackgroundTasks) -> Any:
-        ctx = context.current()
-        config = ctx.config.stores.get(store)
-        if config is None:
-            return JSONResponse({"detail": f"unknown store {store!r}"}, status_code=404)
-        raw = await request.body()
-        if len(raw) > MAX_BODY:
-            return JSONResponse({"detail": "body too large"}, status_code=413)
-        module = _webhooks_module(config.platform)
-        headers = {k.lower(): v for k, v in request.headers.items()}
-        secret = config.webhook_secret.get_secret_value() if config.webhook_secret else None
-        with structlog.contextvars.bound_contextvars(store=store, platform=config.platform):
-            if not secret:
-                log.warning("webhook.no_secret")
-                return JSONResponse({"detail": f"store {store!r} has no webhook_secret configured"},
-                                    status_code=401)
-            try:
-                verified = bool(module.verify(headers, raw, secret))
-            except InvalidPayload:
-                verified = False
-            if not verified:
-                log.warning("webhook.bad_signature")
-                return JSONResponse({"detail": "signature or shared secret does not match"}, status_code=401)
-            try:
-                events = module.parse(raw, headers)
-            except InvalidPayload as error:
-                text = raw.decode("utf-8", errors="replace")
-                item = ctx.store.park(kind="invalid_webhook", reason=str(error), store=store, payload=text,
-                                      detail={"problems": [{"field": f, "reason": r} for f, r in error.problems],
-                                              "headers": {k: v for k, v in headers.items()
-                                                          if k.startswith(("x-", "webhook-", "content-type"))
-                                                          and "signature" not in k and "secret" not in k}},
-                                      replay={"task": "webhook", "store": store})
-                log.warning("webhook.invalid", reason=str(error), attention_id=item.id)
-                return JSONResponse({"detail": str(error)}, status_code=400)
-            accepted, duplicates, keys = 0, 0, []
-            text = raw.decode("utf-8", errors="replace")
-            for event in events:
-                row, new = ctx.store.add_inbox(store=store, event_key=event.event_key, topic=event.topic,
-                                               order_id=event.order_id, payload=text)
-                keys.append(event.event_key)
-                if not new:
-                    duplicates += 1
-                    continue
-                accepted += 1
-                assert row.id is not None
-                _enqueue(ctx, row.id, background)
-            log.info("webhook.accepted", accepted=accepted, duplicates=duplicates)
-            return Accepted(accepted=accepted, duplicates=duplicates, events=keys)
+    async def receive(store: str, request: Request) -> Response:
+        try:
+            return await _intake(store, request)
+        except _Refused as refused:
+            return refused.response()
+        except ClientDisconnect:
+            log.info("webhook.client_disconnected", store=store)
+            return Response(status_code=400)
+        except (DBAPIError, SQLAlchemyError) as error:
+            log.error("webhook.store_unavailable", store=store, error=type(error).__name__)
+            return JSONResponse({"detail": "the state store is unavailable; retry later"}, status_code=503)
 
     return api
-
-
-def _enqueue(ctx: context.Context, inbox_id: int, background: BackgroundTasks) -> None:
-    from workers.tasks import handle_webhook
-
-    ctx.store.mark_inbox(inbox_id, "enqueued")
-    if ctx.config.settings.broker_url.startswith("memory"):
-        # Embedded broker: the work runs in this process, after the 202 has been sent.
-        background.add_task(handle_webhook.delay, inbox_id)
-    else:
-        handle_webhook.delay(inbox_id)
 
 
 def _broker_ok(ctx: context.Context) -> bool:

@@ -50,6 +50,9 @@ def beat_schedule(config: OrderSyncConfig | None) -> dict[str, dict[str, Any]]:
     }
     entries["reconcile-all"] = {"task": "ordersync.reconcile_all",
                                 "schedule": schedule(config.settings.reconcile_all_interval)}
+    # The outbox relay: webhook events the intake could not publish (broker down or hung) go out here.
+    entries["relay-inbox"] = {"task": "ordersync.relay",
+                              "schedule": schedule(max(5.0, config.settings.relay_interval or 30.0))}
     return entries
 
 

@@ -26,6 +26,7 @@ from mappings.base import TargetContext
 from mappings.neutral import NeutralOrder
 from sync.config import ConfigError
 from sync.store import SchemaOutdated, Store, StoreUnavailable
+from workers.commands import serve
 from workers.commands.common import ConfigOption, UsageProblem, err, fail, load, out, state
 
 __all__ = ["app", "main"]
@@ -385,19 +386,7 @@ def beat(config: ConfigOption = None,
     celery.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])
 
 
-@app.command()
-def serve(config: ConfigOption = None,
-          host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
-          port: Annotated[int, typer.Option(min=1, max=65535, help="Port.")] = 8000) -> None:
-    """Run the webhook intake API (POST /webhooks/{store}, /healthz, /readyz, /docs)."""
-    import uvicorn
-
-    from workers import context
-    from workers.api import create_app
-
-    cfg = _config(config)
-    context.install(context.Context.build(cfg))
-    uvicorn.run(create_app(), host=host, port=port, log_level="warning", access_log=False)
+app.command()(serve.serve)
 
 
 # -- demo ---------------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from workers import context
 from workers.app import MAX_COUNTDOWN, app
 from workers.locks import LockBusy, LockLost
 
-__all__ = ["backoff", "handle_webhook", "poll", "reconcile", "reconcile_all"]
+__all__ = ["backoff", "handle_webhook", "poll", "reconcile", "reconcile_all", "relay_inbox"]
 
 log = structlog.get_logger("ordersync.tasks")
 MAX_DELIVERIES = 5
@@ -188,3 +188,13 @@ def reconcile_all(self: Task) -> dict[str, Any]:
         enqueue_reconcile(binding.route, binding.source_store, binding.source_id)
         swept += 1
     return {"stores": stores, "retried": retried, "swept": swept}
+
+
+@app.task(bind=True, name="ordersync.relay", acks_late=True, max_retries=None)
+def relay_inbox(self: Task) -> dict[str, Any]:
+    """Publish webhook events still unpublished after the grace period (the outbox relay, see workers.relay)."""
+    from workers.relay import publisher_for, relay_once
+
+    ctx = context.current()
+    published = relay_once(ctx.store, publisher_for(ctx.config.settings), grace=ctx.config.settings.relay_grace)
+    return {"published": published}

@@ -35,6 +35,7 @@ from connectors.wire import parse_wire
 __all__ = [
     "ORDER_SCOPES",
     "SECRET_HEADER",
+    "SIGNATURE_HEADERS",
     "SIGNATURE_TOLERANCE_SECONDS",
     "parse",
     "sign",
@@ -43,6 +44,9 @@ __all__ = [
 
 SECRET_HEADER = "X-Ordersync-Secret"
 """The custom header we register at hook creation (``POST /v3/hooks`` ``headers``)."""
+
+SIGNATURE_HEADERS: tuple[str, ...] = (SECRET_HEADER, "webhook-signature")
+"""Headers one of which every genuine delivery carries: without any, the body is not even read."""
 
 SIGNATURE_TOLERANCE_SECONDS = 300
 """How far a Standard Webhooks timestamp may be from now."""

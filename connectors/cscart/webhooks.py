@@ -18,12 +18,16 @@ from collections.abc import Mapping
 from connectors.base import WebhookEvent
 from connectors.errors import InvalidPayload
 
-__all__ = ["NO_WEBHOOKS", "parse", "sign", "verify"]
+__all__ = ["NO_WEBHOOKS", "SIGNATURE_HEADERS", "parse", "sign", "verify"]
 
 NO_WEBHOOKS = (
     "CS-Cart has no outgoing webhooks; ordersync polls CS-Cart stores with updated_at_from "
     "(creation windows on stores older than 4.13)"
 )
+
+
+SIGNATURE_HEADERS: tuple[str, ...] = ()
+"""Headers one of which every genuine delivery carries: without any, the body is not even read."""
 
 
 def verify(headers: Mapping[str, str], raw: bytes, secret: str | None) -> bool:

@@ -32,6 +32,7 @@ __all__ = [
     "EVENTS",
     "EVENT_HEADER",
     "SIGNATURE_HEADER",
+    "SIGNATURE_HEADERS",
     "SIGNATURE_PREFIX",
     "parse",
     "sign",
@@ -41,6 +42,8 @@ __all__ = [
 EVENT_HEADER = "X-Ordersync-Event"
 SIGNATURE_HEADER = "X-Ordersync-Signature"
 SIGNATURE_PREFIX = "sha256="
+SIGNATURE_HEADERS: tuple[str, ...] = (SIGNATURE_HEADER,)
+"""Headers one of which every genuine delivery carries: without any, the body is not even read."""
 
 EVENTS: frozenset[str] = frozenset({
     "order_created",

@@ -28,9 +28,11 @@ from connectors.base import WebhookEvent
 from connectors.errors import InvalidPayload
 from connectors.parsing import parse_timestamp
 
-__all__ = ["SIGNATURE_HEADER", "parse", "sign", "signature", "verify"]
+__all__ = ["SIGNATURE_HEADER", "SIGNATURE_HEADERS", "parse", "sign", "signature", "verify"]
 
 SIGNATURE_HEADER = "X-Webhook-Signature"
+SIGNATURE_HEADERS: tuple[str, ...] = (SIGNATURE_HEADER,)
+"""Headers one of which every genuine delivery carries: without any, the body is not even read."""
 _WHAT = "MerchantPro webhook"
 
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from sync.models import utcnow
-from sync.store import SchemaOutdated, Store
+from sync.store import InboxEntry, NewDelivery, SchemaOutdated, Store
 
 
 class TestBindings:
@@ -114,3 +114,45 @@ def test_unmigrated_postgres_is_refused(pg_url: str) -> None:
     """Without `ordersync db upgrade`, a server database is refused with that instruction."""
     with pytest.raises(SchemaOutdated, match="ordersync db upgrade"):
         Store(pg_url)
+
+
+class TestDeliveries:
+    """The intake's outbox writes: one payload row per delivery, duplicates by key, what to publish."""
+
+    def test_a_batch_stores_each_payload_once_and_deduplicates_across_deliveries(self, store: Store) -> None:
+        """Two deliveries in one batch sharing a key: the first stores it, the second counts a duplicate."""
+        first = NewDelivery("a", "body-1", (InboxEntry("k1", "t", "1"), InboxEntry("k2", "t", "2")))
+        second = NewDelivery("a", "body-2", (InboxEntry("k2", "t", "2"), InboxEntry("k3", "t", None)))
+        other_store = NewDelivery("b", "body-3", (InboxEntry("k1", "t", "9"),))
+        one, two, three = store.add_deliveries([first, second, other_store])
+        assert (len(one.accepted), one.duplicates) == (2, 0)
+        assert (len(two.accepted), two.duplicates) == (1, 1)
+        assert (len(three.accepted), three.duplicates) == (1, 0)
+        assert one.unpublished == one.accepted
+        assert two.unpublished == two.accepted
+        assert store.delivery_payload(one.accepted[0]) == "body-1"
+        assert store.delivery_payload(two.accepted[0]) == "body-2"
+        assert store.delivery_payload(three.accepted[0]) == "body-3"
+        assert len({one.delivery_id, two.delivery_id, three.delivery_id}) == 3
+
+    def test_a_redelivery_republishes_only_what_never_reached_the_broker(self, store: Store) -> None:
+        """A duplicate of a `received` event is handed out again; one already `enqueued` is not."""
+        stored = store.add_delivery(store="a", payload="p", events=[InboxEntry("e1", "t", "1"),
+                                                                    InboxEntry("e2", "t", "2")])
+        assert store.mark_published(stored.accepted[:1]) == 1
+        again = store.add_delivery(store="a", payload="p", events=[InboxEntry("e1", "t", "1"),
+                                                                   InboxEntry("e2", "t", "2")])
+        assert again.accepted == []
+        assert again.duplicates == 2
+        assert again.delivery_id is None  # nothing new: no second payload row
+        assert again.unpublished == stored.accepted[1:]
+        assert store.counts()["inbox"] == {"enqueued": 1, "received": 1}
+
+    def test_the_relay_publishes_old_unpublished_rows_and_marks_only_what_went_out(self, store: Store) -> None:
+        """Rows past the grace period are handed to the publisher; those it could not send stay received."""
+        store.add_delivery(store="a", payload="p", events=[InboxEntry(f"r{i}", "t", str(i)) for i in range(3)])
+        found, published = store.relay_unpublished(utcnow() + timedelta(seconds=1), 10, lambda ids: ids[:2])
+        assert (found, published) == (3, 2)
+        assert store.counts()["inbox"] == {"enqueued": 2, "received": 1}
+        assert store.relay_unpublished(utcnow() - timedelta(seconds=60), 10, lambda ids: ids) == (0, 0)
+        assert store.counts()["inbox_unpublished_since"] is not None

@@ -1,0 +1,240 @@
+"""Handing stored webhook events to the broker: right after the commit, and again by the relay.
+
+The intake is an outbox (:meth:`sync.store.Store.add_delivery`): an event is first committed as
+``received``; only then is a ``handle_webhook`` message published, and the row becomes
+``enqueued``. Publishing never runs on the event loop and never for long:
+
+- :class:`Publisher` publishes on its own connection with short connect and read timeouts
+  (kombu's Redis ``socket_connect_timeout`` / ``socket_timeout``, no connection retries), in a
+  small thread pool with a bounded backlog. After a failure it stops trying for a few seconds
+  (the broker is down or hung) instead of piling up threads that wait on it.
+- :class:`Relay` (a thread in ``ordersync serve``; also the ``ordersync.relay`` beat task) publishes
+  every event still ``received`` after a grace period. A failed, hung or restarted broker therefore
+  delays events but loses none. Publishing twice is harmless: ``handle_webhook`` is state-based.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+import structlog
+
+from sync.config import ProcessSettings
+from sync.models import utcnow
+from sync.store import Store
+from workers.redis_client import redact_url
+
+__all__ = ["Publisher", "Relay", "publisher_for", "relay_once"]
+
+log = structlog.get_logger("ordersync.relay")
+RELAY_BATCH = 500
+
+
+class Publisher:
+    """Publishes inbox events as ``handle_webhook`` messages, with bounded time per attempt.
+
+    :meth:`publish` is synchronous (the relay calls it); :meth:`submit` hands the work to the
+    publisher's threads and returns at once (the intake calls it after its commit).
+    """
+
+    def __init__(self, settings: ProcessSettings, *, threads: int = 1, backlog: int = 20000,
+                 cooldown: float | None = None, max_batch: int = 500) -> None:
+        self.broker_url = settings.broker_url
+        self.eager = self.broker_url.startswith("memory")
+        self.timeout = settings.publish_timeout
+        self.cooldown = cooldown if cooldown is not None else max(1.0, 2 * self.timeout)
+        self.backlog = backlog
+        self.max_batch = max_batch
+        self.batch_seconds = max(5.0, 5 * self.timeout)
+        """Longest time one batch may take to publish, whatever the broker does."""
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._waiting: dict[Store, list[int]] = {}
+        self._wake = threading.Condition(self._lock)
+        self._pending = 0
+        self._down_until = 0.0
+        self._closed = False
+        self._threads = [threading.Thread(target=self._loop, name=f"ordersync-publish-{n}", daemon=True)
+                         for n in range(threads)]
+        for thread in self._threads:
+            thread.start()
+
+    # -- state --------------------------------------------------------------------------------
+    @property
+    def broker_down(self) -> bool:
+        """True for a few seconds after a publish failed: callers leave the events to the relay."""
+        return time.monotonic() < self._down_until
+
+    @property
+    def pending(self) -> int:
+        """Submitted events not tried yet."""
+        return self._pending
+
+    def drain(self, timeout: float = 10.0) -> bool:
+        """Wait until every submitted event was tried (tests, shutdown)."""
+        deadline = time.monotonic() + timeout
+        while self._pending and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return self._pending == 0
+
+    def close(self) -> None:
+        """Stop the threads (what they did not publish stays ``received`` for the relay)."""
+        with self._wake:
+            self._closed = True
+            self._wake.notify_all()
+
+    # -- publishing ---------------------------------------------------------------------------
+    def submit(self, store: Store, inbox_ids: Sequence[int]) -> bool:
+        """Publish in the background; ``False`` when left to the relay (broker down, backlog full).
+
+        Events submitted together from many requests are published in one round of the
+        publisher's threads and marked ``enqueued`` with one statement.
+        """
+        if not inbox_ids:
+            return True
+        with self._wake:
+            if self._closed or self.broker_down or self._pending + len(inbox_ids) > self.backlog:
+                return False
+            self._waiting.setdefault(store, []).extend(inbox_ids)
+            self._pending += len(inbox_ids)
+            self._wake.notify()
+        return True
+
+    def _take(self) -> tuple[Store, list[int]] | None:
+        with self._wake:
+            while not self._waiting and not self._closed:
+                self._wake.wait()
+            if self._closed:
+                return None
+            store, ids = next(iter(self._waiting.items()))
+            taken, rest = ids[: self.max_batch], ids[self.max_batch:]
+            if rest:
+                self._waiting[store] = rest
+            else:
+                del self._waiting[store]
+            return store, taken
+
+    def _loop(self) -> None:
+        while (work := self._take()) is not None:
+            store, inbox_ids = work
+            try:
+                published = self.publish(inbox_ids) if not self.broker_down else []
+                store.mark_published(published)
+            except Exception as error:  # noqa: BLE001 - the rows stay `received`; the relay retries them
+                log.warning("publish.not_recorded", error=f"{type(error).__name__}: {error}",
+                            events=len(inbox_ids))
+            finally:
+                with self._lock:
+                    self._pending -= len(inbox_ids)
+
+    def publish(self, inbox_ids: Sequence[int]) -> list[int]:
+        """Publish one message per id; returns the ids that reached the broker.
+
+        Stops at the first failure and after :attr:`batch_seconds`: each message is bounded by the
+        connect/read timeouts, the batch by this deadline.
+        """
+        from workers.tasks import handle_webhook
+
+        if self.eager:
+            return self._run_inline(inbox_ids)
+        done: list[int] = []
+        deadline = time.monotonic() + self.batch_seconds
+        for inbox_id in inbox_ids:
+            if time.monotonic() > deadline:  # a slow broker: the relay publishes the rest later
+                log.warning("publish.slow", published=len(done), left=len(inbox_ids) - len(done))
+                break
+            try:
+                handle_webhook.apply_async(args=(inbox_id,), connection=self._connection(), retry=False)
+            except Exception as error:  # noqa: BLE001 - any broker failure: leave the rest to the relay
+                self._failed(error)
+                break
+            done.append(inbox_id)
+        return done
+
+    def _run_inline(self, inbox_ids: Sequence[int]) -> list[int]:
+        """Embedded broker: ``handle_webhook`` runs here (it marks the rows handled itself)."""
+        from workers.tasks import handle_webhook
+
+        for inbox_id in inbox_ids:
+            try:
+                handle_webhook.delay(inbox_id)
+            except Exception:  # an ordersync bug: log it, do not loop on it
+                log.exception("publish.inline_failed", inbox_id=inbox_id)
+        return list(inbox_ids)
+
+    def _connection(self) -> Any:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            from workers.app import app
+
+            options = {"socket_connect_timeout": self.timeout, "socket_timeout": self.timeout,
+                       "retry_on_timeout": False, "max_retries": 0}
+            connection = app.connection_for_write(self.broker_url, connect_timeout=self.timeout,
+                                                  transport_options=options)
+            self._local.connection = connection
+        return connection
+
+    def _failed(self, error: Exception) -> None:
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            with contextlib.suppress(Exception):  # the connection is broken already
+                connection.release()
+        self._down_until = time.monotonic() + self.cooldown
+        log.warning("publish.failed", broker=redact_url(self.broker_url), error=f"{type(error).__name__}: {error}")
+
+
+_publishers: dict[str, Publisher] = {}
+_publishers_lock = threading.Lock()
+
+
+def publisher_for(settings: ProcessSettings) -> Publisher:
+    """This process's publisher for ``settings``' broker (one per broker URL)."""
+    with _publishers_lock:
+        found = _publishers.get(settings.broker_url)
+        if found is None:
+            found = _publishers[settings.broker_url] = Publisher(settings)
+        return found
+
+
+def relay_once(store: Store, publisher: Publisher, *, grace: float, limit: int = RELAY_BATCH) -> int:
+    """Publish every inbox event still ``received`` after ``grace`` seconds; returns how many were published."""
+    older_than = utcnow() - timedelta(seconds=grace)
+    total = 0
+    while True:
+        found, published = store.relay_unpublished(older_than, limit, publisher.publish)
+        total += published
+        if found < limit or published < found:
+            break
+    if total:
+        log.info("relay.published", events=total)
+    return total
+
+
+class Relay(threading.Thread):
+    """The relay loop of ``ordersync serve``: :func:`relay_once` every ``interval`` seconds."""
+
+    def __init__(self, store: Store, publisher: Publisher, *, grace: float, interval: float) -> None:
+        super().__init__(name="ordersync-relay", daemon=True)
+        self.store = store
+        self.publisher = publisher
+        self.grace = grace
+        self.interval = interval
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        """Relay until :meth:`stop`; a failing database or broker costs one log line per round."""
+        while not self.stopped.wait(self.interval):
+            try:
+                relay_once(self.store, self.publisher, grace=self.grace)
+            except Exception as error:  # noqa: BLE001 - keep relaying; the next round retries
+                log.warning("relay.failed", error=f"{type(error).__name__}: {error}")
+
+    def stop(self) -> None:
+        """End the loop (at server shutdown)."""
+        self.stopped.set()

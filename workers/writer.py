@@ -1,0 +1,97 @@
+"""Grouping concurrent webhook deliveries into one transaction, off the event loop.
+
+Every delivery must be committed before its ``202``; committing each one alone costs a
+transaction (and a WAL flush) per request and a thread-pool hop per request. The
+:class:`DeliveryWriter` runs a couple of threads that take every delivery waiting at that moment
+and store them with :meth:`sync.store.Store.add_deliveries` in one transaction: under load a
+batch holds many deliveries, when idle it holds one, so latency stays one transaction.
+If a batch fails, each of its deliveries is retried in a transaction of its own, so one bad
+delivery fails only its own request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import queue
+import threading
+
+import structlog
+
+from sync.store import DeliveryOutcome, NewDelivery, Store
+
+__all__ = ["DeliveryWriter"]
+
+log = structlog.get_logger("ordersync.writer")
+_Item = tuple[NewDelivery, asyncio.AbstractEventLoop, "asyncio.Future[DeliveryOutcome]"]
+
+
+class DeliveryWriter:
+    """Stores deliveries for the intake, batching those that arrive together."""
+
+    def __init__(self, store: Store, *, threads: int = 4, max_batch: int = 100) -> None:
+        self.store = store
+        self.max_batch = max_batch
+        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self._threads = [threading.Thread(target=self._loop, name=f"ordersync-writer-{n}", daemon=True)
+                         for n in range(threads)]
+        for thread in self._threads:
+            thread.start()
+
+    async def write(self, delivery: NewDelivery) -> DeliveryOutcome:
+        """Store ``delivery``; returns once it is committed (raises what storing it raised)."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[DeliveryOutcome] = loop.create_future()
+        self._queue.put((delivery, loop, future))
+        return await future
+
+    def close(self) -> None:
+        """Let the threads finish what is queued, then end."""
+        for _ in self._threads:
+            self._queue.put(None)
+
+    def _loop(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            batch = [first]
+            while len(batch) < self.max_batch:
+                try:
+                    item = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    self._queue.put(None)  # leave the stop marker for this thread's next round
+                    break
+                batch.append(item)
+            self._store(batch)
+
+    def _store(self, batch: list[_Item]) -> None:
+        try:
+            outcomes = self.store.add_deliveries([delivery for delivery, _, _ in batch])
+        except Exception as error:  # noqa: BLE001 - retried one by one below
+            if len(batch) > 1:
+                log.info("writer.batch_failed", deliveries=len(batch), error=type(error).__name__)
+                for item in batch:
+                    self._store([item])
+                return
+            _settle(batch[0], error)
+            return
+        for item, outcome in zip(batch, outcomes, strict=True):
+            _settle(item, outcome)
+
+
+def _settle(item: _Item, result: DeliveryOutcome | BaseException) -> None:
+    _, loop, future = item
+
+    def apply() -> None:
+        if future.done():  # the client went away meanwhile; the delivery is stored all the same
+            return
+        if isinstance(result, BaseException):
+            future.set_exception(result)
+        else:
+            future.set_result(result)
+
+    with contextlib.suppress(RuntimeError):  # a closed loop (shutdown): nobody waits for the answer
+        loop.call_soon_threadsafe(apply)
