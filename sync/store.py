@@ -454,6 +454,11 @@ class Store:
             rows += [row for row in s.exec(query).all() if (row.route, row.store, row.order_id) in wanted]
         return rows
 
+    def due_rows(self, keys: Sequence[DueKey]) -> list[DueWork]:
+        """The due-work rows of ``keys`` (any status; missing keys have none)."""
+        with self.session() as s:
+            return self._due_rows(s, list(keys))
+
     def mark_due_published(self, ids: Sequence[int], *, redrive_after: float) -> None:
         """The reconciles of these rows were handed to the broker: look again in ``redrive_after`` s."""
         now = utcnow()

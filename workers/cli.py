@@ -352,14 +352,14 @@ def worker(config: ConfigOption = None,
            concurrency: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
            loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO") -> None:
     """Run a Celery worker (needs ORDERSYNC_BROKER_URL=redis://…)."""
-    from workers.app import QUEUE, configure
+    from workers.app import QUEUES, configure
 
     cfg = _config(config)
     if cfg.settings.broker_url.startswith("memory"):
         raise UsageProblem("a worker needs a real broker: set ORDERSYNC_BROKER_URL=redis://host:6379/0 "
                            "(the embedded memory:// broker runs tasks in-process, e.g. `ordersync sync`)")
     celery = configure(cfg.settings, cfg)
-    celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", QUEUE])
+    celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", ",".join(QUEUES)])
 
 
 @app.command()
