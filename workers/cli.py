@@ -26,6 +26,7 @@ from mappings.base import TargetContext
 from mappings.neutral import NeutralOrder
 from sync.config import ConfigError
 from sync.store import SchemaOutdated, Store, StoreUnavailable
+from workers.commands import sweep as sweep_command
 from workers.commands.common import ConfigOption, UsageProblem, err, fail, load, out, state
 
 __all__ = ["app", "main"]
@@ -39,6 +40,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="State store maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.command("sweep")(sweep_command.sweep)
 
 _state = state
 _fail = fail

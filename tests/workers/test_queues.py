@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from kombu import Connection, Consumer, Exchange, Producer, Queue
+from kombu.connection import Connection
+from kombu.entity import Exchange, Queue
 from kombu.message import Message
+from kombu.messaging import Consumer, Producer
 
 from sync.config import ProcessSettings
 from workers.app import BACKFILL_QUEUE, QUEUE, QUEUES, VISIBILITY_TIMEOUT, beat_schedule, celery_conf, queue_for
