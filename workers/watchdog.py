@@ -25,13 +25,14 @@ import structlog
 from celery import Task
 
 from sync.models import DueWork, utcnow
-from sync.store import DueKey
+from sync.store import DueKey, Store
 from workers import context
 from workers.app import QUEUES, app, queue_for
 from workers.locks import LockBusy
 from workers.redis_client import redis_from_url
 
-__all__ = ["BATCH", "PENDING_GRACE", "Redriven", "broker_backlog", "redrive_inbox", "run", "watchdog"]
+__all__ = ["BATCH", "PENDING_GRACE", "Redriven", "broker_backlog", "format_age", "overdue_report", "redrive_inbox",
+           "run", "watchdog"]
 
 log = structlog.get_logger("ordersync.watchdog")
 PENDING_GRACE = float(os.environ.get("ORDERSYNC_PENDING_GRACE", "120"))
@@ -126,3 +127,44 @@ def watchdog(self: Task) -> dict[str, Any]:
             return run(ctx).as_dict()
     except LockBusy:
         return {"reason": "another watchdog is running"}
+
+
+def overdue_report(store: Store, *, now: datetime | None = None, limit: int = 20) -> dict[str, Any]:
+    """Overdue work and stuck items with their age in seconds, for ``ordersync status``.
+
+    ``due_work``: due rows past their re-drive time; ``pending_creates``: bindings ``pending`` past
+    :data:`PENDING_GRACE` with their create ledger status (``unknown``/``started``/none);
+    ``unpublished_webhooks``: inbox events not handled after :data:`INBOX_GRACE`. Each has a
+    ``count`` and its ``items`` (oldest first, at most ``limit``).
+    """
+    now = now or utcnow()
+
+    def age(since: datetime | None) -> float:
+        return round((now - since).total_seconds(), 1) if since else 0.0
+
+    due = store.overdue_work(now, limit=BATCH)
+    stuck = store.stuck_creates(now - timedelta(seconds=PENDING_GRACE))
+    inbox = store.unpublished_inbox(now - timedelta(seconds=INBOX_GRACE), limit=BATCH)
+    return {
+        "due_work": {"count": len(due), "items": [
+            {"route": r.route, "store": r.store, "order_id": r.order_id, "reason": r.reason, "attempts": r.attempts,
+             "age_seconds": age(r.armed_at), "last_error": r.last_error} for r in due[:limit]]},
+        "pending_creates": {"count": len(stuck), "items": [
+            {"route": b.route, "store": b.source_store, "order_id": b.source_id, "age_seconds": age(b.pending_since),
+             "ledger": op.status if op else None} for b, op in stuck[:limit]]},
+        "unpublished_webhooks": {"count": len(inbox), "items": [
+            {"id": e.id, "store": e.store, "event_key": e.event_key, "topic": e.topic, "order_id": e.order_id,
+             "status": e.status, "age_seconds": age(e.received_at)} for e in inbox[:limit]]},
+    }
+
+
+def format_age(seconds: float) -> str:
+    """``95`` → ``1m35s``; ``7300`` → ``2h01m``: ages a person reads at a glance."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    if whole < 86400:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
