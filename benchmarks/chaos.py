@@ -172,7 +172,8 @@ def _compare(cluster: Cluster, mp: Shop, bc: Shop) -> dict[str, Any]:
     bindings = {b.source_id: b for b in ctx.store.bindings("ro-to-us")}
     mismatched = lost = deleted_mirrors = 0
     examples: list[str] = []
-    for order_id in [str(i) for i in mp.simulator.orders]:
+    existing = {str(i) for i in mp.simulator.orders}
+    for order_id in sorted(existing):
         binding = bindings.get(order_id)
         if binding is None or not binding.target_id:
             lost += 1
@@ -182,7 +183,7 @@ def _compare(cluster: Cluster, mp: Shop, bc: Shop) -> dict[str, Any]:
             mismatched += 1
             examples.append(f"{order_id}: source {source} target {target}")
     for order_id, binding in bindings.items():  # deleted on the source: the mirror must be archived
-        if int(order_id) in mp.simulator.orders or not binding.target_id:
+        if order_id in existing or not binding.target_id:
             continue
         deleted_mirrors += 1
         status = cluster.neutral("us", binding.target_id).status
