@@ -10,6 +10,11 @@ The last line reads::
     exactly_once: source N orders  target M orders  duplicates D  ghost writes G  webhooks W
 
 The only acceptable result is M == N and D == 0.
+
+``--chaos`` runs the full scenario of ``benchmarks/chaos.py`` (serve, two workers, beat, target
+faults, source changes, worker SIGKILLs, a Redis stop) and ends with::
+
+    exactly_once: source N orders  target M orders  duplicates D  mismatched X  lost L  ghost writes G  webhooks W
 """
 
 from __future__ import annotations
@@ -53,6 +58,13 @@ def main() -> None:
     parser.add_argument("--ghost-rate", type=float, default=0.2)
     parser.add_argument("--workers", type=int, default=2, help="Worker processes (3 children each).")
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/12")
+    parser.add_argument("--chaos", action="store_true", help="serve + two workers + beat under faults, worker "
+                        "SIGKILLs and a Redis stop (its own redis-server on a free port); see benchmarks/chaos.py")
+    parser.add_argument("--chaos-seconds", type=float, default=120.0, help="Length of the fault window.")
+    parser.add_argument("--max-wait", type=float, default=900.0, help="How long to wait for convergence after "
+                        "the last fault.")
+    parser.add_argument("--poll-interval", type=float, default=30.0)
+    parser.add_argument("--concurrency", type=int, default=3, help="Children per worker process.")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ordersync-bench-"))
     database, pg_name = _database(tmp)
@@ -60,6 +72,14 @@ def main() -> None:
         from sync.store import Store
 
         Store(database, auto_migrate=True).dispose()
+    if args.chaos:
+        from chaos import run_chaos  # benchmarks/chaos.py, beside this script
+
+        try:
+            run_chaos(args, tmp, database, lambda line: print(line, flush=True))
+        finally:
+            _drop(pg_name)
+        return
     redis.Redis.from_url(args.redis).flushdb()
     cluster = Cluster(tmp=tmp, redis_url=args.redis, database_url=database)
     started = time.monotonic()
@@ -94,11 +114,15 @@ def main() -> None:
     finally:
         cluster.close()
         redis.Redis.from_url(args.redis).flushdb()
-        if pg_name:
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
-            admin.dispose()
+        _drop(pg_name)
+
+
+def _drop(pg_name: str | None) -> None:
+    if pg_name:
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-__all__ = ["AttentionItem", "Binding", "Delivery", "InboxEvent", "Operation", "SyncCursor", "UTCDateTime", "utcnow"]
+__all__ = ["AttentionItem", "Binding", "Delivery", "DueWork", "InboxEvent", "Operation", "SyncCursor", "UTCDateTime",
+           "utcnow"]
 
 
 def utcnow() -> datetime:
@@ -197,3 +198,34 @@ class AttentionItem(SQLModel, table=True):
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class DueWork(SQLModel, table=True):
+    """An order that must be reconciled on a route, recorded *before* anyone relies on a queue for it.
+
+    A poll (or a webhook, a retry that could not be published, the watchdog) records the orders it
+    found here in one transaction before it advances its cursor; the reconcile task is published
+    afterwards. ``status`` is ``due`` until a reconcile of the order *started after* ``armed_at``
+    finished (``done``), so a task lost with the broker is re-driven by the watchdog once ``next_at``
+    has passed. One row per route/store/order: recording it again re-arms it.
+    """
+
+    __tablename__ = "due_work"
+    __table_args__ = (
+        UniqueConstraint("route", "store", "order_id", name="uq_due_work_order"),
+        Index("ix_due_work_next", "status", "next_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    route: str = Field(max_length=120)
+    store: str = Field(max_length=120)
+    order_id: str = Field(max_length=120)
+    status: str = Field(default="due", max_length=20)
+    reason: str = Field(default="poll", max_length=40)
+    lane: str = Field(default="realtime", max_length=20)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    armed_at: datetime = _ts()
+    next_at: datetime = _ts()
+    published_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))

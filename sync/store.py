@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -19,20 +19,25 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import event, func, insert, text, update
+from sqlalchemy import and_, case, event, func, insert, text, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, create_engine, select
 
-from sync.models import AttentionItem, Binding, Delivery, InboxEvent, Operation, SyncCursor, utcnow
+from sync.models import AttentionItem, Binding, Delivery, DueWork, InboxEvent, Operation, SyncCursor, utcnow
 
-__all__ = ["DeliveryOutcome", "InboxEntry", "NewDelivery", "SchemaOutdated", "Store", "StoreUnavailable",
+__all__ = ["DeliveryOutcome", "DueKey", "InboxEntry", "NewDelivery", "SchemaOutdated", "Store", "StoreUnavailable",
            "alembic_config"]
 
 log = structlog.get_logger("ordersync.store")
 _MIGRATIONS = Path(__file__).with_name("migrations")
+DueKey = tuple[str, str, str]
+"""One piece of due work: ``(route, store, order_id)``."""
+_DUE_CHUNK = 500
 
 
 class SchemaOutdated(RuntimeError):
@@ -331,13 +336,17 @@ class Store:
     def save_cursor(self, store: str, state: Mapping[str, Any] | None, *, error: str | None = None) -> None:
         """Store a cursor (after every change it covers was handed to the queue)."""
         with self.session() as s:
-            row = s.get(SyncCursor, store) or SyncCursor(store=store)
-            if state is not None:
-                row.state = dict(state)
-            row.last_poll_at = utcnow()
-            row.last_error = error
-            row.updated_at = utcnow()
-            s.add(row)
+            self._put_cursor(s, store, state, error)
+
+    @staticmethod
+    def _put_cursor(s: Session, store: str, state: Mapping[str, Any] | None, error: str | None) -> None:
+        row = s.get(SyncCursor, store) or SyncCursor(store=store)
+        if state is not None:
+            row.state = dict(state)
+        row.last_poll_at = utcnow()
+        row.last_error = error
+        row.updated_at = utcnow()
+        s.add(row)
 
     def cursors(self) -> list[SyncCursor]:
         """All cursors (for ``ordersync status``)."""
@@ -642,6 +651,118 @@ class Store:
         with self.session() as s:
             return list(s.exec(select(Binding).where(Binding.state == "pending",
                                                      col(Binding.pending_since) < older_than)).all())
+
+    # -- due work -------------------------------------------------------------------------------
+    def record_due(self, keys: Sequence[DueKey], *, reason: str = "poll", lane: str = "realtime",
+                   delay: float = 0.0, cursor: tuple[str, Mapping[str, Any] | None] | None = None) -> list[DueWork]:
+        """Record ``keys`` as due work (and, in the same transaction, save ``cursor``); returns their rows.
+
+        Idempotent per route/store/order: a row that exists is re-armed (``due`` again, ``armed_at``
+        now); a row already due keeps its earlier ``next_at``. Nothing is saved unless everything is.
+        """
+        now = utcnow()
+        unique = list(dict.fromkeys(keys))
+        values = [{"route": r, "store": st, "order_id": o, "status": "due", "reason": reason, "lane": lane,
+                   "attempts": 0, "armed_at": now, "next_at": now + timedelta(seconds=delay)} for r, st, o in unique]
+        with self.session() as s:
+            for start in range(0, len(values), _DUE_CHUNK):
+                s.execute(self._due_upsert(values[start:start + _DUE_CHUNK]))
+            if cursor is not None:
+                self._put_cursor(s, cursor[0], cursor[1], None)
+            return self._due_rows(s, unique)
+
+    def _due_upsert(self, values: list[dict[str, Any]]) -> Any:
+        table: Any = DueWork.__table__  # type: ignore[attr-defined]
+        insert = (sqlite_insert if self.is_sqlite else pg_insert)(table).values(values)
+        new = insert.excluded
+        keep_earlier = and_(table.c.status == "due", table.c.next_at < new.next_at)
+        return insert.on_conflict_do_update(
+            index_elements=["route", "store", "order_id"],
+            set_={"status": "due", "reason": new.reason, "lane": new.lane, "armed_at": new.armed_at,
+                  "next_at": case((keep_earlier, table.c.next_at), else_=new.next_at), "done_at": None},
+        )
+
+    @staticmethod
+    def _due_rows(s: Session, keys: Sequence[DueKey]) -> list[DueWork]:
+        wanted = set(keys)
+        rows: list[DueWork] = []
+        for start in range(0, len(keys), _DUE_CHUNK):
+            chunk = keys[start:start + _DUE_CHUNK]
+            query = select(DueWork).where(col(DueWork.store).in_({k[1] for k in chunk}),
+                                          col(DueWork.order_id).in_({k[2] for k in chunk}))
+            rows += [row for row in s.exec(query).all() if (row.route, row.store, row.order_id) in wanted]
+        return rows
+
+    def due_rows(self, keys: Sequence[DueKey]) -> list[DueWork]:
+        """The due-work rows of ``keys`` (any status; missing keys have none)."""
+        with self.session() as s:
+            return self._due_rows(s, list(keys))
+
+    def mark_due_published(self, ids: Sequence[int], *, redrive_after: float) -> None:
+        """The reconciles of these rows were handed to the broker: look again in ``redrive_after`` s."""
+        now = utcnow()
+        with self.session() as s:
+            for start in range(0, len(ids), _DUE_CHUNK):
+                s.execute(update(DueWork).where(col(DueWork.id).in_(list(ids[start:start + _DUE_CHUNK])),
+                                                col(DueWork.status) == "due")
+                          .values(published_at=now, next_at=now + timedelta(seconds=redrive_after),
+                                  attempts=DueWork.attempts + 1))
+
+    def defer_due(self, key: DueKey, until: datetime, *, error: str | None = None) -> None:
+        """Push a due row's re-drive time to ``until`` (its task is waiting out a retry countdown)."""
+        with self.session() as s:
+            s.execute(update(DueWork).where(*_due_key(key), col(DueWork.status) == "due")
+                      .values(next_at=until, last_error=error))
+
+    def finish_due(self, key: DueKey, started_at: datetime) -> bool:
+        """Mark the order's due row done, unless it was re-armed after the reconcile started."""
+        with self.session() as s:
+            result = s.execute(update(DueWork).where(
+                *_due_key(key), col(DueWork.status) == "due", col(DueWork.armed_at) <= started_at,
+            ).values(status="done", done_at=utcnow(), last_error=None))
+            return bool(getattr(result, "rowcount", 0))
+
+    def overdue_work(self, now: datetime, *, limit: int | None = None,
+                     unpublished_only: bool = False) -> list[DueWork]:
+        """Due rows whose ``next_at`` has passed, oldest first."""
+        with self.session() as s:
+            query = select(DueWork).where(DueWork.status == "due", col(DueWork.next_at) <= now)
+            if unpublished_only:
+                query = query.where(col(DueWork.published_at).is_(None))
+            query = query.order_by(col(DueWork.next_at))
+            if limit:
+                query = query.limit(limit)
+            return list(s.exec(query).all())
+
+    def due_counts(self) -> dict[str, int]:
+        """Due-work rows per status."""
+        with self.session() as s:
+            return dict(s.exec(select(DueWork.status, func.count()).group_by(DueWork.status)).all())
+
+    def stuck_creates(self, older_than: datetime) -> list[tuple[Binding, Operation | None]]:
+        """Pending bindings older than ``older_than``, with their create ledger entry (``None`` if none)."""
+        with self.session() as s:
+            query = select(Binding, Operation).join(Operation, and_(
+                col(Operation.route) == col(Binding.route), col(Operation.source_store) == col(Binding.source_store),
+                col(Operation.source_id) == col(Binding.source_id), col(Operation.operation) == "create"),
+                isouter=True,
+            ).where(Binding.state == "pending", col(Binding.pending_since) < older_than)
+            return [(b, o) for b, o in s.exec(query.order_by(col(Binding.pending_since))).all()]
+
+    def unpublished_inbox(self, older_than: datetime, *, limit: int | None = None) -> list[InboxEvent]:
+        """Inbox events received before ``older_than`` and never handled (no ``processed_at``)."""
+        with self.session() as s:
+            query = select(InboxEvent).where(col(InboxEvent.status).in_(["received", "enqueued"]),
+                                             col(InboxEvent.processed_at).is_(None),
+                                             col(InboxEvent.received_at) < older_than)
+            query = query.order_by(col(InboxEvent.id))
+            if limit:
+                query = query.limit(limit)
+            return list(s.exec(query).all())
+
+def _due_key(key: DueKey) -> list[Any]:
+    """WHERE clauses selecting one due-work row."""
+    return [col(DueWork.route) == key[0], col(DueWork.store) == key[1], col(DueWork.order_id) == key[2]]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:

@@ -9,9 +9,14 @@ Redelivery safety (see ``../shared/docs/anchors.md`` §4.1):
   every task is idempotent by construction (state-based reconcile + idempotency keys).
 - ``task_reject_on_worker_lost``: a killed worker child requeues its task at once; a poison
   message that keeps killing workers is cut off by a per-task delivery counter in Redis.
-- The Redis ``visibility_timeout`` (default 1 h) is far longer than any countdown we use
-  (:data:`MAX_COUNTDOWN` = 5 min), and no task uses a long ETA: later re-checks are the beat
-  schedule's job, so nothing is redelivered "again and again in a loop".
+- The Redis ``visibility_timeout`` (default 5 min) is how long a SIGKILLed worker's unacknowledged
+  task waits before it is redelivered; it stays above any countdown we use (:data:`MAX_COUNTDOWN`
+  = 2 min) and every task is short (a backfill is split into one task per order), so nothing is
+  redelivered "again and again in a loop". Later re-checks are the beat schedule's job, and work a
+  broker lost is re-driven from the state store by the watchdog (:mod:`workers.watchdog`).
+- Two queues: :data:`QUEUE` (webhooks, incremental polls and their reconciles, the watchdog) ahead
+  of :data:`BACKFILL_QUEUE` (full polls, sweeps, large batches). A worker consumes both, in that
+  order (``queue_order_strategy = "priority"``: the realtime queue is always read first).
 - ``worker_prefetch_multiplier = 1``: a worker holds one unacknowledged task at a time.
 - Memory broker (``memory://``, the embedded default): tasks run in-process, eagerly — the same
   task code, no Redis needed.
@@ -28,11 +33,20 @@ from celery.signals import worker_process_init
 
 from sync.config import ConfigError, OrderSyncConfig, ProcessSettings, load_config
 
-__all__ = ["MAX_COUNTDOWN", "QUEUE", "app", "beat_schedule", "celery_conf", "configure"]
+__all__ = ["BACKFILL_QUEUE", "MAX_COUNTDOWN", "QUEUE", "QUEUES", "WATCHDOG_INTERVAL", "app", "beat_schedule",
+           "celery_conf", "configure", "queue_for"]
 
 QUEUE = "ordersync"
-MAX_COUNTDOWN = 300.0
-VISIBILITY_TIMEOUT = float(os.environ.get("ORDERSYNC_VISIBILITY_TIMEOUT", "3600"))
+BACKFILL_QUEUE = "ordersync.backfill"
+QUEUES = (QUEUE, BACKFILL_QUEUE)
+MAX_COUNTDOWN = 120.0
+VISIBILITY_TIMEOUT = float(os.environ.get("ORDERSYNC_VISIBILITY_TIMEOUT", "300"))
+WATCHDOG_INTERVAL = float(os.environ.get("ORDERSYNC_WATCHDOG_INTERVAL", "60"))
+
+
+def queue_for(lane: str) -> str:
+    """The broker queue of a lane: ``realtime`` (webhooks, small polls) or ``backfill``."""
+    return BACKFILL_QUEUE if lane == "backfill" else QUEUE
 
 
 def beat_schedule(config: OrderSyncConfig | None) -> dict[str, dict[str, Any]]:
@@ -53,13 +67,14 @@ def beat_schedule(config: OrderSyncConfig | None) -> dict[str, dict[str, Any]]:
     # The outbox relay: webhook events the intake could not publish (broker down or hung) go out here.
     entries["relay-inbox"] = {"task": "ordersync.relay",
                               "schedule": schedule(max(5.0, config.settings.relay_interval or 30.0))}
+    entries["watchdog"] = {"task": "ordersync.watchdog", "schedule": schedule(WATCHDOG_INTERVAL)}
     return entries
 
 
 def celery_conf(settings: ProcessSettings, config: OrderSyncConfig | None = None) -> dict[str, Any]:
     """Celery settings for a process."""
     eager = settings.broker_url.startswith("memory")
-    transport: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT}
+    transport: dict[str, Any] = {"visibility_timeout": VISIBILITY_TIMEOUT, "queue_order_strategy": "priority"}
     if VISIBILITY_TIMEOUT < 600:  # a short timeout is only useful if abandoned messages are swept as often
         transport.update(unacked_restore_interval=max(1, int(VISIBILITY_TIMEOUT // 2)), unacked_restore_throttle=1)
     return {
@@ -70,6 +85,7 @@ def celery_conf(settings: ProcessSettings, config: OrderSyncConfig | None = None
         "task_reject_on_worker_lost": True,
         "worker_prefetch_multiplier": 1,
         "task_default_queue": QUEUE,
+        "task_routes": {"ordersync.reconcile_all": {"queue": BACKFILL_QUEUE}},
         "task_ignore_result": True,
         "result_backend": None,
         "broker_transport_options": transport,
@@ -94,7 +110,7 @@ def _initial() -> tuple[ProcessSettings, OrderSyncConfig | None]:
         return ProcessSettings(), None
 
 
-app = Celery("ordersync", include=["workers.tasks"])
+app = Celery("ordersync", include=["workers.tasks", "workers.watchdog"])
 
 
 def configure(settings: ProcessSettings, config: OrderSyncConfig | None = None) -> Celery:

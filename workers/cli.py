@@ -27,6 +27,7 @@ from mappings.neutral import NeutralOrder
 from sync.config import ConfigError
 from sync.store import SchemaOutdated, Store, StoreUnavailable
 from workers.commands import serve
+from workers.commands import sweep as sweep_command
 from workers.commands.common import ConfigOption, UsageProblem, err, fail, load, out, state
 
 __all__ = ["app", "main"]
@@ -40,6 +41,7 @@ app = typer.Typer(
 )
 db_app = typer.Typer(help="State store maintenance.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
+app.command("sweep")(sweep_command.sweep)
 
 _state = state
 _fail = fail
@@ -262,6 +264,9 @@ def status(config: ConfigOption = None,
     counts = store.counts()
     cursors = store.cursors()
     items = store.attention(limit=limit)
+    from workers.watchdog import overdue_report
+
+    overdue = overdue_report(store, limit=limit)
     if as_json:
         data = {
             "routes": [r.model_dump(mode="json") for r in cfg.routes],
@@ -271,6 +276,7 @@ def status(config: ConfigOption = None,
             "attention_items": [{"id": i.id, "kind": i.kind, "route": i.route, "store": i.store,
                                  "order_id": i.order_id, "reason": i.reason, "occurrences": i.occurrences,
                                  "created_at": i.created_at, "replay": i.replay} for i in items],
+            "overdue": overdue,
         }
         sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str) + b"\n")
         return
@@ -311,6 +317,28 @@ def status(config: ConfigOption = None,
     out.print(table)
     if items:
         out.print("Replay with [bold]ordersync replay ID[/] or [bold]ordersync replay --all[/].")
+    out.print(_overdue_table(overdue))
+
+
+def _overdue_table(overdue: dict[str, Any]) -> Table:
+    """Overdue work and stuck items, oldest first, with their age."""
+    from workers.watchdog import format_age
+
+    total = sum(part["count"] for part in overdue.values())
+    table = Table(title=f"Overdue and stuck ({total})", title_justify="left")
+    for column in ("what", "route", "order", "age", "detail"):
+        table.add_column(column, overflow="fold")
+    for item in overdue["due_work"]["items"]:
+        table.add_row("due work", item["route"], f"{item['store']}:{item['order_id']}", format_age(item["age_seconds"]),
+                      f"{item['reason']}, published {item['attempts']}x" + (f": {item['last_error']}"
+                                                                           if item["last_error"] else ""))
+    for item in overdue["pending_creates"]["items"]:
+        table.add_row("pending create", item["route"], f"{item['store']}:{item['order_id']}",
+                      format_age(item["age_seconds"]), f"ledger {item['ledger'] or 'none'}")
+    for item in overdue["unpublished_webhooks"]["items"]:
+        table.add_row("webhook not handled", "-", f"{item['store']}:{item['order_id'] or '-'}",
+                      format_age(item["age_seconds"]), f"{item['topic']} {item['event_key']} ({item['status']})")
+    return table
 
 
 # -- replay -------------------------------------------------------------------------------------
@@ -361,14 +389,14 @@ def worker(config: ConfigOption = None,
            concurrency: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
            loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO") -> None:
     """Run a Celery worker (needs ORDERSYNC_BROKER_URL=redis://…)."""
-    from workers.app import QUEUE, configure
+    from workers.app import QUEUES, configure
 
     cfg = _config(config)
     if cfg.settings.broker_url.startswith("memory"):
         raise UsageProblem("a worker needs a real broker: set ORDERSYNC_BROKER_URL=redis://host:6379/0 "
                            "(the embedded memory:// broker runs tasks in-process, e.g. `ordersync sync`)")
     celery = configure(cfg.settings, cfg)
-    celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", QUEUE])
+    celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", ",".join(QUEUES)])
 
 
 @app.command()

@@ -12,28 +12,47 @@ Retry policy of ``reconcile``:
   attention queue (``retries_exhausted``) — never dropped.
 - anything else is parked by the engine (skippable/fatal), or — an unexpected bug — parked as
   ``error`` here, so no task ever loops on it.
+- a retry the broker refuses to take (``Reject(OperationalError…)``) is recorded as due work, so
+  the watchdog re-drives it: never dropped.
+
+Due work: a poll or a webhook records the orders it found as due-work rows (with the poll cursor,
+in one transaction) *before* publishing their reconciles; a reconcile that finished (synced,
+unchanged, parked…) marks its row done. A task lost with the broker leaves its row due, and
+:mod:`workers.watchdog` publishes it again.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 import structlog
 from celery import Task
+from celery.exceptions import Reject
 
 from connectors.errors import OrderSyncError, RateLimited, Transient
+from sync.models import DueWork, utcnow
+from sync.store import DueKey
 from workers import context
-from workers.app import MAX_COUNTDOWN, app
+from workers.app import MAX_COUNTDOWN, app, queue_for
 from workers.locks import LockBusy, LockLost
 
-__all__ = ["backoff", "handle_webhook", "poll", "reconcile", "reconcile_all", "relay_inbox"]
+__all__ = ["PUBLISH_GRACE", "REDRIVE_AFTER", "SMALL_POLL", "backoff", "drive", "handle_webhook", "poll",
+           "publish_due", "reconcile", "reconcile_all", "relay_inbox"]
 
 log = structlog.get_logger("ordersync.tasks")
 MAX_DELIVERIES = 5
 SWEEP_DAYS = 30
+SMALL_POLL = 50
+"""A poll that found more orders than this sends their reconciles to the backfill queue."""
+PUBLISH_GRACE = float(os.environ.get("ORDERSYNC_PUBLISH_GRACE", "30"))
+"""Seconds a freshly recorded due row waits for its own publisher before the watchdog takes it."""
+REDRIVE_AFTER = float(os.environ.get("ORDERSYNC_REDRIVE_AFTER", "120"))
+"""Seconds after a due row's reconcile was published before the watchdog publishes it again."""
 
 
 def backoff(attempt: int, base: float = 2.0, cap: float = MAX_COUNTDOWN) -> float:
@@ -48,7 +67,37 @@ def _retry(task: Task, countdown: float, **kwargs: Any) -> Any:
     if task.request.is_eager:
         time.sleep(min(countdown, 30.0))
         return task.run(**kwargs)
-    return task.retry(countdown=countdown, kwargs=kwargs, max_retries=None)
+    key = _due_key(kwargs)
+    ctx = context.current()
+    if key is not None:  # keep the watchdog off this order while its retry waits out the countdown
+        ctx.store.defer_due(key, utcnow() + timedelta(seconds=countdown + REDRIVE_AFTER))
+    try:
+        return task.retry(countdown=countdown, kwargs=kwargs, max_retries=None)
+    except Reject as rejected:
+        if key is None:
+            raise
+        return _record_unpublished_retry(ctx, key, countdown, rejected)
+
+
+def _due_key(kwargs: dict[str, Any]) -> DueKey | None:
+    """The due-work key of a reconcile's arguments (``None`` for other tasks)."""
+    if {"route", "store", "order_id"} <= kwargs.keys():
+        return (str(kwargs["route"]), str(kwargs["store"]), str(kwargs["order_id"]))
+    return None
+
+
+def _record_unpublished_retry(ctx: context.Context, key: DueKey, countdown: float,
+                              rejected: Reject) -> dict[str, Any]:
+    """The broker refused the retry message: record the order as due work instead of dropping it."""
+    reason = f"retry could not be published: {rejected.reason!r}"
+    try:
+        ctx.store.record_due([key], reason="retry", delay=countdown)
+        ctx.store.defer_due(key, utcnow() + timedelta(seconds=countdown), error=reason)
+    except Exception:
+        log.exception("reconcile.retry_lost", reason=reason)
+        raise rejected from None
+    log.warning("reconcile.retry_recorded", reason=reason)
+    return {"outcome": "deferred", "reason": reason}
 
 
 def _poisoned(task: Task) -> bool:
@@ -64,7 +113,16 @@ def _poisoned(task: Task) -> bool:
 
 @app.task(bind=True, name="ordersync.reconcile", acks_late=True, max_retries=None)
 def reconcile(self: Task, route: str, store: str, order_id: str, attempt: int = 1) -> dict[str, Any]:
-    """Reconcile one order on one route (see :class:`sync.engine.Engine`)."""
+    """Reconcile one order on one route (see :class:`sync.engine.Engine`); a finished one closes its due work."""
+    started = utcnow()
+    outcome = _reconcile(self, route, store, order_id, attempt)
+    if outcome.get("outcome") != "deferred":
+        context.current().store.finish_due((route, store, order_id), started)
+    return outcome
+
+
+def _reconcile(self: Task, route: str, store: str, order_id: str, attempt: int) -> dict[str, Any]:
+    """The body of :func:`reconcile`: returns its outcome, or raises ``Retry``."""
     ctx = context.current()
     with structlog.contextvars.bound_contextvars(route=route, store=store, order_id=order_id, attempt=attempt,
                                                  task_id=self.request.id):
@@ -107,16 +165,47 @@ def reconcile(self: Task, route: str, store: str, order_id: str, attempt: int = 
                 "target_id": result.target_id}
 
 
-def enqueue_reconcile(route: str, store: str, order_id: str) -> None:
+def enqueue_reconcile(route: str, store: str, order_id: str, lane: str = "realtime") -> None:
     """Queue a reconcile (runs inline on the embedded broker)."""
-    reconcile.delay(route, store, order_id)
+    reconcile.apply_async((route, store, order_id), queue=queue_for(lane))
+
+
+def publish_due(rows: Sequence[DueWork]) -> int:
+    """Publish the reconciles of due rows; returns how many reached the broker.
+
+    A publish that fails stops the batch (the broker is down): the rows left stay due and the
+    watchdog publishes them later. Published rows are re-driven only after :data:`REDRIVE_AFTER`.
+    """
+    published: list[int] = []
+    try:
+        for row in rows:
+            enqueue_reconcile(row.route, row.store, row.order_id, row.lane)
+            if row.id is not None:
+                published.append(row.id)
+    except Exception as error:  # kombu/redis errors of every kind: the rows stay due
+        if app.conf.task_always_eager:  # in-process: the reconcile itself raised, not a broker
+            raise
+        log.warning("publish.failed", published=len(published), left=len(rows) - len(published),
+                    reason=f"{type(error).__name__}: {error}")
+    finally:
+        if published:
+            context.current().store.mark_due_published(published, redrive_after=REDRIVE_AFTER)
+    return len(published)
+
+
+def drive(keys: Sequence[DueKey], *, reason: str, lane: str = "realtime",
+          cursor: tuple[str, Any] | None = None) -> int:
+    """Record ``keys`` as due work (with ``cursor``, in one transaction), then publish their reconciles."""
+    rows = context.current().store.record_due(keys, reason=reason, lane=lane, delay=PUBLISH_GRACE, cursor=cursor)
+    return publish_due(rows)
 
 
 @app.task(bind=True, name="ordersync.poll", acks_late=True, max_retries=None)
 def poll(self: Task, store: str, full: bool = False) -> dict[str, Any]:
     """Read the store's changes since its cursor and queue a reconcile per changed order and route.
 
-    The cursor is saved only after every change was queued, so a crash re-reads (never skips).
+    The changes are recorded as due work together with the new cursor (one transaction) before any
+    reconcile is published: a crash re-reads, a lost task is re-driven, nothing is skipped.
     """
     ctx = context.current()
     routes = ctx.config.routes_from(store)
@@ -128,14 +217,10 @@ def poll(self: Task, store: str, full: bool = False) -> dict[str, Any]:
     try:
         with ctx.engine.locker.hold(f"poll:{store}", 600.0):
             feed = connector.iter_orders(since, lookback_seconds=lookback)
-            seen: set[str] = set()
-            for change in feed:
-                if change.id in seen:
-                    continue
-                seen.add(change.id)
-                for route, _reverse in routes:
-                    enqueue_reconcile(route.name, store, change.id)
-            ctx.store.save_cursor(store, feed.cursor)
+            seen = list(dict.fromkeys(change.id for change in feed))
+            lane = "backfill" if full or len(seen) > SMALL_POLL else "realtime"
+            drive([(route.name, store, order_id) for order_id in seen for route, _ in routes], reason="poll",
+                  lane=lane, cursor=(store, feed.cursor))
     except RateLimited as error:
         return _retry(self, error.retry_after, store=store, full=full)  # type: ignore[no-any-return]
     except LockBusy:
@@ -159,8 +244,7 @@ def handle_webhook(self: Task, inbox_id: int) -> dict[str, Any]:
         ctx.store.mark_inbox(inbox_id, "ignored")
         return {"inbox_id": inbox_id, "reason": "event is not about an order"}
     routes = ctx.config.routes_from(event.store)
-    for route, _reverse in routes:
-        enqueue_reconcile(route.name, event.store, event.order_id)
+    drive([(route.name, event.store, event.order_id) for route, _ in routes], reason="webhook")
     ctx.store.mark_inbox(inbox_id, "processed" if routes else "ignored")
     return {"inbox_id": inbox_id, "routes": [route.name for route, _ in routes]}
 
@@ -172,22 +256,20 @@ def reconcile_all(self: Task) -> dict[str, Any]:
     stores = sorted({store for route in ctx.config.routes
                      for store in ([route.source, route.target] if route.two_way else [route.source])})
     for store in stores:
-        poll.delay(store, full=True)
-    retried = 0
+        poll.apply_async((store,), {"full": True}, queue=queue_for("backfill"))
+    keys: list[DueKey] = []
     for item in ctx.store.attention(kinds=("unknown_sku", "retries_exhausted", "error")):
         replay = item.replay or {}
         if replay.get("task") == "reconcile":
-            enqueue_reconcile(replay["route"], replay["store"], replay["order_id"])
-            retried += 1
-    for binding in ctx.store.stale_pending(ctx.engine.clock() - timedelta(minutes=5)):
-        enqueue_reconcile(binding.route, binding.source_store, binding.source_id)
-        retried += 1
+            keys.append((replay["route"], replay["store"], replay["order_id"]))
+    keys += [(b.route, b.source_store, b.source_id)
+             for b in ctx.store.stale_pending(ctx.engine.clock() - timedelta(minutes=5))]
+    retried = len(keys)
     # Deletions leave no trace in a change feed (CS-Cart has no webhooks): re-check recent mirrors.
-    swept = 0
-    for binding in ctx.store.recent_links(ctx.engine.clock() - timedelta(days=SWEEP_DAYS)):
-        enqueue_reconcile(binding.route, binding.source_store, binding.source_id)
-        swept += 1
-    return {"stores": stores, "retried": retried, "swept": swept}
+    swept = [(b.route, b.source_store, b.source_id)
+             for b in ctx.store.recent_links(ctx.engine.clock() - timedelta(days=SWEEP_DAYS))]
+    drive(keys + swept, reason="sweep", lane="backfill")
+    return {"stores": stores, "retried": retried, "swept": len(swept)}
 
 
 @app.task(bind=True, name="ordersync.relay", acks_late=True, max_retries=None)

@@ -28,8 +28,8 @@ from simulators.runner import RunningServer
 from sync.config import OrderSyncConfig, load_config
 from sync.models import Binding
 from workers import context
+from workers.app import QUEUES, configure
 from workers.app import app as celery_app
-from workers.app import configure
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -154,7 +154,7 @@ class Cluster:
                "ORDERSYNC_BROKER_URL": self.redis_url, "ORDERSYNC_DATABASE_URL": self.database_url,
                "PYTHONPATH": str(REPO), **(extra_env or {})}
         process = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", "ordersync",
+            [sys.executable, "-m", "celery", "-A", "workers.app", "worker", "-Q", ",".join(QUEUES),
              f"--concurrency={concurrency}", "--pool=prefork", "--loglevel=WARNING", "--without-gossip",
              "--without-mingle", "--without-heartbeat", f"--hostname=e2e-{uuid.uuid4().hex[:8]}@%h"],
             cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
@@ -263,8 +263,9 @@ class Cluster:
         return int(redis.Redis.from_url(self.redis_url).hlen("unacked"))
 
     def queue_length(self) -> int:
-        """Messages waiting in the broker queue."""
-        return int(redis.Redis.from_url(self.redis_url).llen("ordersync"))
+        """Messages waiting in the broker queues."""
+        client = redis.Redis.from_url(self.redis_url)
+        return sum(int(client.llen(queue)) for queue in QUEUES)
 
     def close(self) -> None:
         """Stop workers, servers, and forget the installed context."""

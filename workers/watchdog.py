@@ -1,0 +1,170 @@
+"""The watchdog: re-drives work that is overdue, so nothing waits for the daily sweep.
+
+A broker can lose what it held (a Redis without persistence restarted, a publish that failed, a
+worker SIGKILLed mid-task); the state store cannot. Every minute (beat task ``ordersync.watchdog``,
+or :func:`run` in-process) the watchdog looks at the store and publishes again:
+
+- **due work** not done after its grace period (:data:`workers.tasks.REDRIVE_AFTER` after it was
+  published, :data:`workers.tasks.PUBLISH_GRACE` when it never was);
+- **pending creates** older than :data:`PENDING_GRACE` (the create's answer was lost or its worker
+  died: the engine looks the order up by its reference before any new create);
+- **webhook events** stored in the inbox and never handled (:func:`redrive_inbox`).
+
+While the broker's queues hold messages, work already handed to them is probably waiting its
+turn: only rows that never reached the broker are published then, so a backlog is not doubled.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import asdict, dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import structlog
+from celery import Task
+
+from sync.models import DueWork, utcnow
+from sync.store import DueKey, Store
+from workers import context
+from workers.app import QUEUES, app, queue_for
+from workers.locks import LockBusy
+from workers.redis_client import redis_from_url
+
+__all__ = ["BATCH", "PENDING_GRACE", "Redriven", "broker_backlog", "format_age", "overdue_report", "redrive_inbox",
+           "run", "watchdog"]
+
+log = structlog.get_logger("ordersync.watchdog")
+PENDING_GRACE = float(os.environ.get("ORDERSYNC_PENDING_GRACE", "120"))
+"""Seconds a binding may stay ``pending`` (create in flight) before the watchdog re-drives it."""
+INBOX_GRACE = float(os.environ.get("ORDERSYNC_INBOX_GRACE", "60"))
+"""Seconds a stored webhook event may wait unhandled before the watchdog publishes it again."""
+BATCH = 2000
+"""Most rows of each kind re-driven per run (the next run takes the rest)."""
+
+
+@dataclass
+class Redriven:
+    """What one watchdog run published again."""
+
+    due: int = 0
+    pending: int = 0
+    inbox: int = 0
+    backlog: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The counts, for logs and the task result."""
+        return asdict(self)
+
+
+def broker_backlog(ctx: context.Context) -> int:
+    """Messages waiting in the broker's queues (0 for the in-process broker or when it cannot be read)."""
+    url = ctx.config.settings.broker_url
+    if not url.startswith(("redis://", "rediss://", "unix://")):
+        return 0
+    try:
+        client = redis_from_url(url)
+        return sum(int(client.llen(queue)) for queue in QUEUES)
+    except Exception:  # noqa: BLE001 - a broker that cannot be read is treated as empty: re-drive
+        return 0
+
+
+def run(ctx: context.Context | None = None, *, now: datetime | None = None) -> Redriven:
+    """One watchdog pass over the state store; returns what it published again."""
+    from workers.tasks import publish_due
+
+    ctx = ctx or context.current()
+    now = now or utcnow()
+    result = Redriven(backlog=broker_backlog(ctx))
+    stuck = _arm_stuck_creates(ctx, now)
+    result.pending = len(stuck)
+    result.inbox = redrive_inbox(ctx, now - timedelta(seconds=INBOX_GRACE), busy=result.backlog > 0)
+    rows = ctx.store.overdue_work(now, limit=BATCH, unpublished_only=result.backlog > 0)
+    result.due = publish_due([*stuck, *rows])
+    if result.due or result.pending or result.inbox:
+        log.warning("watchdog.redriven", **result.as_dict())
+    return result
+
+
+def _arm_stuck_creates(ctx: context.Context, now: datetime) -> list[DueWork]:
+    """Record pending bindings older than the grace as due work (unless they already are); returns the new rows."""
+    stuck: list[DueKey] = [(b.route, b.source_store, b.source_id)
+                           for b in ctx.store.stale_pending(now - timedelta(seconds=PENDING_GRACE))]
+    already = {(r.route, r.store, r.order_id) for r in ctx.store.due_rows(stuck) if r.status == "due"}
+    fresh = [key for key in stuck if key not in already]
+    return ctx.store.record_due(fresh, reason="pending", lane="realtime") if fresh else []
+
+
+def redrive_inbox(ctx: context.Context, older_than: datetime, *, busy: bool = False) -> int:
+    """Publish ``handle_webhook`` again for inbox events received before ``older_than`` and never handled.
+
+    The one place the watchdog touches the webhook inbox: when the intake's relay
+    (``workers/relay.py``) publishes unpublished events itself, point this function at it.
+    While the queues are busy only events older than five grace periods are taken.
+    """
+    from workers.tasks import handle_webhook
+
+    if busy:
+        older_than -= timedelta(seconds=4 * INBOX_GRACE)
+    published = 0
+    try:
+        for event in ctx.store.unpublished_inbox(older_than, limit=BATCH):
+            handle_webhook.apply_async((event.id,), queue=queue_for("realtime"))
+            published += 1
+    except Exception as error:
+        if app.conf.task_always_eager:
+            raise
+        log.warning("watchdog.inbox_publish_failed", published=published, reason=f"{type(error).__name__}: {error}")
+    return published
+
+
+@app.task(bind=True, name="ordersync.watchdog", acks_late=True, max_retries=None)
+def watchdog(self: Task) -> dict[str, Any]:
+    """Beat task (every minute): one :func:`run`, unless another watchdog is running."""
+    ctx = context.current()
+    try:
+        with ctx.engine.locker.hold("watchdog", 300.0):
+            return run(ctx).as_dict()
+    except LockBusy:
+        return {"reason": "another watchdog is running"}
+
+
+def overdue_report(store: Store, *, now: datetime | None = None, limit: int = 20) -> dict[str, Any]:
+    """Overdue work and stuck items with their age in seconds, for ``ordersync status``.
+
+    ``due_work``: due rows past their re-drive time; ``pending_creates``: bindings ``pending`` past
+    :data:`PENDING_GRACE` with their create ledger status (``unknown``/``started``/none);
+    ``unpublished_webhooks``: inbox events not handled after :data:`INBOX_GRACE`. Each has a
+    ``count`` and its ``items`` (oldest first, at most ``limit``).
+    """
+    now = now or utcnow()
+
+    def age(since: datetime | None) -> float:
+        return round((now - since).total_seconds(), 1) if since else 0.0
+
+    due = store.overdue_work(now, limit=BATCH)
+    stuck = store.stuck_creates(now - timedelta(seconds=PENDING_GRACE))
+    inbox = store.unpublished_inbox(now - timedelta(seconds=INBOX_GRACE), limit=BATCH)
+    return {
+        "due_work": {"count": len(due), "items": [
+            {"route": r.route, "store": r.store, "order_id": r.order_id, "reason": r.reason, "attempts": r.attempts,
+             "age_seconds": age(r.armed_at), "last_error": r.last_error} for r in due[:limit]]},
+        "pending_creates": {"count": len(stuck), "items": [
+            {"route": b.route, "store": b.source_store, "order_id": b.source_id, "age_seconds": age(b.pending_since),
+             "ledger": op.status if op else None} for b, op in stuck[:limit]]},
+        "unpublished_webhooks": {"count": len(inbox), "items": [
+            {"id": e.id, "store": e.store, "event_key": e.event_key, "topic": e.topic, "order_id": e.order_id,
+             "status": e.status, "age_seconds": age(e.received_at)} for e in inbox[:limit]]},
+    }
+
+
+def format_age(seconds: float) -> str:
+    """``95`` → ``1m35s``; ``7300`` → ``2h01m``: ages a person reads at a glance."""
+    whole = int(seconds)
+    if whole < 60:
+        return f"{whole}s"
+    if whole < 3600:
+        return f"{whole // 60}m{whole % 60:02d}s"
+    if whole < 86400:
+        return f"{whole // 3600}h{whole % 3600 // 60:02d}m"
+    return f"{whole // 86400}d{whole % 86400 // 3600:02d}h"
