@@ -141,3 +141,15 @@ def test_split_reference() -> None:
     assert split_reference("ordersync:ro:123") == ("ro", "123")
     assert split_reference("ordersync:ro") is None
     assert split_reference("POS") is None
+
+
+def test_cscart_mirrors_are_adopted_from_the_admin_notes_marker(shops: Shops, fresh_store: Store) -> None:
+    """CS-Cart list pages with get_orders_data=1 carry the notes: a new store finds the marker there."""
+    ids = [shops.order() for _ in range(2)]
+    for order_id in ids:
+        assert shops.reconcile("us-to-eu", order_id).outcome == "synced"
+    engine = Engine(shops.ctx.runtime, fresh_store)
+    for order_id in ids:
+        assert "adopt" in engine.reconcile("us-to-eu", "us", order_id).applied
+    assert len(shops.cs.orders) == 2
+    assert {e.reference for e in engine.references.entries("eu")} == {f"ordersync:us:{i}" for i in ids}
