@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import structlog
@@ -31,10 +31,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 
 from connectors.base import Connector, OrderChange, OrderReference, ReferenceLister
+from sync.config import Route
+from sync.keys import idempotency_key
 from sync.models import ReferenceIndexState, TargetReference, utcnow
 from sync.store import Store
 
-__all__ = ["REFRESH_SECONDS", "IndexRefresh", "ReferenceIndex", "split_reference"]
+__all__ = [
+    "REFRESH_SECONDS", "AdoptSummary", "IndexRefresh", "ReferenceIndex", "bind_from_references", "split_reference",
+]
 
 log = structlog.get_logger("ordersync.adoption")
 
@@ -202,3 +206,62 @@ class ReferenceIndex:
 
 def _entry(target_store: str, reference: str, target_id: str, number: str | None) -> TargetReference:
     return TargetReference(target_store=target_store, reference=reference, target_id=target_id, target_number=number)
+
+
+@dataclass
+class AdoptSummary:
+    """What ``ordersync adopt`` did on one route: mirrors found on the target, and what became of them."""
+
+    route: str
+    found: int = 0
+    bound: int = 0
+    already: int = 0
+    conflicts: list[str] = field(default_factory=list)
+
+
+def bind_from_references(store: Store, index: ReferenceIndex, route: Route,
+                         on_entry: Callable[[], None] | None = None) -> AdoptSummary:
+    """Bind every mirror the index found on the route's target (and, two-way, on its source).
+
+    A new binding is ``linked`` to the order holding our reference, and its create is recorded as
+    done in the ledger (``adopted``), so no later run creates it again; the next reconcile compares
+    both sides and applies what differs. A binding that points at another order is left alone and
+    reported as a conflict.
+    """
+    summary = AdoptSummary(route.name)
+    directions = [(route.source, route.target)] + ([(route.target, route.source)] if route.two_way else [])
+    for origin_store, mirror_store in directions:
+        for entry in index.entries(mirror_store, source_store=origin_store):
+            parsed = split_reference(entry.reference)
+            if parsed is None:
+                continue
+            summary.found += 1
+            _bind_one(store, route, parsed[1], origin_store, mirror_store, entry, summary)
+            if on_entry is not None:
+                on_entry()
+    return summary
+
+
+def _bind_one(store: Store, route: Route, source_id: str, origin_store: str, mirror_store: str,
+              entry: TargetReference, summary: AdoptSummary) -> None:
+    binding = store.binding(route.name, origin_store, source_id)
+    if binding is not None and binding.target_id and binding.state == "linked":
+        if binding.target_id == entry.target_id:
+            summary.already += 1
+        else:
+            summary.conflicts.append(f"{origin_store}:{source_id} is bound to {binding.target_id}, "
+                                     f"but {mirror_store} order {entry.target_id} also holds its reference")
+        return
+    if binding is None:
+        binding = store.open_binding(route=route.name, source_store=origin_store, source_id=source_id,
+                                     target_store=mirror_store, reference=entry.reference)
+    assert binding.id is not None
+    key = idempotency_key(route.name, f"{origin_store}:{source_id}", "create")
+    _, previous = store.begin_operation(key=key, route=route.name, source_store=origin_store, source_id=source_id,
+                                        operation="create")
+    if previous != "succeeded":
+        store.finish_operation(key, "succeeded", result={"id": entry.target_id, "number": entry.target_number,
+                                                         "adopted": True})
+    store.update_binding(binding.id, target_id=entry.target_id, target_number=entry.target_number, state="linked",
+                         pending_since=None)
+    summary.bound += 1

@@ -26,6 +26,7 @@ from mappings.base import TargetContext
 from mappings.neutral import NeutralOrder
 from sync.config import ConfigError
 from sync.store import SchemaOutdated, Store, StoreUnavailable
+from workers.commands import adopt
 from workers.commands.common import ConfigOption, UsageProblem, err, fail, load, out, state
 
 __all__ = ["app", "main"]
@@ -400,6 +401,9 @@ def demo(orders: Annotated[int, typer.Option(min=1, max=200, help="Orders to see
     from workers.demo import run_demo
 
     run_demo(orders=orders, seed=seed, console=out)
+
+
+app.command("adopt")(adopt.adopt)
 
 
 # -- entry point --------------------------------------------------------------------------------

@@ -8,12 +8,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from connectors.base import ChangeFeed, CursorState, OrderReference, ReferenceLister
 from sync.adoption import ReferenceIndex, split_reference
 from sync.engine import Engine
 from sync.store import Store
 from tests.sync.test_engine import Shops
+from workers.cli import app
+from workers.commands.common import UsageProblem
 
 
 @pytest.fixture
@@ -153,3 +156,46 @@ def test_cscart_mirrors_are_adopted_from_the_admin_notes_marker(shops: Shops, fr
         assert "adopt" in engine.reconcile("us-to-eu", "us", order_id).applied
     assert len(shops.cs.orders) == 2
     assert {e.reference for e in engine.references.entries("eu")} == {f"ordersync:us:{i}" for i in ids}
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def new_database(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """The URL of a database that has never seen this merchant's orders."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'moved.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+def test_adopt_command_rebuilds_every_binding_of_a_route_and_sync_then_creates_nothing(
+        shops: Shops, new_database: str, tmp_path: Path) -> None:
+    """`ordersync adopt` after a move to a new database: all bindings back, then `sync` adds no order."""
+    _mirror(shops, 3)
+    before = {b.source_id: b.target_id for b in shops.ctx.store.bindings("us-to-ro")}
+    moved = tmp_path / "moved.toml"
+    moved.write_text(shops.path.read_text().replace(f"sqlite:///{tmp_path / 'state.db'}", new_database))
+    runner = CliRunner()
+    assert runner.invoke(app, ["db", "upgrade", "-c", str(moved)]).exit_code == 0
+    result = runner.invoke(app, ["adopt", "--route", "us-to-ro", "-c", str(moved)])
+    assert result.exit_code == 0, result.output
+    assert "us-to-ro" in result.stdout
+    assert " 3 " in result.stdout
+    store = Store(new_database)
+    try:
+        assert {b.source_id: b.target_id for b in store.bindings("us-to-ro")} == before
+        again = runner.invoke(app, ["adopt", "--route", "us-to-ro", "-c", str(moved)])
+        assert again.exit_code == 0, again.output
+        assert all(b.state == "linked" for b in store.bindings("us-to-ro"))
+    finally:
+        store.dispose()
+    posts = shops.mp.stats.by_route.copy()
+    synced = runner.invoke(app, ["sync", "--route", "us-to-ro", "-c", str(moved)])
+    assert synced.exception is None or isinstance(synced.exception, SystemExit), synced.output
+    assert len(shops.mp.orders) == 3
+    assert {r: n for r, n in shops.mp.stats.by_route.items() if r.startswith("POST")} == \
+        {r: n for r, n in posts.items() if r.startswith("POST")}, "sync made no create"
+
+
+def test_adopt_rejects_an_unknown_route(shops: Shops) -> None:
+    result = CliRunner().invoke(app, ["adopt", "--route", "nope", "-c", str(shops.path)])
+    assert isinstance(result.exception, UsageProblem)
+    assert "no route 'nope'" in str(result.exception)
