@@ -238,7 +238,7 @@ def db_upgrade(config: ConfigOption = None,
                url: Annotated[str | None, typer.Option(help="Database URL (overrides the config).",
                                                        envvar="ORDERSYNC_DATABASE_URL")] = None) -> None:
     """Create or migrate the state store to the latest schema."""
-    database = url or _config(config).settings.database_url
+    database = url or _config(config, require_store=False).settings.database_url
     store = Store(database, auto_migrate=True)
     out.print(f"state store at revision {store.current()} (head {store.head()})")
 
