@@ -346,6 +346,8 @@ def sync(route: Annotated[str | None, typer.Option(help="Only this route.")] = N
     out.print(summary.table())
     if summary.parked:
         out.print(f"[yellow]{summary.parked} order(s) need attention:[/] see `ordersync status`.")
+    if not summary.ok:
+        raise typer.Exit(1)  # cron can trust it: a failed store, an error or a parked order is not success
 
 
 @app.command()

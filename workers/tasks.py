@@ -24,7 +24,7 @@ from typing import Any
 import structlog
 from celery import Task
 
-from connectors.errors import OrderSyncError, RateLimited, Transient
+from connectors.errors import OrderSyncError, RateLimited, Transient, Unreachable
 from workers import context
 from workers.app import MAX_COUNTDOWN, app
 from workers.locks import LockBusy, LockLost
@@ -85,6 +85,8 @@ def reconcile(self: Task, route: str, store: str, order_id: str, attempt: int = 
             return _retry(self, random.uniform(0.5, 1.5), route=route, store=store,  # type: ignore[no-any-return]
                           order_id=order_id, attempt=attempt)
         except Transient as error:
+            if isinstance(error, Unreachable) and self.request.is_eager:
+                raise  # `ordersync sync` stops that store at once (its circuit breaker) instead of retrying
             if attempt >= ctx.config.settings.max_attempts:
                 ctx.engine.park_exhausted(route, store, order_id, error, attempt)
                 return {"outcome": "parked", "reason": str(error)}
