@@ -26,7 +26,7 @@ from mappings.base import TargetContext
 from mappings.neutral import NeutralOrder
 from sync.config import ConfigError
 from sync.store import SchemaOutdated, Store, StoreUnavailable
-from workers.commands import adopt
+from workers.commands import adopt, webhooks
 from workers.commands.common import ConfigOption, UsageProblem, err, fail, load, out, state
 
 __all__ = ["app", "main"]
@@ -406,6 +406,7 @@ def demo(orders: Annotated[int, typer.Option(min=1, max=200, help="Orders to see
 
 
 app.command("adopt")(adopt.adopt)
+app.add_typer(webhooks.app, name="webhooks")
 
 
 # -- entry point --------------------------------------------------------------------------------

@@ -601,6 +601,12 @@ class BigCommerceConnector:
         self._sku_cache[sku] = ref
         return ref
 
+    def list_webhooks(self) -> list[dict[str, Any]]:
+        """``GET /v3/hooks``: the hooks this API account registered (each token sees only its own)."""
+        data = self.http.get_json("/v3/hooks")
+        rows = data.get("data") if isinstance(data, dict) else None
+        return [row for row in rows or [] if isinstance(row, dict)]
+
     def register_webhooks(self, destination: str, secret: str, scopes: Sequence[str] = ORDER_SCOPES) -> list[str]:
         """``POST /v3/hooks`` for each scope, with our secret as a custom header; returns hook ids."""
         ids: list[str] = []
