@@ -93,7 +93,9 @@ def _register_bigcommerce(cfg: OrderSyncConfig, store: str, destination: str, se
 
 
 def _state(hook: dict[str, Any], secret: str) -> str:
-    headers = hook.get("headers") if isinstance(hook.get("headers"), dict) else {}
+    headers = hook.get("headers")
+    if not isinstance(headers, dict):
+        headers = {}
     if not hook.get("is_active", True):
         return "already registered, INACTIVE (re-enable it: BigCommerce deactivates failing hooks)"
     if headers.get(SECRET_HEADER) != secret:
