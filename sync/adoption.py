@@ -160,11 +160,17 @@ class ReferenceIndex:
             return s.get(ReferenceIndexState, target_store)
 
     def _save_state(self, target_store: str, cursor: dict[str, object] | None, now: datetime) -> None:
-        with self.store.session() as s:
-            row = s.get(ReferenceIndexState, target_store) or ReferenceIndexState(target_store=target_store)
-            row.cursor = dict(cursor) if cursor is not None else None
-            row.refreshed_at = now
-            s.add(row)
+        for attempt in range(2):  # two processes building the same index: the second insert becomes an update
+            try:
+                with self.store.session() as s:
+                    row = s.get(ReferenceIndexState, target_store) or ReferenceIndexState(target_store=target_store)
+                    row.cursor = dict(cursor) if cursor is not None else None
+                    row.refreshed_at = now
+                    s.add(row)
+                break
+            except IntegrityError:
+                if attempt:
+                    raise
         with self.store.session() as s:
             count = s.exec(select(func.count()).select_from(TargetReference).where(
                 TargetReference.target_store == target_store)).one()
