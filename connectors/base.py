@@ -27,8 +27,11 @@ __all__ = [
     "Platform",
     "ProductRef",
     "ProgressCallback",
+    "ReferenceLister",
     "WebhookEvent",
     "merge_options",
+    "only_referenced",
+    "reference_in",
 ]
 
 Platform = Literal["bigcommerce", "merchantpro", "cscart", "evershop"]
@@ -148,6 +151,7 @@ class OrderChange(BaseModel):
     id: str
     updated_at: datetime | None = None
     number: str | None = None
+    reference: str | None = Field(default=None, description="Our reference on this order, when the list carries it.")
 
 
 class WebhookEvent(BaseModel):
@@ -260,6 +264,43 @@ class Connector(Protocol):
     def close(self) -> None:
         """Release connections."""
         ...
+
+
+@runtime_checkable
+class ReferenceLister(Protocol):
+    """A connector whose order list pages carry our reference, so a whole store's references can be
+    read a page at a time (the reference index in ``sync/adoption.py``) instead of one lookup per order."""
+
+    def iter_references(self, since: CursorState | None) -> ChangeFeed:
+        """Orders carrying an ordersync reference created or changed since ``since`` (all when ``None``).
+
+        Each change has ``reference`` set; the feed's cursor continues the read next time.
+        """
+        ...
+
+
+REFERENCE_PREFIX = "ordersync:"
+
+
+def reference_in(values: Iterable[str | None]) -> str | None:
+    """The first value that is an ordersync reference (``ordersync:<store>:<id>``), else ``None``."""
+    for value in values:
+        if value and value.strip().startswith(REFERENCE_PREFIX):
+            return value.strip()
+    return None
+
+
+def only_referenced(changes: Generator[OrderChange, None, CursorState | None]
+                    ) -> Generator[OrderChange, None, CursorState | None]:
+    """The changes of a feed that carry our reference; returns the feed's cursor unchanged."""
+    while True:
+        try:
+            change = next(changes)
+        except StopIteration as stop:
+            cursor: CursorState | None = stop.value
+            return cursor
+        if change.reference:
+            yield change
 
 
 def merge_options(defaults: Mapping[str, Any], options: Mapping[str, Any]) -> dict[str, Any]:

@@ -36,6 +36,7 @@ __all__ = [
     "Rejected",
     "Transient",
     "UnknownSku",
+    "Unreachable",
 ]
 
 Disposition = Literal["retriable", "fatal", "skippable"]
@@ -104,6 +105,19 @@ class Transient(ConnectorError):
     """A failure that may pass: 5xx, refused or dropped connections, timeouts."""
 
     disposition: ClassVar[Disposition] = "retriable"
+
+
+class Unreachable(Transient):
+    """The store's server could not be reached at all (connection refused, DNS failure, connect timeout).
+
+    Retriable for workers (the store may come back); a one-shot ``ordersync sync`` stops that
+    store's work at once instead of retrying order by order. ``store`` and ``url`` say which.
+    """
+
+    def __init__(self, message: str, *, platform: str = "", store: str = "", url: str = "") -> None:
+        super().__init__(message, platform=platform)
+        self.store = store
+        self.url = url
 
 
 class OutcomeUnknown(Transient):

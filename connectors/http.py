@@ -34,6 +34,7 @@ from connectors.errors import (
     RateLimited,
     Rejected,
     Transient,
+    Unreachable,
 )
 from connectors.ratelimit import BucketSpec, RateLimiter, RateSignal, TokenBucket
 
@@ -195,8 +196,8 @@ class HttpClient:
                 if attempt < self.max_attempts:
                     self._pause(attempt)
                     continue
-                raise Transient(f"cannot reach {self.platform}: {type(error).__name__}",
-                                platform=self.platform) from None
+                raise Unreachable(f"cannot reach {self.platform} at {self.base_url}: {_reason(error)}",
+                                  platform=self.platform, store=self.store, url=self.base_url) from None
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as error:
                 if safe and attempt < self.max_attempts:
                     self._pause(attempt)
@@ -239,6 +240,18 @@ class HttpClient:
         """Send a JSON body and decode the JSON answer (``None`` for an empty body)."""
         response = self.request(method, path, json=body, **kwargs)
         return decode_json(response, self.platform)
+
+
+def _reason(error: httpx.TransportError) -> str:
+    """Why a connection failed, in words (refused, name not resolved, timed out)."""
+    text = str(error).lower()
+    if "name or service" in text or "nodename" in text or "getaddrinfo" in text or "name resolution" in text:
+        return "DNS lookup failed"
+    if "refused" in text:
+        return "connection refused"
+    if isinstance(error, httpx.TimeoutException):
+        return f"{type(error).__name__} (no answer to connect)"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
 
 
 def decode_json(response: httpx.Response, platform: str) -> Any:

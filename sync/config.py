@@ -56,6 +56,7 @@ __all__ = [
     "ProcessSettings",
     "Route",
     "StoreConfig",
+    "anchor_sqlite_path",
     "load_config",
     "parse_duration",
 ]
@@ -342,4 +343,19 @@ def load_config(path: str | Path | None = None, *, data: dict[str, Any] | None =
         raise ConfigError([("", f"not valid TOML: {error}")], str(file)) from None
     except UnicodeDecodeError:
         raise ConfigError([("", "not UTF-8 text")], str(file)) from None
-    return _validate(parsed, str(file))
+    config = _validate(parsed, str(file))
+    if not os.environ.get("ORDERSYNC_DATABASE_URL"):
+        config.settings.database_url = anchor_sqlite_path(config.settings.database_url, file.resolve().parent)
+    return config
+
+
+def anchor_sqlite_path(url: str, folder: Path) -> str:
+    """A relative SQLite path made relative to ``folder`` (the config file's): ``ordersync sync -c
+    /etc/ordersync/ordersync.toml`` from cron in another directory must open the same store."""
+    prefix = "sqlite:///"
+    if not url.startswith(prefix):
+        return url
+    path, sep, query = url[len(prefix):].partition("?")
+    if not path or path == ":memory:" or path.startswith("/") or Path(path).is_absolute():
+        return url
+    return f"{prefix}{folder / path}{sep}{query}"

@@ -41,6 +41,7 @@ from connectors.errors import (
 )
 from mappings.money import within_precision
 from mappings.neutral import NeutralOrder
+from sync.adoption import ReferenceIndex
 from sync.config import DEFAULT_EXCLUDED_STATUSES, Route
 from sync.keys import content_hash, idempotency_key, sync_projection
 from sync.models import Binding, utcnow
@@ -99,6 +100,7 @@ class Engine:
         self.clock = clock
         self.lock_ttl = lock_ttl
         self._held = threading.local()
+        self.references = ReferenceIndex(store, clock=clock)
 
     # -- entry point ----------------------------------------------------------------------------
     def reconcile(self, route_name: str, store_name: str, order_id: str) -> ReconcileResult:
@@ -262,8 +264,8 @@ class Engine:
             if previous == "succeeded" and row.result and row.result.get("id"):
                 created_id, number = str(row.result["id"]), row.result.get("number")
                 log.info("create.already_done", target_id=created_id)
-            elif previous is not None:
-                found = connector.find_by_reference(reference)
+            else:  # the ledger cannot vouch: ask the target (an earlier attempt, or another/lost state store)
+                found = self.references.before_create(other, connector, reference, previous)
                 if found:
                     created_id = found
                     log.warning("create.adopted", target_id=found, previous=previous)

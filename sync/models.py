@@ -15,8 +15,10 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-__all__ = ["AttentionItem", "Binding", "Delivery", "DueWork", "InboxEvent", "Operation", "SyncCursor", "UTCDateTime",
-           "utcnow"]
+__all__ = [
+    "AttentionItem", "Binding", "Delivery", "DueWork", "InboxEvent", "Operation", "ReferenceIndexState", "SyncCursor",
+    "TargetReference", "UTCDateTime", "utcnow",
+]
 
 
 def utcnow() -> datetime:
@@ -229,3 +231,30 @@ class DueWork(SQLModel, table=True):
     next_at: datetime = _ts()
     published_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+class TargetReference(SQLModel, table=True):
+    """One of our references as found on a target store's order (the reference index, see sync/adoption.py).
+
+    Built from the target's own list pages: the platform, not this store, says what was already
+    mirrored, so a new or restored store adopts these orders instead of creating them again.
+    """
+
+    __tablename__ = "target_references"
+    __table_args__ = (UniqueConstraint("target_store", "reference", name="uq_target_reference"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    target_store: str = Field(max_length=120)
+    reference: str = Field(max_length=300)
+    target_id: str = Field(max_length=120)
+    target_number: str | None = Field(default=None, max_length=120)
+    seen_at: datetime = _ts()
+
+
+class ReferenceIndexState(SQLModel, table=True):
+    """How far the reference index of one target store has read (its connector's list cursor)."""
+
+    __tablename__ = "reference_index_state"
+
+    target_store: str = Field(primary_key=True, max_length=120)
+    cursor: dict[str, Any] | None = _json()
+    refreshed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    orders: int = 0

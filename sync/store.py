@@ -23,15 +23,15 @@ from sqlalchemy import and_, case, event, func, insert, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, create_engine, select
 
 from sync.models import AttentionItem, Binding, Delivery, DueWork, InboxEvent, Operation, SyncCursor, utcnow
 
 __all__ = ["DeliveryOutcome", "DueKey", "InboxEntry", "NewDelivery", "SchemaOutdated", "Store", "StoreUnavailable",
-           "alembic_config"]
+           "alembic_config", "require_store", "shown_url"]
 
 log = structlog.get_logger("ordersync.store")
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -127,12 +127,45 @@ SELECT 'old', known.idx, known.id, known.status, NULL FROM known
 
 _INBOX = InboxEvent.__table__  # type: ignore[attr-defined]
 _DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
+def shown_url(url: str) -> str:
+    """A database URL fit for a message: the password masked."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return url.split("@")[-1]
+
+
+def require_store(url: str) -> None:
+    """Refuse a missing or unmigrated state store, in one line naming it.
+
+    Every command but ``ordersync db upgrade`` calls this first, so a mistyped path, a relative
+    SQLite path resolved elsewhere, or a new database never becomes an empty store silently
+    (an empty store would not know what was already mirrored).
+    """
+    normal = _normalise_url(url)
+    name = shown_url(normal)
+    if normal.startswith("sqlite:///") and normal not in ("sqlite:///:memory:",):
+        path = Path(normal[len("sqlite:///"):].partition("?")[0])
+        if not path.is_file():
+            raise StoreUnavailable(f"the state store {name} does not exist: create it with `ordersync db upgrade` "
+                                   "(or fix database_url / ORDERSYNC_DATABASE_URL)")
+    store = Store(normal, auto_migrate=False, check=False)
+    try:
+        current = store.current()
+        if current != store.head():
+            raise SchemaOutdated(f"the state store {name} is at revision {current or 'none'}, expected "
+                                 f"{store.head()}: run `ordersync db upgrade`")
+    except StoreUnavailable as error:
+        raise StoreUnavailable(f"the state store {name} cannot be opened: "
+                               f"{str(error).removeprefix('cannot open the state store: ')}") from None
+    finally:
+        store.dispose()
 
 
 class Store:
     """Repository over the state store. ``auto_migrate`` upgrades on open (the SQLite default)."""
 
-    def __init__(self, url: str, *, auto_migrate: bool | None = None) -> None:
+    def __init__(self, url: str, *, auto_migrate: bool | None = None, check: bool = True) -> None:
         self.url = _normalise_url(url)
         self.is_sqlite = self.url.startswith("sqlite")
         kwargs: dict[str, Any] = {}
@@ -150,7 +183,7 @@ class Store:
             event.listen(self.engine, "connect", _sqlite_pragmas)
         if auto_migrate if auto_migrate is not None else self.is_sqlite:
             self.upgrade()
-        else:
+        elif check:
             self.check_schema()
 
     # -- schema ---------------------------------------------------------------------------------

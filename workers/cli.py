@@ -28,6 +28,7 @@ from sync.config import ConfigError
 from sync.store import SchemaOutdated, Store, StoreUnavailable
 from workers.commands import serve
 from workers.commands import sweep as sweep_command
+from workers.commands import adopt, webhooks
 from workers.commands.common import ConfigOption, UsageProblem, err, fail, load, out, state
 
 __all__ = ["app", "main"]
@@ -248,7 +249,7 @@ def db_upgrade(config: ConfigOption = None,
                url: Annotated[str | None, typer.Option(help="Database URL (overrides the config).",
                                                        envvar="ORDERSYNC_DATABASE_URL")] = None) -> None:
     """Create or migrate the state store to the latest schema."""
-    database = url or _config(config).settings.database_url
+    database = url or _config(config, require_store=False).settings.database_url
     store = Store(database, auto_migrate=True)
     out.print(f"state store at revision {store.current()} (head {store.head()})")
 
@@ -382,6 +383,8 @@ def sync(route: Annotated[str | None, typer.Option(help="Only this route.")] = N
     out.print(summary.table())
     if summary.parked:
         out.print(f"[yellow]{summary.parked} order(s) need attention:[/] see `ordersync status`.")
+    if not summary.ok:
+        raise typer.Exit(1)  # cron can trust it: a failed store, an error or a parked order is not success
 
 
 @app.command()
@@ -425,6 +428,10 @@ def demo(orders: Annotated[int, typer.Option(min=1, max=200, help="Orders to see
     from workers.demo import run_demo
 
     run_demo(orders=orders, seed=seed, console=out)
+
+
+app.command("adopt")(adopt.adopt)
+app.add_typer(webhooks.app, name="webhooks")
 
 
 # -- entry point --------------------------------------------------------------------------------

@@ -1,7 +1,11 @@
 """``ordersync sync``: one pass over the routes in this process, with a progress bar.
 
 It runs the very same Celery task code as the workers, eagerly, so a one-shot run and a
-production worker behave identically.
+production worker behave identically — except for failures of a whole store. A per-store
+**circuit breaker** stops a store's work at once when it cannot be reached (connection refused,
+DNS failure) or refuses our credentials (401/403): one line names the store, its URL and the
+reason, its orders are skipped (not parked) and the source cursor is not advanced, so the next run
+picks them up. The summary says what failed, and :attr:`Summary.ok` decides the exit code.
 """
 
 from __future__ import annotations
@@ -10,29 +14,42 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connectors.errors import OrderSyncError
-from sync.config import OrderSyncConfig
+from connectors.base import ReferenceLister
+from connectors.errors import AuthFailed, OrderSyncError, Unreachable
+from sync.adoption import REFRESH_SECONDS
+from sync.config import OrderSyncConfig, Route
 from workers import context
 from workers.app import app as celery_app
 
 __all__ = ["Summary", "run_once"]
 
+StoreDown = (Unreachable, AuthFailed)
+"""Failures that stop a whole store's work in a one-shot run."""
+
 
 @dataclass
 class Summary:
-    """What a one-shot run did, per outcome."""
+    """What a one-shot run did, per outcome, and which stores failed."""
 
     outcomes: Counter[str] = field(default_factory=Counter)
     applied: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    failed_stores: dict[str, str] = field(default_factory=dict)
+    skipped: int = 0
 
     @property
     def parked(self) -> int:
         """Orders that went to the attention queue."""
         return self.outcomes.get("parked", 0)
+
+    @property
+    def ok(self) -> bool:
+        """Nothing failed and nothing was parked in this run (``ordersync sync`` exits 0)."""
+        return not (self.errors or self.failed_stores or self.parked)
 
     def table(self) -> Table:
         """A Rich summary table."""
@@ -43,44 +60,121 @@ class Summary:
             table.add_row(f"orders {outcome}", str(count))
         for op, count in sorted(self.applied.items()):
             table.add_row(f"writes: {op}", str(count))
+        if self.skipped:
+            table.add_row("[red]orders skipped (store failed; next run retries them)[/]", str(self.skipped))
+        for store, line in self.failed_stores.items():
+            table.add_row(f"[red]store {escape(store)} failed: {escape(line)}[/]", "")
         for error in self.errors:
-            table.add_row(f"[red]{error}[/]", "")
+            table.add_row(f"[red]{escape(error)}[/]", "")
         return table
+
+
+class _Breaker:
+    """Per-store circuit breaker for one run: the first store-wide failure opens it for good."""
+
+    def __init__(self, config: OrderSyncConfig, summary: Summary, console: Console) -> None:
+        self.config = config
+        self.summary = summary
+        self.console = console
+
+    def trip(self, store: str, error: OrderSyncError) -> None:
+        if store in self.summary.failed_stores:
+            return
+        url = getattr(error, "url", "") or self.config.stores[store].base_url
+        kind = "credentials refused" if isinstance(error, AuthFailed) else "unreachable"
+        line = f"{url}: {kind}: {error}"
+        self.summary.failed_stores[store] = line
+        self.console.print(f"[bold red]store {escape(store)} stopped:[/] {escape(line)}", soft_wrap=True)
+
+    def down(self, store: str) -> bool:
+        return store in self.summary.failed_stores
+
+
+def _other(route: Route, store: str) -> str:
+    return route.target if store == route.source else route.source
+
+
+def _probe(ctx: context.Context, store: str, breaker: _Breaker) -> bool:
+    """Check a target before sending it work: its reference index refresh is the probe (a list read
+    the creates need anyway). Returns whether the store is usable."""
+    if breaker.down(store):
+        return False
+    connector = ctx.runtime.connector(store)
+    if isinstance(connector, ReferenceLister):
+        try:
+            ctx.engine.references.refresh(store, connector, max_age=REFRESH_SECONDS)
+        except StoreDown as error:
+            breaker.trip(store, error)
+            return False
+    return True
 
 
 def run_once(config: OrderSyncConfig, *, route: str | None = None, full: bool = False,
              console: Console | None = None, ctx: context.Context | None = None) -> Summary:
     """Read every source store's changes and reconcile them now, in this process."""
-    from workers.tasks import reconcile
-
     celery_app.conf.task_always_eager = True
     ctx = ctx or context.Context.build(config)
     context.install(ctx)
     summary = Summary()
+    shown = console or Console(stderr=True)
+    breaker = _Breaker(config, summary, shown)
     routes = [config.route(route)] if route else list(config.routes)
     stores = sorted({s for r in routes for s in ([r.source, r.target] if r.two_way else [r.source])})
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=console or Console(stderr=True), transient=False) as progress:
+                  console=shown, transient=False) as progress:
         for store in stores:
-            reading = progress.add_task(f"reading {store}", total=None)
-            readers = [r for r, _ in config.routes_from(store) if r in routes]
-            lookback = max(r.lookback for r in readers)
-            try:
-                feed = ctx.runtime.connector(store).iter_orders(None if full else ctx.store.cursor(store),
-                                                                lookback_seconds=lookback)
-                changes = list(dict.fromkeys(change.id for change in feed))
-            except OrderSyncError as error:
-                summary.errors.append(f"{store}: {error}")
-                ctx.store.save_cursor(store, None, error=str(error))
-                progress.remove_task(reading)
-                continue
-            progress.update(reading, total=len(changes) * len(readers), description=f"mirroring {store}")
-            for order_id in changes:
-                for r in readers:
-                    result = reconcile.apply(args=(r.name, store, order_id)).get(disable_sync_subtasks=False)
-                    summary.outcomes[str(result.get("outcome"))] += 1
-                    for op in result.get("applied") or []:
-                        summary.applied[op] += 1
-                    progress.advance(reading)
-            ctx.store.save_cursor(store, feed.cursor)
+            _mirror_store(ctx, store, [r for r, _ in config.routes_from(store) if r in routes], full, summary,
+                          breaker, progress)
     return summary
+
+
+def _mirror_store(ctx: context.Context, store: str, readers: list[Route], full: bool, summary: Summary,
+                  breaker: _Breaker, progress: Progress) -> None:
+    """Read one source store's changes and reconcile them on every route that reads it."""
+    from workers.tasks import reconcile
+
+    if breaker.down(store):
+        return
+    reading = progress.add_task(f"reading {store}", total=None)
+    lookback = max(r.lookback for r in readers)
+    try:
+        feed = ctx.runtime.connector(store).iter_orders(None if full else ctx.store.cursor(store),
+                                                        lookback_seconds=lookback)
+        changes = list(dict.fromkeys(change.id for change in feed))
+    except StoreDown as error:
+        breaker.trip(store, error)
+        ctx.store.save_cursor(store, None, error=str(error))
+        progress.remove_task(reading)
+        return
+    except OrderSyncError as error:
+        summary.errors.append(f"{store}: {error}")
+        ctx.store.save_cursor(store, None, error=str(error))
+        progress.remove_task(reading)
+        return
+    live = [r for r in readers if _probe(ctx, _other(r, store), breaker)]
+    complete = len(live) == len(readers)
+    summary.skipped += len(changes) * (len(readers) - len(live))
+    progress.update(reading, total=len(changes) * len(readers), description=f"mirroring {store}")
+    for order_id in changes:
+        for r in readers:
+            progress.advance(reading)
+            if r not in live or breaker.down(_other(r, store)) or breaker.down(store):
+                if r in live:
+                    summary.skipped += 1
+                complete = False
+                continue
+            try:
+                result = reconcile.apply(args=(r.name, store, order_id)).get(disable_sync_subtasks=False)
+            except Unreachable as error:
+                breaker.trip(error.store if error.store in (store, _other(r, store)) else _other(r, store), error)
+                summary.skipped += 1
+                complete = False
+                continue
+            summary.outcomes[str(result.get("outcome"))] += 1
+            for op in result.get("applied") or []:
+                summary.applied[op] += 1
+    if complete:
+        ctx.store.save_cursor(store, feed.cursor)
+    else:
+        ctx.store.save_cursor(store, None, error="not advanced: " + "; ".join(
+            f"{name} failed" for name in summary.failed_stores))

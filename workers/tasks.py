@@ -34,7 +34,7 @@ import structlog
 from celery import Task
 from celery.exceptions import Reject
 
-from connectors.errors import OrderSyncError, RateLimited, Transient
+from connectors.errors import OrderSyncError, RateLimited, Transient, Unreachable
 from sync.models import DueWork, utcnow
 from sync.store import DueKey
 from workers import context
@@ -143,6 +143,8 @@ def _reconcile(self: Task, route: str, store: str, order_id: str, attempt: int) 
             return _retry(self, random.uniform(0.5, 1.5), route=route, store=store,  # type: ignore[no-any-return]
                           order_id=order_id, attempt=attempt)
         except Transient as error:
+            if isinstance(error, Unreachable) and self.request.is_eager:
+                raise  # `ordersync sync` stops that store at once (its circuit breaker) instead of retrying
             if attempt >= ctx.config.settings.max_attempts:
                 ctx.engine.park_exhausted(route, store, order_id, error, attempt)
                 return {"outcome": "parked", "reason": str(error)}

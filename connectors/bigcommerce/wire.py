@@ -289,6 +289,7 @@ class BCOrderSummary(_Read):
     id: int
     date_modified: BCDate = None
     date_created: BCDate = None
+    external_order_id: str | None = None
 
 
 class BCOrder(_Read):

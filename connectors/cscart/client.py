@@ -37,6 +37,8 @@ from connectors.base import (
     ProductRef,
     ProgressCallback,
     merge_options,
+    only_referenced,
+    reference_in,
 )
 from connectors.concurrency import fan_out
 from connectors.cscart import CAPABILITIES, PLATFORM
@@ -94,6 +96,10 @@ _FIELD_REQUIRED = re.compile(r"The (\S+) field is required", re.IGNORECASE)
 _PERMISSION_WORDS = ("access denied", "permission", "privilege", "not allowed", "forbidden: forbidden")
 _SKEW = 120
 """Seconds of clock skew allowed between us and the store when windows are computed."""
+
+
+_MARKER = re.compile(r"^\s*\[(ordersync:[^\]\r\n]+)\]\s*$")
+_REFERENCE_OVERLAP = 300
 
 
 def _body(response: httpx.Response) -> dict[str, Any]:
@@ -466,6 +472,38 @@ class CsCartConnector:
                 return None
             page += 1
         return None
+
+    def iter_references(self, since: CursorState | None) -> ChangeFeed:
+        """Orders whose admin notes hold our marker line, changed since ``since`` (all when ``None``).
+
+        ``GET /api/orders?get_orders_data=1`` returns each row with its ``details``, so the whole store
+        is read a page at a time; later reads filter by ``updated_at_from`` (4.13+) or, on old stores,
+        by creation window (the marker is written with the order).
+        """
+        return ChangeFeed(only_referenced(self._reference_feed(dict(since) if since else None)), since)
+
+    def _reference_feed(self, since: dict[str, Any] | None) -> Generator[OrderChange, None, CursorState | None]:
+        started = int(self._clock())
+        mode, checked_at = self._filter_mode(since)
+        params: dict[str, Any] = {"get_orders_data": 1}
+        if since and since.get("at") is not None:
+            bound = max(0, int(since["at"]) - _REFERENCE_OVERLAP)
+            params.update({"updated_at_from": bound} if mode == "updated_at" else
+                          {"period": "C", "time_from": bound, "time_to": started + _SKEW})
+        size = int(self.options["page_size"])
+        page = 1
+        while True:
+            listing, _ = self._list_orders({**params, "sort_by": "order_id", "sort_order": "asc", "page": page,
+                                            "items_per_page": size})
+            for row in listing.orders:
+                details = (row.model_extra or {}).get("details")
+                lines = details.splitlines() if isinstance(details, str) else []
+                yield OrderChange(id=row.order_id, number=row.order_id,
+                                  reference=reference_in(m.group(1) for m in map(_MARKER.match, lines) if m))
+            if page >= max(1, -(-listing.params.total_items // size)) or not listing.orders:
+                break
+            page += 1
+        return {"mode": mode, "at": started, "checked_at": checked_at}
 
     # -- writing ----------------------------------------------------------------------------------
     def create_order(self, payload: Any, ref: OrderReference, *,

@@ -50,6 +50,7 @@ from connectors.base import (
     ProductRef,
     ProgressCallback,
     merge_options,
+    only_referenced,
 )
 from connectors.concurrency import fan_out
 from connectors.errors import (
@@ -767,6 +768,31 @@ class EverShopConnector:
         space = meta.get(self._namespace)
         value = space.get(self._key) if isinstance(space, dict) else None
         return str(value) if value not in (None, "") else None
+
+    def iter_references(self, since: CursorState | None) -> ChangeFeed:
+        """Orders stamped with our metafield, placed after the cursor's order id (all when ``None``).
+
+        The admin order list carries ``metaData``, so the store is read a page at a time. Our stamp
+        follows the checkout by a call, so the watermark stops before the first unstamped order
+        younger than ``reference_settle_seconds``: it is read again next time.
+        """
+        return ChangeFeed(only_referenced(self._reference_feed(since)), since)
+
+    def _reference_feed(self, since: CursorState | None) -> Generator[OrderChange, None, CursorState | None]:
+        try:
+            watermark = int((since or {}).get("watermark", 0))
+        except (TypeError, ValueError):
+            watermark = 0
+        settle_ms = int((time.time() - float(self.options.get("reference_settle_seconds", 600))) * 1000)
+        settled = True
+        for item in self._new_orders(_Cursor(watermark=watermark)):
+            reference = self._ref_of(item)
+            if settled and (reference is not None or _created_ms(item) < settle_ms):
+                watermark = max(watermark, int(item["orderId"]))
+            else:
+                settled = False
+            yield OrderChange(id=str(item["uuid"]), number=item.get("orderNumber"), reference=reference)
+        return {"watermark": watermark}
 
     def _orders_by_cart(self, cart_id: str) -> list[dict[str, Any]]:
         page = self._orders_page(_filters(("cart_id", "eq", _cart_key(cart_id)), ("limit", "eq", 5)))

@@ -34,6 +34,8 @@ from connectors.base import (
     ProductRef,
     ProgressCallback,
     merge_options,
+    only_referenced,
+    reference_in,
 )
 from connectors.concurrency import fan_out
 from connectors.errors import (
@@ -277,6 +279,35 @@ class MerchantProConnector:
             if any(tag.name == ref.key for tag in row.tags or ()):
                 return _rid(row)
         return None
+
+    def iter_references(self, since: CursorState | None) -> ChangeFeed:
+        """Orders tagged with our reference, created since ``since`` (all when ``None``), 100 a call.
+
+        Our tag is written with the order (``POST`` body), so new orders are all there is to read:
+        ``created_after`` the newest creation seen (less five minutes; its date when the store compares dates).
+        """
+        return ChangeFeed(only_referenced(self._reference_feed(since)), since)
+
+    def _reference_feed(self, since: CursorState | None) -> Generator[OrderChange, None, CursorState]:
+        high = (since or {}).get("created_high")
+        params: dict[str, Any] = {"sort": "date_created", "fields": "id,tags,date_created,date_modified"}
+        newest: datetime | None = None
+        if isinstance(high, str):
+            try:
+                newest = datetime.fromisoformat(high)
+            except ValueError:
+                raise InvalidPayload("MerchantPro reference cursor",
+                                     [("created_high", f"{high!r} is not a timestamp")]) from None
+            floor = newest - timedelta(seconds=300)
+            date_only = self.options["created_after_precision"] == "date"
+            params["created_after"] = floor.date().isoformat() if date_only else floor.isoformat()
+        for row in self._page(params):
+            created = _utc(row.date_created)
+            if created is not None and (newest is None or created > newest):
+                newest = created
+            yield OrderChange(id=_rid(row), number=_rid(row), updated_at=_utc(row.date_modified),
+                              reference=reference_in(tag.name for tag in row.tags or ()))
+        return {"created_high": newest.astimezone(UTC).isoformat() if newest else None}
 
     # -- writes ---------------------------------------------------------------------------------
     def create_order(self, payload: Any, ref: OrderReference, *,

@@ -108,6 +108,7 @@ def test_worker_refuses_the_embedded_broker(tmp_path: Path) -> None:
     """A worker needs Redis; the message says how to give it one."""
     config = tmp_path / "ordersync.toml"
     config.write_text("[stores.a]\nplatform = \"bigcommerce\"\nbase_url = \"http://127.0.0.1:9/stores/x\"\n")
+    assert run("db", "upgrade", "--config", str(config)).returncode == 0
     done = run("worker", "--config", str(config), env={"PATH": "/usr/bin:/bin", "ORDERSYNC_BROKER_URL": "memory://"})
     assert done.returncode == 2
     assert b"ORDERSYNC_BROKER_URL=redis://" in done.stderr

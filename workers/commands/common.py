@@ -10,6 +10,7 @@ from rich.console import Console
 
 from connectors.logging import configure_logging
 from sync.config import OrderSyncConfig, load_config
+from sync.store import require_store as check_store
 
 __all__ = ["ConfigOption", "UsageProblem", "err", "fail", "load", "out", "state"]
 
@@ -37,8 +38,14 @@ def fail(message: str, code: int = 1) -> NoReturn:
     raise typer.Exit(code)
 
 
-def load(path: Path | None) -> OrderSyncConfig:
-    """Load and validate ``ordersync.toml`` and configure logging from it."""
+def load(path: Path | None, *, require_store: bool = True) -> OrderSyncConfig:
+    """Load and validate ``ordersync.toml`` and configure logging from it.
+
+    With ``require_store`` (every command but ``db upgrade``), refuse a missing or unmigrated state
+    store with one line naming it, before anything reads or writes.
+    """
     config = load_config(path)
     configure_logging(config.settings.log_level)
+    if require_store:
+        check_store(config.settings.database_url)
     return config

@@ -1127,3 +1127,17 @@ def test_documents_parse_and_never_select_current_page() -> None:
         assert "currentPage" not in document
     with pytest.raises(ValueError):
         queries.order_states_document(0)
+
+
+@pytest.mark.parametrize("bridge", [True, False])
+def test_iter_references_reads_our_stamps_from_list_pages_then_only_newer_orders(
+        shop: FakeShop, clock: Clock, bridge: bool) -> None:
+    """The reference index's source: every stamped order once, then only orders placed since."""
+    shop.bridge = bridge
+    connector = make(shop, clock)
+    first = [connector.create_order(plan(("MUG-BLK", 1)), ref(n)).id for n in (1, 2)]
+    feed = connector.iter_references(None)
+    assert {(c.id, c.reference) for c in feed} == {(first[0], "ordersync:ro:1"), (first[1], "ordersync:ro:2")}
+    third = connector.create_order(plan(("MUG-BLK", 1)), ref(3)).id
+    again = connector.iter_references(feed.cursor)
+    assert [(c.id, c.reference) for c in again] == [(third, "ordersync:ro:3")]
