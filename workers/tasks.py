@@ -63,8 +63,10 @@ def _poisoned(task: Task) -> bool:
 
 
 @app.task(bind=True, name="ordersync.reconcile", acks_late=True, max_retries=None)
-def reconcile(self: Task, route: str, store: str, order_id: str, attempt: int = 1) -> dict[str, Any]:
-    """Reconcile one order on one route (see :class:`sync.engine.Engine`)."""
+def reconcile(self: Task, route: str, store: str, order_id: str, attempt: int = 1,
+              deep: bool = False) -> dict[str, Any]:
+    """Reconcile one order on one route (see :class:`sync.engine.Engine`); ``deep`` checks the target
+    even when the source is unchanged (the sweep repairs a target changed behind our back)."""
     ctx = context.current()
     with structlog.contextvars.bound_contextvars(route=route, store=store, order_id=order_id, attempt=attempt,
                                                  task_id=self.request.id):
@@ -73,24 +75,24 @@ def reconcile(self: Task, route: str, store: str, order_id: str, attempt: int = 
                                       attempt)
             return {"outcome": "parked", "reason": "poison message"}
         try:
-            result = ctx.engine.reconcile(route, store, order_id)
+            result = ctx.engine.reconcile(route, store, order_id, deep=deep)
         except RateLimited as error:
             log.info("reconcile.rate_limited", retry_after=error.retry_after)
             return _retry(self, error.retry_after + random.uniform(0, 1), route=route, store=store,  # type: ignore[no-any-return]
-                          order_id=order_id, attempt=attempt)
+                          order_id=order_id, attempt=attempt, deep=deep)
         except LockBusy as error:
             return _retry(self, min(error.retry_after, 2.0) + random.uniform(0, 0.5), route=route,  # type: ignore[no-any-return]
-                          store=store, order_id=order_id, attempt=attempt)
+                          store=store, order_id=order_id, attempt=attempt, deep=deep)
         except LockLost:
             return _retry(self, random.uniform(0.5, 1.5), route=route, store=store,  # type: ignore[no-any-return]
-                          order_id=order_id, attempt=attempt)
+                          order_id=order_id, attempt=attempt, deep=deep)
         except Transient as error:
             if attempt >= ctx.config.settings.max_attempts:
                 ctx.engine.park_exhausted(route, store, order_id, error, attempt)
                 return {"outcome": "parked", "reason": str(error)}
             log.warning("reconcile.retry", reason=str(error), error=type(error).__name__)
             return _retry(self, backoff(attempt), route=route, store=store, order_id=order_id,  # type: ignore[no-any-return]
-                          attempt=attempt + 1)
+                          attempt=attempt + 1, deep=deep)
         except OrderSyncError as error:  # the engine parks these itself; this is a safety net
             ctx.store.park(kind="error", reason=str(error), route=route, store=store, order_id=order_id,
                            replay={"task": "reconcile", "route": route, "store": store, "order_id": order_id})
@@ -107,9 +109,12 @@ def reconcile(self: Task, route: str, store: str, order_id: str, attempt: int = 
                 "target_id": result.target_id}
 
 
-def enqueue_reconcile(route: str, store: str, order_id: str) -> None:
+def enqueue_reconcile(route: str, store: str, order_id: str, *, deep: bool = False) -> None:
     """Queue a reconcile (runs inline on the embedded broker)."""
-    reconcile.delay(route, store, order_id)
+    if deep:
+        reconcile.delay(route, store, order_id, deep=True)
+    else:
+        reconcile.delay(route, store, order_id)
 
 
 @app.task(bind=True, name="ordersync.poll", acks_late=True, max_retries=None)
@@ -185,6 +190,6 @@ def reconcile_all(self: Task) -> dict[str, Any]:
     # Deletions leave no trace in a change feed (CS-Cart has no webhooks): re-check recent mirrors.
     swept = 0
     for binding in ctx.store.recent_links(ctx.engine.clock() - timedelta(days=SWEEP_DAYS)):
-        enqueue_reconcile(binding.route, binding.source_store, binding.source_id)
+        enqueue_reconcile(binding.route, binding.source_store, binding.source_id, deep=True)
         swept += 1
     return {"stores": stores, "retried": retried, "swept": swept}
