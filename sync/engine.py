@@ -43,6 +43,7 @@ from connectors.errors import (
 from mappings.money import within_precision
 from mappings.neutral import NeutralOrder
 from sync.config import DEFAULT_EXCLUDED_STATUSES, Route
+from sync.drift import line_drift
 from sync.keys import content_hash, idempotency_key, sync_projection
 from sync.models import Binding, utcnow
 from sync.planner import PlannedOp, plan_updates
@@ -405,24 +406,33 @@ class Engine:
 
     def _check_drift(self, route: Route, binding: Binding, source: NeutralOrder, target: NeutralOrder,
                      other: str) -> None:
-        """Report a target total that differs from the source (repricing platforms), or a target
-        store whose currency is not the order's (amounts are not converted: the merchant decides)."""
+        """Report a target whose totals or lines (SKU, quantity, unit price) differ from the source
+        (repricing platforms), or a target store whose currency is not the order's (amounts are not
+        converted: the merchant decides)."""
         kind = "price_drift"
+        lines = line_drift(source, target) if source.currency == target.currency else []
+        platform = self.runtime.store_config(other).platform
         if source.currency != target.currency:
             kind = "currency_mismatch"
             reason = (f"currency differs: source {source.currency}, target {target.currency} "
                       f"(the target store's currency; amounts are not converted)")
-        elif within_precision(source.totals.grand_total, target.totals.grand_total, source.currency):
+        elif within_precision(source.totals.grand_total, target.totals.grand_total, source.currency) and not lines:
             return
-        else:
+        elif not lines:
             reason = (f"grand total differs after create: source {source.totals.grand_total} "
                       f"{source.currency}, target {target.totals.grand_total} {target.currency} "
-                      f"({self.runtime.store_config(other).platform} prices from its own catalog)")
+                      f"({platform} prices from its own catalog)")
+        else:
+            reason = (f"{len(lines)} line{'s' * (len(lines) != 1)} differ after create "
+                      f"({'; '.join(d.describe(source.currency) for d in lines[:5])}); grand total source "
+                      f"{source.totals.grand_total}, target {target.totals.grand_total} {target.currency} "
+                      f"({platform} prices from its own catalog)")
         log.warning(f"create.{kind}", reason=reason, target_id=target.source.id)
         self.store.park(kind=kind, reason=reason, route=route.name, store=binding.source_store,
                         order_id=binding.source_id,
                         detail={"source_total": str(source.totals.grand_total),
-                                "target_total": str(target.totals.grand_total), "target_id": target.source.id},
+                                "target_total": str(target.totals.grand_total), "target_id": target.source.id,
+                                "lines": [d.as_dict() for d in lines]},
                         replay={"task": "acknowledge"})
 
     def _apply_updates(self, route: Route, binding: Binding, source: NeutralOrder, target: NeutralOrder,
