@@ -246,6 +246,10 @@ class Engine:
             return self._done(result, "stale", f"source updated_at {source.updated_at.isoformat()} is older than "
                                                  f"the state already applied ({binding.source_updated_at.isoformat()})")
         if binding.state == "linked" and seen_here == here_hash and not deep:
+            open_item = self.store.open_item(kind=INEXPRESSIBLE, route=route.name, store=binding.source_store,
+                                             order_id=binding.source_id)
+            if open_item is not None:  # still different, and nothing changed that could help: say so
+                return self._done(result, "diverged", open_item.reason, binding=binding)
             return self._done(result, "unchanged", "no change since the last sync" +
                               ("" if is_origin else " (our own write echoing back)"), binding=binding)
 
@@ -499,11 +503,15 @@ class Engine:
         order = (binding.source_store, binding.source_id)
         differs = (source.status, source.payment_status, source.fulfillment_status) != (
             target.status, target.payment_status, target.fulfillment_status)
-        if not result.unapplied and not (differs and result.final_warnings):
+        mirrored = route.allows("cancel") if source.status == "cancelled" else route.allows("status")
+        if not mirrored or not (result.unapplied or source.status != target.status
+                                or (differs and result.final_warnings)):
             self.store.resolve_attention(route=route.name, store=order[0], order_id=order[1], kinds=(INEXPRESSIBLE,))
             return False
-        why = "; ".join(result.final_warnings) or \
-            f"{', '.join(result.unapplied)} still differs after {MAX_PASSES} passes"
+        if result.unapplied:
+            why = f"{', '.join(result.unapplied)} still differs after {MAX_PASSES} passes"
+        else:
+            why = "; ".join(result.final_warnings) or f"no write the target offers makes it {source.status}"
         reason = (f"{other} cannot show the source's state: source {source.status}/{source.payment_status}/"
                   f"{source.fulfillment_status}, target {target.status}/{target.payment_status}/"
                   f"{target.fulfillment_status} ({why})")

@@ -359,6 +359,13 @@ class Store:
                 s.add(row)
             return len(rows)
 
+    def open_item(self, *, kind: str, route: str | None, store: str | None, order_id: str) -> AttentionItem | None:
+        """The open attention item of one kind for an order, if any."""
+        with self.session() as s:
+            return s.exec(select(AttentionItem).where(
+                AttentionItem.status == "open", AttentionItem.kind == kind, AttentionItem.route == route,
+                AttentionItem.store == store, AttentionItem.order_id == order_id)).first()
+
     def attention_item(self, item_id: int) -> AttentionItem | None:
         """An attention item by id."""
         with self.session() as s:
