@@ -61,7 +61,12 @@ def merchantpro_order(base_url: str, simulator: Any, email: str, sku: str = "MUG
     if variant is not None:
         line["variant_id"] = variant["id"]
     body = {"customer_email": email, "payment_status": "awaiting", "shipping_status": "awaiting",
-            "billing_first_name": "Ada", "billing_last_name": "Shopper", "line_items": [line]}
+            "line_items": [line]}
+    for kind in ("billing", "shipping"):
+        body.update({f"{kind}_name": "Ada Shopper", f"{kind}_country_code": "US",
+                     f"{kind}_country_name": "United States", f"{kind}_state": "Massachusetts",
+                     f"{kind}_city": "Boston", f"{kind}_address": "1 Main St", f"{kind}_postal_code": "02134",
+                     f"{kind}_phone": "5550100"})
     data = _ok(httpx.post(f"{base_url}/api/v2/orders", json=body, auth=("sim-key", "sim-secret"), timeout=15))
     return str(data["id"])
 
