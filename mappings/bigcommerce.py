@@ -39,7 +39,6 @@ from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
 from connectors.base import Capabilities, ProductRef
 from connectors.bigcommerce import CAPABILITIES
 from connectors.bigcommerce.wire import (
-    SHIPPING_PROVIDERS,
     BCAddressWrite,
     BCCoupon,
     BCFeeWrite,
@@ -61,6 +60,7 @@ from connectors.bigcommerce.wire import (
 from connectors.errors import InvalidPayload, Rejected, UnknownSku
 from connectors.parsing import parse_decimal
 from connectors.wire import WriteModel, construct, invalid_payload_from, parse_wire, plain_reader, to_plain
+from mappings import carriers
 from mappings.base import Call, TargetContext, refuse_negative, refuse_negative_lines, unmapped
 from mappings.money import canonical, quantum
 from mappings.neutral import (
@@ -868,13 +868,16 @@ def _address_write(address: Address, model: type[M], customer_email: str | None 
 
 
 def _carrier_fields(carrier: str | None) -> tuple[str, str | None]:
-    """``(shipping_provider, tracking_carrier)`` for a neutral carrier name."""
-    if not carrier:
-        return "", None
-    lowered = carrier.strip().lower()
-    if lowered in SHIPPING_PROVIDERS or lowered.startswith("carrier_"):
-        return lowered, None
-    return "", carrier.strip()
+    """``(shipping_provider, tracking_carrier)`` for a neutral carrier name (through mappings.carriers)."""
+    fields = carriers.for_bigcommerce(carrier)
+    return fields.provider, fields.tracking_carrier or None
+
+
+def _comments(shipment: Shipment) -> str:
+    """The shipment's comment, plus the name of a carrier BigCommerce has no code for (kept, not lost)."""
+    note = carriers.note_for(shipment.carrier)
+    comment = shipment.comment or ""
+    return "\n".join(part for part in (comment, note if note and note not in comment else None) if part)
 
 
 def _create_addresses(order: NeutralOrder, ctx: TargetContext) -> dict[str, Any]:
@@ -1142,8 +1145,8 @@ class BigCommerceMapping:
             values["tracking_carrier"] = tracking_carrier
         if shipment.tracking_url:
             values["tracking_link"] = shipment.tracking_url[:500]
-        if shipment.comment:
-            values["comments"] = shipment.comment
+        if _comments(shipment):
+            values["comments"] = _comments(shipment)
         return BCShipmentCreate.model_validate(values)
 
     def shipment_update_payload(self, shipment: Shipment, ctx: TargetContext) -> BCShipmentUpdate | None:
@@ -1154,7 +1157,7 @@ class BigCommerceMapping:
             "shipping_provider": provider,
             "tracking_carrier": tracking_carrier or "",
             "tracking_link": shipment.tracking_url or "",
-            "comments": shipment.comment or "",
+            "comments": _comments(shipment),
         }
         target = self._matching_shipment(shipment, ctx)
         if target is not None:
@@ -1168,7 +1171,7 @@ class BigCommerceMapping:
             }
             if not shipment.tracking_url:
                 have["tracking_link"] = ""  # a generated link on the target is not a difference
-            if not shipment.comment:
+            if not wanted["comments"]:
                 have["comments"] = ""
             changed = {k: v for k, v in wanted.items() if have[k] != v}
             if not changed:

@@ -37,21 +37,23 @@ from connectors.errors import (
     OrderSyncError,
     OutcomeUnknown,
     Rejected,
+    Transient,
     UnknownSku,
 )
 from mappings.money import within_precision
 from mappings.neutral import NeutralOrder
 from sync.adoption import ReferenceIndex
 from sync.config import DEFAULT_EXCLUDED_STATUSES, Route
+from sync.drift import line_drift
 from sync.keys import content_hash, idempotency_key, sync_projection
 from sync.models import Binding, utcnow
 from sync.planner import PlannedOp, plan_updates
 from sync.runtime import LocalLocker, Locker, Runtime
 from sync.store import Store
 
-__all__ = ["Engine", "Outcome", "ReconcileResult"]
+__all__ = ["Engine", "MirrorPending", "Outcome", "ReconcileResult", "pair_lock_name"]
 
-Outcome = Literal["synced", "unchanged", "stale", "filtered", "skipped", "parked", "deleted"]
+Outcome = Literal["synced", "unchanged", "stale", "filtered", "skipped", "parked", "deleted", "diverged"]
 log = structlog.get_logger("ordersync.engine")
 
 LOCK_TTL = 60.0
@@ -59,6 +61,52 @@ MAX_PASSES = 3
 LOOKUP_SKEW = timedelta(minutes=10)
 RESOLVED_BY_SYNC = ("unknown_sku", "rejected", "invalid_payload", "retries_exhausted", "auth", "conflict",
                     "not_found", "error")
+INEXPRESSIBLE = "inexpressible_state"
+PENDING_SKEW = timedelta(minutes=2)
+
+
+class MirrorPending(Transient):
+    """An order read on a reverse route may be the mirror a create in flight is making: wait, retry.
+
+    Raised instead of mirroring it back (which would duplicate the original). Retriable: once the
+    create is linked, the order is recognised as that mirror and never mirrored.
+    """
+
+
+def pair_lock_name(route: Route, origin_store: str, origin_id: str) -> str:
+    """One lock per order *pair*: the unordered store pair and the order the pair started from.
+
+    Both directions of a store pair (``a-to-b`` and ``b-to-a``, or a two-way route) take the same
+    lock for the same order, so they never work on it at once.
+    """
+    low, high = sorted((route.source, route.target))
+    return f"pair:{low}|{high}:{origin_store}:{origin_id}"
+
+
+def _state(order: NeutralOrder) -> dict[str, Any]:
+    """An order's statuses as the operator reads them (neutral and the platform's own codes)."""
+    return {"status": order.status, "payment_status": order.payment_status,
+            "fulfillment_status": order.fulfillment_status, "raw_status": order.raw_status.code,
+            "raw_payment": order.raw_status.payment_code,
+            "shipments": len([s for s in order.shipments if s.status != "cancelled"])}
+
+
+def _observed(order: NeutralOrder) -> str:
+    """The target's state as last read, for keys that must change when the target changes."""
+    when = order.updated_at.isoformat() if order.updated_at else ""
+    return content_hash([_state(order), sync_projection(order), when])
+
+
+def _identity(order: NeutralOrder, reference: str) -> dict[str, Any]:
+    """What identifies our create on the target before it exists (committed with the pending binding).
+
+    The reference rides in the create body on BigCommerce (``external_order_id``), MerchantPro (a tag)
+    and CS-Cart (the admin-notes marker); EverShop stamps it afterwards, so its created order is also
+    recognised by the customer e-mail we check out with (and the cart id, persisted when the cart exists).
+    """
+    email = (order.customer.email or "").strip().lower()
+    return {"reference": reference, "email": email or None,
+            "marker": f"[{reference}]", "tag": reference, "external_order_id": reference}
 
 
 @dataclass
@@ -74,6 +122,18 @@ class ReconcileResult:
     target_store: str | None = None
     target_id: str | None = None
     warnings: list[str] = field(default_factory=list)
+    warned: list[tuple[str, str]] = field(default_factory=list)
+    binding_id: int | None = None
+    unapplied: list[str] = field(default_factory=list)
+    final_warnings: list[str] = field(default_factory=list)
+
+    def warn(self, operation: str, messages: list[str]) -> None:
+        """Add mapping warnings raised by ``operation`` (kept in order, once each)."""
+        for message in messages:
+            if message not in self.warnings:
+                self.warnings.append(message)
+            if (operation, message) not in self.warned:
+                self.warned.append((operation, message))
 
 
 @dataclass
@@ -103,28 +163,42 @@ class Engine:
         self.references = ReferenceIndex(store, clock=clock)
 
     # -- entry point ----------------------------------------------------------------------------
-    def reconcile(self, route_name: str, store_name: str, order_id: str) -> ReconcileResult:
+    def reconcile(self, route_name: str, store_name: str, order_id: str, *, deep: bool = False) -> ReconcileResult:
         """Bring order ``order_id`` of ``store_name`` and its mirror on ``route_name`` into line.
 
         Raises only retriable errors (``disposition == "retriable"``: rate limits, transient faults, locks):
         everything skippable or fatal is parked in the attention queue and reported in the result.
+        ``deep`` (the sweep) compares the target's actual state even when the source is unchanged, so a
+        target changed behind ordersync's back is repaired.
         """
         route = self.runtime.config.route(route_name)
         if store_name not in (route.source, route.target):
             raise KeyError(f"store {store_name!r} is not on route {route.name!r}")
         bound = structlog.contextvars.bound_contextvars(route=route.name, store=store_name, order_id=order_id)
         with bound:
-            binding = self._binding_for(route, store_name, order_id)
+            binding = self._binding_for(route, store_name, order_id) or \
+                self.store.binding_by_target_any(store_name, order_id)
             origin = (binding.source_store, binding.source_id) if binding else (store_name, order_id)
             seen: dict[str, Any] = {}
-            with self.locker.hold(f"{route.name}:{origin[0]}:{origin[1]}", self.lock_ttl) as held:
+            with self.locker.hold(pair_lock_name(route, *origin), self.lock_ttl) as held:
                 self._held.lock = held
                 try:
-                    return self._reconcile_locked(route, store_name, order_id, seen)
+                    result = self._reconcile_locked(route, store_name, order_id, seen, deep=deep)
                 except OrderSyncError as error:
                     if error.disposition == "retriable":  # RateLimited, Transient, lock contention
                         raise
                     return self._park_error(route, store_name, order_id, error, seen.get("raw"))
+            self._keep_warnings(route, store_name, order_id, result)
+            return result
+
+    def _keep_warnings(self, route: Route, store_name: str, order_id: str, result: ReconcileResult) -> None:
+        """Store the reconcile's mapping warnings with the binding and operation, and log them."""
+        if not result.warned or result.binding_id is None:
+            return
+        added = self.store.record_warnings(route=route.name, store=store_name, order_id=order_id,
+                                           binding_id=result.binding_id, items=result.warned)
+        if added:
+            log.warning("reconcile.warnings", warnings=[f"{op}: {msg}" for op, msg in result.warned], new=added)
 
     # -- internals ------------------------------------------------------------------------------
     def _binding_for(self, route: Route, store_name: str, order_id: str) -> Binding | None:
@@ -134,7 +208,7 @@ class Engine:
         return binding
 
     def _reconcile_locked(self, route: Route, store_name: str, order_id: str,
-                          seen: dict[str, Any]) -> ReconcileResult:
+                          seen: dict[str, Any], *, deep: bool = False) -> ReconcileResult:
         binding = self._binding_for(route, store_name, order_id)
         result = ReconcileResult(route.name, store_name, order_id, "synced")
         if binding is not None and binding.source_store != store_name and not route.two_way:
@@ -151,22 +225,20 @@ class Engine:
             return self._source_gone(route, binding, here, other, result)
         seen["raw"] = here.raw
         here.neutral = self.runtime.to_neutral(store_name, here.raw)
-        result.warnings.extend(here.neutral.warnings)
+        result.warn("read", list(here.neutral.warnings))
         source = here.neutral
 
         if binding is None:
-            reason = self._creation_refused(route, store_name, source)
+            reason = self._creation_refused(route, store_name, source) or \
+                self._reverse_guard(store_name, order_id, source)
             if reason:
                 return self._done(result, "filtered", reason)
-            binding = self.store.open_binding(
-                route=route.name, source_store=store_name, source_id=order_id, target_store=other,
-                reference=OrderReference.for_source(store_name, order_id), source_number=source.source.number,
-            )
-            log.info("binding.opened", reference=binding.reference, target_store=other)
+            binding = self._open_pending(route, store_name, order_id, other, source)
         if binding.deleted:
             return self._done(result, "skipped", "the mirror was deleted")
         assert binding.id is not None
         binding_id: int = binding.id
+        result.binding_id = binding_id
         is_origin = binding.source_store == store_name
         seen_here = binding.source_seen_hash if is_origin else binding.target_seen_hash
         here_hash = content_hash(sync_projection(source))
@@ -175,7 +247,11 @@ class Engine:
                 source.updated_at < binding.source_updated_at:
             return self._done(result, "stale", f"source updated_at {source.updated_at.isoformat()} is older than "
                                                  f"the state already applied ({binding.source_updated_at.isoformat()})")
-        if binding.state == "linked" and seen_here == here_hash:
+        if binding.state == "linked" and seen_here == here_hash and not deep:
+            open_item = self.store.open_item(kind=INEXPRESSIBLE, route=route.name, store=binding.source_store,
+                                             order_id=binding.source_id)
+            if open_item is not None:  # still different, and nothing changed that could help: say so
+                return self._done(result, "diverged", open_item.reason, binding=binding)
             return self._done(result, "unchanged", "no change since the last sync" +
                               ("" if is_origin else " (our own write echoing back)"), binding=binding)
 
@@ -211,6 +287,8 @@ class Engine:
         )
         self.store.resolve_attention(route=route.name, store=store_name, order_id=order_id, kinds=RESOLVED_BY_SYNC)
         result.target_store, result.target_id = other, there_id
+        if self._diverged(route, binding, source, target, other, result):
+            return result
         if not result.applied:
             result.outcome, result.reason = "unchanged", "both sides already agree"
         log.info("reconcile.done", outcome=result.outcome, applied=result.applied, target_store=other,
@@ -243,6 +321,44 @@ class Engine:
                             f"{value!r} included (the list replaces the default exclusions)")
         return None
 
+    def _reverse_guard(self, store_name: str, order_id: str, order: NeutralOrder) -> str | None:
+        """Why an unbound order must not be mirrored: it is a create of ours, linked or still in flight.
+
+        Checked after the order was read, so a create whose order already exists has committed its
+        identity (pending binding, cart id) before: a linked mirror is refused by its target id on any
+        route; one whose create is still pending on this store (same customer, placed after the pending
+        create began) raises :class:`MirrorPending`, retried until the create is linked.
+        """
+        mirror = self.store.binding_by_target_any(store_name, order_id)
+        if mirror is not None:
+            return (f"it is the mirror of {mirror.source_store}:{mirror.source_id} created by route "
+                    f"{mirror.route}")
+        email = (order.customer.email or "").strip().lower()
+        for pending in self.store.pending_creates(store_name):
+            identity = (pending.progress or {}).get("identity") or {}
+            since = (pending.pending_since or pending.created_at) - PENDING_SKEW
+            if identity.get("email") and identity.get("email") == email and order.created_at >= since:
+                log.info("reverse.pending_create", pending_route=pending.route,
+                         pending_origin=f"{pending.source_store}:{pending.source_id}")
+                raise MirrorPending(f"order {order_id} on {store_name} may be the mirror route {pending.route} "
+                                    f"is creating for {pending.source_store}:{pending.source_id}; retrying once "
+                                    "that create is linked")
+        return None
+
+    def _open_pending(self, route: Route, store_name: str, order_id: str, other: str,
+                      source: NeutralOrder) -> Binding:
+        """Open the pending binding with the create's identity committed in it, before any call."""
+        reference = OrderReference.for_source(store_name, order_id)
+        binding = self.store.open_binding(route=route.name, source_store=store_name, source_id=order_id,
+                                          target_store=other, reference=reference,
+                                          source_number=source.source.number)
+        progress = dict(binding.progress or {})
+        if binding.state == "pending" and "identity" not in progress and binding.id is not None:
+            progress["identity"] = _identity(source, binding.reference)
+            binding = self.store.update_binding(binding.id, progress=progress)
+        log.info("binding.opened", reference=binding.reference, target_store=other)
+        return binding
+
     def _create(self, route: Route, binding: Binding, source: NeutralOrder, other: str, connector: Connector,
                 result: ReconcileResult) -> tuple[Binding, NeutralOrder]:
         """Create the mirror exactly once, or adopt the one an earlier attempt created."""
@@ -255,7 +371,7 @@ class Engine:
                                    cart_id=progress.get("cart_id"))
         ctx = self.runtime.target_context(other, reference=reference)
         payload = self.runtime.mapping(other).create_payload(source, ctx)  # may raise UnknownSku: nothing sent
-        result.warnings.extend(ctx.warnings)
+        result.warn("create", list(ctx.warnings))
         with structlog.contextvars.bound_contextvars(idempotency_key=key, target_store=other):
             row, previous = self.store.begin_operation(key=key, route=route.name, source_store=binding.source_store,
                                                        source_id=binding.source_id, operation="create")
@@ -300,47 +416,71 @@ class Engine:
 
     def _check_drift(self, route: Route, binding: Binding, source: NeutralOrder, target: NeutralOrder,
                      other: str) -> None:
-        """Report a target total that differs from the source (repricing platforms), or a target
-        store whose currency is not the order's (amounts are not converted: the merchant decides)."""
+        """Report a target whose totals or lines (SKU, quantity, unit price) differ from the source
+        (repricing platforms), or a target store whose currency is not the order's (amounts are not
+        converted: the merchant decides)."""
         kind = "price_drift"
+        lines = line_drift(source, target) if source.currency == target.currency else []
+        platform = self.runtime.store_config(other).platform
         if source.currency != target.currency:
             kind = "currency_mismatch"
             reason = (f"currency differs: source {source.currency}, target {target.currency} "
                       f"(the target store's currency; amounts are not converted)")
-        elif within_precision(source.totals.grand_total, target.totals.grand_total, source.currency):
+        elif within_precision(source.totals.grand_total, target.totals.grand_total, source.currency) and not lines:
             return
-        else:
+        elif not lines:
             reason = (f"grand total differs after create: source {source.totals.grand_total} "
                       f"{source.currency}, target {target.totals.grand_total} {target.currency} "
-                      f"({self.runtime.store_config(other).platform} prices from its own catalog)")
+                      f"({platform} prices from its own catalog)")
+        else:
+            reason = (f"{len(lines)} line{'s' * (len(lines) != 1)} differ after create "
+                      f"({'; '.join(d.describe(source.currency) for d in lines[:5])}); grand total source "
+                      f"{source.totals.grand_total}, target {target.totals.grand_total} {target.currency} "
+                      f"({platform} prices from its own catalog)")
         log.warning(f"create.{kind}", reason=reason, target_id=target.source.id)
         self.store.park(kind=kind, reason=reason, route=route.name, store=binding.source_store,
                         order_id=binding.source_id,
                         detail={"source_total": str(source.totals.grand_total),
-                                "target_total": str(target.totals.grand_total), "target_id": target.source.id},
+                                "target_total": str(target.totals.grand_total), "target_id": target.source.id,
+                                "lines": [d.as_dict() for d in lines]},
                         replay={"task": "acknowledge"})
 
     def _apply_updates(self, route: Route, binding: Binding, source: NeutralOrder, target: NeutralOrder,
                        other: str, there_id: str, connector: Connector, result: ReconcileResult) -> NeutralOrder:
-        """Plan and apply status/shipment/cancel/delete writes until the target agrees (≤ 3 passes)."""
+        """Plan and apply shipment/status/cancel/delete writes until the target agrees (≤ 3 passes).
+
+        After each pass the target is read again: a platform that changed the status itself (a
+        shipment makes BigCommerce "Shipped") is corrected in the next pass. Status and cancel keys
+        include the target's observed state, so "already done" means "done while the target looked
+        like this", and a correction (or a repair of a status changed behind our back) gets a new key.
+        What is still planned after the last pass is left in ``result.unapplied``.
+        """
         assert binding.id is not None
         origin = f"{binding.source_store}:{binding.source_id}"
         direction = "fwd" if binding.source_store == source.source.store else "rev"
         source_hash = content_hash(sync_projection(source))
         mapping = self.runtime.mapping(other)
         known = dict(binding.shipments or {})
-        for _ in range(MAX_PASSES):
+        result.unapplied, result.final_warnings = [], []
+        for attempt in range(MAX_PASSES + 1):
             ctx = self.runtime.target_context(other, current=target)
-            ops = plan_updates(route, source, target, mapping, ctx, known_shipments=known)
-            result.warnings.extend(w for w in ctx.warnings if w not in result.warnings)
+            warned: list[tuple[str, str]] = []
+            ops = plan_updates(route, source, target, mapping, ctx, known_shipments=known, warned=warned)
+            for operation, message in warned:
+                result.warn(operation, [message])
+            result.final_warnings = [message for operation, message in warned if operation in ("status", "cancel")]
+            observed = _observed(target)
             todo = []
             for op in ops:
                 parts: tuple[Any, ...] = op.key_parts
                 if op.kind in ("status", "cancel"):
-                    parts = (*parts, source_hash)
+                    parts = (*parts, source_hash, observed)
                 key = idempotency_key(route.name, origin, f"{direction}:{op.kind}", *parts)
                 todo.append((op, key))
             if not todo:
+                break
+            if attempt == MAX_PASSES:
+                result.unapplied = [op.kind for op, _ in todo]
                 break
             progressed = False
             for op, key in todo:
@@ -355,8 +495,40 @@ class Engine:
             except NotFound:
                 return target
             if not progressed:
+                result.unapplied = [op.kind for op, _ in todo]
                 break
         return target
+
+    def _diverged(self, route: Route, binding: Binding, source: NeutralOrder, target: NeutralOrder, other: str,
+                  result: ReconcileResult) -> bool:
+        """Park a source state the target cannot express (or would not take) as its own attention kind.
+
+        A status the mapping cannot write warns and plans nothing, which must not read as "both sides
+        agree": when the statuses still differ, both states and the warnings are kept for the operator.
+        """
+        order = (binding.source_store, binding.source_id)
+        differs = (source.status, source.payment_status, source.fulfillment_status) != (
+            target.status, target.payment_status, target.fulfillment_status)
+        mirrored = route.allows("cancel") if source.status == "cancelled" else route.allows("status")
+        if not mirrored or not (result.unapplied or source.status != target.status
+                                or (differs and result.final_warnings)):
+            self.store.resolve_attention(route=route.name, store=order[0], order_id=order[1], kinds=(INEXPRESSIBLE,))
+            return False
+        if result.unapplied:
+            why = f"{', '.join(result.unapplied)} still differs after {MAX_PASSES} passes"
+        else:
+            why = "; ".join(result.final_warnings) or f"no write the target offers makes it {source.status}"
+        reason = (f"{other} cannot show the source's state: source {source.status}/{source.payment_status}/"
+                  f"{source.fulfillment_status}, target {target.status}/{target.payment_status}/"
+                  f"{target.fulfillment_status} ({why})")
+        self.store.park(kind=INEXPRESSIBLE, reason=reason, route=route.name, store=order[0], order_id=order[1],
+                        detail={"source_state": _state(source), "target_state": _state(target),
+                                "target_store": other, "target_id": target.source.id,
+                                "warnings": result.final_warnings, "unapplied": result.unapplied},
+                        replay={"task": "reconcile", "route": route.name, "store": order[0], "order_id": order[1]})
+        log.warning("reconcile.inexpressible_state", reason=reason)
+        result.outcome, result.reason = "diverged", reason
+        return True
 
     def _refresh_lock(self) -> None:
         """Restart the per-order lock's lifetime before a write (a lost lock raises, retriably)."""

@@ -16,8 +16,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 __all__ = [
-    "AttentionItem", "Binding", "Delivery", "DueWork", "InboxEvent", "Operation", "ReferenceIndexState", "SyncCursor",
-    "TargetReference", "UTCDateTime", "utcnow",
+    "AttentionItem", "Binding", "Delivery", "DueWork", "InboxEvent", "Operation", "OrderWarning", "ReferenceIndexState",
+    "SyncCursor", "TargetReference", "UTCDateTime", "utcnow",
 ]
 
 
@@ -258,3 +258,28 @@ class ReferenceIndexState(SQLModel, table=True):
     cursor: dict[str, Any] | None = _json()
     refreshed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     orders: int = 0
+class OrderWarning(SQLModel, table=True):
+    """A mapping warning from a reconcile, kept with its binding and the operation that raised it.
+
+    Warnings say what the target could not carry ("EverShop cannot record refunds"); they must stay
+    visible to the operator (``ordersync status``), so each distinct one is stored once per order and
+    operation (``digest`` of the message) and counted when it comes back.
+    """
+
+    __tablename__ = "warnings"
+    __table_args__ = (
+        UniqueConstraint("route", "store", "order_id", "operation", "digest", name="uq_warning"),
+        Index("ix_warning_binding", "binding_id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    binding_id: int | None = None
+    route: str = Field(max_length=120)
+    store: str = Field(max_length=120)
+    order_id: str = Field(max_length=120)
+    operation: str = Field(max_length=40)
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    digest: str = Field(max_length=64)
+    occurrences: int = 1
+    created_at: datetime = _ts()
+    updated_at: datetime = _ts()

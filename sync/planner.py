@@ -92,40 +92,66 @@ def _tracking_differs(source: Shipment, target: Shipment) -> bool:
 
 def plan_updates(route: Route, source: NeutralOrder, target: NeutralOrder, mapping: PlatformMapping,
                  ctx: TargetContext, *, known_shipments: Mapping[str, str] | None = None,
-                 deleted: bool = False) -> list[PlannedOp]:
-    """The writes that bring ``target`` to ``source``'s statuses and shipments, in order."""
+                 deleted: bool = False, warned: list[tuple[str, str]] | None = None) -> list[PlannedOp]:
+    """The writes that bring ``target`` to ``source``'s shipments and statuses, in order.
+
+    Shipments come before the status: BigCommerce, EverShop and MerchantPro move the order's status
+    when a shipment is made (Shipped, ``shipped``), so a final status written first would be
+    overwritten by the shipment after it. The engine re-reads the target after the writes and plans
+    again, so a status the platform changed is corrected. ``warned`` collects each step's mapping
+    warnings as ``(operation, message)`` (a status the target cannot express warns but plans nothing).
+    """
     ops: list[PlannedOp] = []
     if deleted or source.status == "archived":
         if route.allows("delete"):
             ops.append(PlannedOp("delete", None, key_parts=()))
         return ops
     cancelled = source.status == "cancelled"
-    if route.allows("status") and not cancelled:
-        payload = mapping.status_payload(source, ctx)
-        if payload is not None:
-            body = payload.body()
-            ops.append(PlannedOp("status", payload, key_parts=(body,), desired=body))
+    steps: list[tuple[str, Any]] = []
     if route.allows("shipments"):
-        live = [s for s in source.shipments if s.status != "cancelled"]
-        pairs = match_shipments(live, target.shipments, known_shipments)
-        for shipment in live:
-            key = shipment_key(shipment)
-            matched = pairs.get(key)
-            if matched is None:
-                payload = mapping.shipment_payload(shipment, source, ctx)
-                ops.append(PlannedOp("shipment", payload, key_parts=(key,), source_shipment=key,
-                                     desired={"tracking_number": shipment.tracking_number}))
-            elif _tracking_differs(shipment, matched):
-                one = target.model_copy(update={"shipments": [matched]})
-                sub = TargetContext(store=ctx.store, reference=ctx.reference, statuses=ctx.statuses,
-                                    catalog=ctx.catalog, options=ctx.options, current=one, warnings=ctx.warnings)
-                update = mapping.shipment_update_payload(shipment, sub)
-                if update is not None:
-                    ops.append(PlannedOp("shipment_update", update,
-                                         key_parts=(key, shipment.tracking_number, shipment.carrier),
-                                         source_shipment=key, target_shipment=matched.source_shipment_id,
-                                         desired={"tracking_number": shipment.tracking_number}))
+        steps.append(("shipment", lambda: _plan_shipments(source, target, mapping, ctx, known_shipments)))
+    if route.allows("status") and not cancelled:
+        steps.append(("status", lambda: _plan_status(source, mapping, ctx)))
     if cancelled and route.allows("cancel") and target.status != "cancelled":
-        payload = mapping.cancel_payload(source, ctx)
-        ops.append(PlannedOp("cancel", payload, key_parts=()))
+        steps.append(("cancel", lambda: [PlannedOp("cancel", mapping.cancel_payload(source, ctx), key_parts=())]))
+    for name, step in steps:
+        before = len(ctx.warnings)
+        ops.extend(step())
+        if warned is not None:
+            warned.extend((name, message) for message in ctx.warnings[before:])
+    return ops
+
+
+def _plan_status(source: NeutralOrder, mapping: PlatformMapping, ctx: TargetContext) -> list[PlannedOp]:
+    """The status write, when the target does not show the source's statuses yet."""
+    payload = mapping.status_payload(source, ctx)
+    if payload is None:
+        return []
+    body = payload.body()
+    return [PlannedOp("status", payload, key_parts=(body,), desired=body)]
+
+
+def _plan_shipments(source: NeutralOrder, target: NeutralOrder, mapping: PlatformMapping, ctx: TargetContext,
+                    known_shipments: Mapping[str, str] | None) -> list[PlannedOp]:
+    """Missing shipments to create, and matched ones whose tracking changed."""
+    ops: list[PlannedOp] = []
+    live = [s for s in source.shipments if s.status != "cancelled"]
+    pairs = match_shipments(live, target.shipments, known_shipments)
+    for shipment in live:
+        key = shipment_key(shipment)
+        matched = pairs.get(key)
+        if matched is None:
+            payload = mapping.shipment_payload(shipment, source, ctx)
+            ops.append(PlannedOp("shipment", payload, key_parts=(key,), source_shipment=key,
+                                 desired={"tracking_number": shipment.tracking_number}))
+        elif _tracking_differs(shipment, matched):
+            one = target.model_copy(update={"shipments": [matched]})
+            sub = TargetContext(store=ctx.store, reference=ctx.reference, statuses=ctx.statuses,
+                                catalog=ctx.catalog, options=ctx.options, current=one, warnings=ctx.warnings)
+            update = mapping.shipment_update_payload(shipment, sub)
+            if update is not None:
+                ops.append(PlannedOp("shipment_update", update,
+                                     key_parts=(key, shipment.tracking_number, shipment.carrier),
+                                     source_shipment=key, target_shipment=matched.source_shipment_id,
+                                     desired={"tracking_number": shipment.tracking_number}))
     return ops

@@ -7,6 +7,7 @@ keys record the recovery point first). Unique constraints turn races into "alrea
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -28,7 +29,17 @@ from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, col, create_engine, select
 
-from sync.models import AttentionItem, Binding, Delivery, DueWork, InboxEvent, Operation, SyncCursor, utcnow
+from sync.models import (
+    AttentionItem,
+    Binding,
+    Delivery,
+    DueWork,
+    InboxEvent,
+    Operation,
+    OrderWarning,
+    SyncCursor,
+    utcnow,
+)
 
 __all__ = ["DeliveryOutcome", "DueKey", "InboxEntry", "NewDelivery", "SchemaOutdated", "Store", "StoreUnavailable",
            "alembic_config", "require_store", "shown_url"]
@@ -275,6 +286,21 @@ class Store:
             if existing is None:  # pragma: no cover - the row that collided was deleted meanwhile
                 raise
             return existing
+
+    def binding_by_target_any(self, target_store: str, target_id: str) -> Binding | None:
+        """A binding on *any* route whose mirror is ``target_id`` on ``target_store`` (two-way guards)."""
+        with self.session() as s:
+            return s.exec(select(Binding).where(Binding.target_store == target_store,
+                                                Binding.target_id == target_id)
+                          .order_by(col(Binding.id))).first()
+
+    def pending_creates(self, target_store: str) -> list[Binding]:
+        """Bindings whose create on ``target_store`` is not linked yet (in flight, or crashed)."""
+        with self.session() as s:
+            return list(s.exec(select(Binding).where(Binding.target_store == target_store,
+                                                     Binding.state == "pending",
+                                                     Binding.deleted == False)  # noqa: E712
+                               .order_by(col(Binding.id))).all())
 
     def update_binding(self, binding_id: int, **fields: Any) -> Binding:
         """Set fields on a binding and commit."""
@@ -621,6 +647,13 @@ class Store:
                 s.add(row)
             return len(rows)
 
+    def open_item(self, *, kind: str, route: str | None, store: str | None, order_id: str) -> AttentionItem | None:
+        """The open attention item of one kind for an order, if any."""
+        with self.session() as s:
+            return s.exec(select(AttentionItem).where(
+                AttentionItem.status == "open", AttentionItem.kind == kind, AttentionItem.route == route,
+                AttentionItem.store == store, AttentionItem.order_id == order_id)).first()
+
     def attention_item(self, item_id: int) -> AttentionItem | None:
         """An attention item by id."""
         with self.session() as s:
@@ -648,6 +681,51 @@ class Store:
             if kinds:
                 query = query.where(col(AttentionItem.kind).in_(list(kinds)))
             query = query.order_by(col(AttentionItem.id).desc())
+            if limit:
+                query = query.limit(limit)
+            return list(s.exec(query).all())
+
+    # -- warnings -------------------------------------------------------------------------------
+    def record_warnings(self, *, route: str, store: str, order_id: str, binding_id: int | None,
+                        items: Sequence[tuple[str, str]]) -> int:
+        """Keep each ``(operation, message)`` warning of an order once, counting repeats; returns new ones."""
+        added = 0
+        for operation, message in dict.fromkeys(items):
+            digest = hashlib.sha256(message.encode("utf-8", "replace")).hexdigest()
+            clean = message.replace("\x00", "")
+            for _ in range(2):
+                try:
+                    with self.session() as s:
+                        row = s.exec(select(OrderWarning).where(
+                            OrderWarning.route == route, OrderWarning.store == store,
+                            OrderWarning.order_id == order_id, OrderWarning.operation == operation[:40],
+                            OrderWarning.digest == digest)).first()
+                        if row is None:
+                            s.add(OrderWarning(binding_id=binding_id, route=route, store=store, order_id=order_id,
+                                               operation=operation[:40], message=clean, digest=digest))
+                            added += 1
+                        else:
+                            row.occurrences += 1
+                            row.binding_id = binding_id or row.binding_id
+                            row.updated_at = utcnow()
+                            s.add(row)
+                    break
+                except IntegrityError:  # a concurrent reconcile stored it first: count it on retry
+                    continue
+        return added
+
+    def warnings(self, *, route: str | None = None, store: str | None = None, order_id: str | None = None,
+                 limit: int | None = None) -> list[OrderWarning]:
+        """Stored warnings, most recently seen first, optionally of one route/order."""
+        with self.session() as s:
+            query = select(OrderWarning)
+            if route:
+                query = query.where(OrderWarning.route == route)
+            if store:
+                query = query.where(OrderWarning.store == store)
+            if order_id:
+                query = query.where(OrderWarning.order_id == order_id)
+            query = query.order_by(col(OrderWarning.updated_at).desc(), col(OrderWarning.id).desc())
             if limit:
                 query = query.limit(limit)
             return list(s.exec(query).all())

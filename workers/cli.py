@@ -268,6 +268,7 @@ def status(config: ConfigOption = None,
     from workers.watchdog import overdue_report
 
     overdue = overdue_report(store, limit=limit)
+    warnings = store.warnings(limit=limit)
     if as_json:
         data = {
             "routes": [r.model_dump(mode="json") for r in cfg.routes],
@@ -278,6 +279,9 @@ def status(config: ConfigOption = None,
                                  "order_id": i.order_id, "reason": i.reason, "occurrences": i.occurrences,
                                  "created_at": i.created_at, "replay": i.replay} for i in items],
             "overdue": overdue,
+            "warnings": [{"route": w.route, "store": w.store, "order_id": w.order_id, "binding_id": w.binding_id,
+                          "operation": w.operation, "message": w.message, "occurrences": w.occurrences,
+                          "last_seen": w.updated_at} for w in warnings],
         }
         sys.stdout.buffer.write(orjson.dumps(data, option=orjson.OPT_INDENT_2, default=str) + b"\n")
         return
@@ -316,6 +320,13 @@ def status(config: ConfigOption = None,
         table.add_row(str(item.id), item.kind, item.route or "-", f"{item.store or ''}:{item.order_id or ''}",
                       item.reason, f"{item.occurrences}x")
     out.print(table)
+    if warnings:
+        table = Table(title=f"Mapping warnings (latest {len(warnings)})", title_justify="left")
+        for column in ("route", "order", "operation", "warning", "seen"):
+            table.add_column(column, overflow="fold")
+        for w in warnings:
+            table.add_row(w.route, f"{w.store}:{w.order_id}", w.operation, w.message, f"{w.occurrences}x")
+        out.print(table)
     if items:
         out.print("Replay with [bold]ordersync replay ID[/] or [bold]ordersync replay --all[/].")
     out.print(_overdue_table(overdue))

@@ -112,16 +112,20 @@ def _poisoned(task: Task) -> bool:
 
 
 @app.task(bind=True, name="ordersync.reconcile", acks_late=True, max_retries=None)
-def reconcile(self: Task, route: str, store: str, order_id: str, attempt: int = 1) -> dict[str, Any]:
-    """Reconcile one order on one route (see :class:`sync.engine.Engine`); a finished one closes its due work."""
+def reconcile(self: Task, route: str, store: str, order_id: str, attempt: int = 1,
+              deep: bool = False) -> dict[str, Any]:
+    """Reconcile one order on one route (see :class:`sync.engine.Engine`); a finished one closes its due work.
+
+    ``deep`` checks the target even when the source is unchanged (the sweep repairs a target changed
+    behind our back)."""
     started = utcnow()
-    outcome = _reconcile(self, route, store, order_id, attempt)
+    outcome = _reconcile(self, route, store, order_id, attempt, deep)
     if outcome.get("outcome") != "deferred":
         context.current().store.finish_due((route, store, order_id), started)
     return outcome
 
 
-def _reconcile(self: Task, route: str, store: str, order_id: str, attempt: int) -> dict[str, Any]:
+def _reconcile(self: Task, route: str, store: str, order_id: str, attempt: int, deep: bool) -> dict[str, Any]:
     """The body of :func:`reconcile`: returns its outcome, or raises ``Retry``."""
     ctx = context.current()
     with structlog.contextvars.bound_contextvars(route=route, store=store, order_id=order_id, attempt=attempt,
@@ -131,17 +135,17 @@ def _reconcile(self: Task, route: str, store: str, order_id: str, attempt: int) 
                                       attempt)
             return {"outcome": "parked", "reason": "poison message"}
         try:
-            result = ctx.engine.reconcile(route, store, order_id)
+            result = ctx.engine.reconcile(route, store, order_id, deep=deep)
         except RateLimited as error:
             log.info("reconcile.rate_limited", retry_after=error.retry_after)
             return _retry(self, error.retry_after + random.uniform(0, 1), route=route, store=store,  # type: ignore[no-any-return]
-                          order_id=order_id, attempt=attempt)
+                          order_id=order_id, attempt=attempt, deep=deep)
         except LockBusy as error:
             return _retry(self, min(error.retry_after, 2.0) + random.uniform(0, 0.5), route=route,  # type: ignore[no-any-return]
-                          store=store, order_id=order_id, attempt=attempt)
+                          store=store, order_id=order_id, attempt=attempt, deep=deep)
         except LockLost:
             return _retry(self, random.uniform(0.5, 1.5), route=route, store=store,  # type: ignore[no-any-return]
-                          order_id=order_id, attempt=attempt)
+                          order_id=order_id, attempt=attempt, deep=deep)
         except Transient as error:
             if isinstance(error, Unreachable) and self.request.is_eager:
                 raise  # `ordersync sync` stops that store at once (its circuit breaker) instead of retrying
@@ -150,7 +154,7 @@ def _reconcile(self: Task, route: str, store: str, order_id: str, attempt: int) 
                 return {"outcome": "parked", "reason": str(error)}
             log.warning("reconcile.retry", reason=str(error), error=type(error).__name__)
             return _retry(self, backoff(attempt), route=route, store=store, order_id=order_id,  # type: ignore[no-any-return]
-                          attempt=attempt + 1)
+                          attempt=attempt + 1, deep=deep)
         except OrderSyncError as error:  # the engine parks these itself; this is a safety net
             ctx.store.park(kind="error", reason=str(error), route=route, store=store, order_id=order_id,
                            replay={"task": "reconcile", "route": route, "store": store, "order_id": order_id})
@@ -167,9 +171,9 @@ def _reconcile(self: Task, route: str, store: str, order_id: str, attempt: int) 
                 "target_id": result.target_id}
 
 
-def enqueue_reconcile(route: str, store: str, order_id: str, lane: str = "realtime") -> None:
-    """Queue a reconcile (runs inline on the embedded broker)."""
-    reconcile.apply_async((route, store, order_id), queue=queue_for(lane))
+def enqueue_reconcile(route: str, store: str, order_id: str, lane: str = "realtime", *, deep: bool = False) -> None:
+    """Queue a reconcile (runs inline on the embedded broker); ``deep`` for the sweep's target check."""
+    reconcile.apply_async((route, store, order_id), {"deep": True} if deep else {}, queue=queue_for(lane))
 
 
 def publish_due(rows: Sequence[DueWork]) -> int:
@@ -181,7 +185,7 @@ def publish_due(rows: Sequence[DueWork]) -> int:
     published: list[int] = []
     try:
         for row in rows:
-            enqueue_reconcile(row.route, row.store, row.order_id, row.lane)
+            enqueue_reconcile(row.route, row.store, row.order_id, row.lane, deep=row.reason == "sweep")
             if row.id is not None:
                 published.append(row.id)
     except Exception as error:  # kombu/redis errors of every kind: the rows stay due

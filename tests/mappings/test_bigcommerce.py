@@ -649,7 +649,7 @@ def test_shipment_payloads_use_target_line_ids() -> None:
                       lines=[ShipmentLine(source_line_id="502", quantity=1)])
     body = MAPPING.shipment_payload(custom, source, TargetContext(current=current)).body()
     assert body["shipping_provider"] == ""
-    assert body["tracking_carrier"] == "DHL Express"
+    assert body["tracking_carrier"] == "dhl"  # the AfterShip slug, through mappings.carriers
     assert body["items"] == [{"order_product_id": 9502, "quantity": 1}]  # SKU found through the source line
     assert MAPPING.calls(MAPPING.shipment_payload(custom, source, TargetContext(current=current)))[0].body[
         "shipping_provider"] == ""

@@ -61,7 +61,8 @@ def carried(order: NeutralOrder) -> dict[str, Any]:
         "payment": order.payment.method_name or order.payment.method_code,
         "transaction": order.payment.transaction_id,
         "shipments": [
-            (s.source_shipment_id, s.carrier, s.tracking_number, s.tracking_url, s.shipped_at, s.comment,
+            (s.source_shipment_id, None if s.carrier == "custom" else s.carrier,  # "custom": no carrier (carriers.py)
+             s.tracking_number, s.tracking_url, s.shipped_at, s.comment,
              [(item.source_line_id, item.sku, item.quantity) for item in s.lines])
             for s in order.shipments
         ],
