@@ -200,6 +200,8 @@ class ProcessSettings(BaseSettings):
     lock_ttl: float = Field(default=60.0, gt=0, description="Per-order lock lifetime (extended before each "
                             "write); after a crash the order is free again within this time.")
     webhook_base_path: str = "/webhooks"
+    console_password: SecretStr | None = Field(
+        default=None, description="Web console password, a ${ENV_VAR} reference; no console without it.")
 
     @field_validator("reconcile_all_interval", mode="before")
     @classmethod
@@ -291,6 +293,9 @@ def _validate(data: dict[str, Any], source: str) -> OrderSyncConfig:
             if key in store:
                 store[key] = _resolve_env(store[key], f"stores.{name}.{key}", problems, secret=False)
     settings_data = data.pop("settings", None) or {}
+    if isinstance(settings_data, dict) and "console_password" in settings_data:
+        settings_data["console_password"] = _resolve_env(settings_data["console_password"],
+                                                         "settings.console_password", problems, secret=True) or None
     try:
         settings = ProcessSettings(**settings_data)
     except ValidationError as error:

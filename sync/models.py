@@ -15,7 +15,17 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
-__all__ = ["AttentionItem", "Binding", "InboxEvent", "Operation", "SyncCursor", "UTCDateTime", "utcnow"]
+__all__ = [
+    "AttentionItem",
+    "Binding",
+    "DeferredWork",
+    "InboxEvent",
+    "Operation",
+    "RoutePause",
+    "SyncCursor",
+    "UTCDateTime",
+    "utcnow",
+]
 
 
 def utcnow() -> datetime:
@@ -169,3 +179,30 @@ class AttentionItem(SQLModel, table=True):
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+
+
+class RoutePause(SQLModel, table=True):
+    """A paused route: while its row exists, workers, beat and ``sync`` leave the route alone.
+
+    Work that arrives meanwhile is kept in :class:`DeferredWork` and queued again on resume.
+    """
+
+    __tablename__ = "route_pauses"
+
+    route: str = Field(primary_key=True, max_length=120)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    paused_at: datetime = _ts()
+
+
+class DeferredWork(SQLModel, table=True):
+    """An order a paused route was asked to reconcile: kept until the route is resumed."""
+
+    __tablename__ = "deferred_work"
+    __table_args__ = (UniqueConstraint("route", "store", "order_id", name="uq_deferred_work"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    route: str = Field(max_length=120)
+    store: str = Field(max_length=120)
+    order_id: str = Field(max_length=120)
+    deferred_at: datetime = _ts()

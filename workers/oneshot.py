@@ -28,6 +28,7 @@ class Summary:
     outcomes: Counter[str] = field(default_factory=Counter)
     applied: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    paused: list[str] = field(default_factory=list)
 
     @property
     def parked(self) -> int:
@@ -43,6 +44,8 @@ class Summary:
             table.add_row(f"orders {outcome}", str(count))
         for op, count in sorted(self.applied.items()):
             table.add_row(f"writes: {op}", str(count))
+        for name in self.paused:
+            table.add_row(f"[yellow]route {name} is paused: skipped[/]", "")
         for error in self.errors:
             table.add_row(f"[red]{error}[/]", "")
         return table
@@ -58,6 +61,9 @@ def run_once(config: OrderSyncConfig, *, route: str | None = None, full: bool = 
     context.install(ctx)
     summary = Summary()
     routes = [config.route(route)] if route else list(config.routes)
+    paused = ctx.store.paused_routes()  # the console's pause switch: a paused route is left alone
+    summary.paused = [r.name for r in routes if r.name in paused]
+    routes = [r for r in routes if r.name not in paused]
     stores = sorted({s for r in routes for s in ([r.source, r.target] if r.two_way else [r.source])})
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console or Console(stderr=True), transient=False) as progress:
@@ -74,6 +80,10 @@ def run_once(config: OrderSyncConfig, *, route: str | None = None, full: bool = 
                 ctx.store.save_cursor(store, None, error=str(error))
                 progress.remove_task(reading)
                 continue
+            for r, _ in config.routes_from(store):
+                if r.name in paused:  # the cursor moves on: keep these changes for the paused route
+                    for order_id in changes:
+                        ctx.store.defer_work(r.name, store, order_id)
             progress.update(reading, total=len(changes) * len(readers), description=f"mirroring {store}")
             for order_id in changes:
                 for r in readers:

@@ -28,6 +28,7 @@ from connectors.errors import OrderSyncError, RateLimited, Transient
 from workers import context
 from workers.app import MAX_COUNTDOWN, app
 from workers.locks import LockBusy, LockLost
+from workers.pause import drain_deferred, store_is_paused
 
 __all__ = ["backoff", "handle_webhook", "poll", "reconcile", "reconcile_all"]
 
@@ -68,6 +69,9 @@ def reconcile(self: Task, route: str, store: str, order_id: str, attempt: int = 
     ctx = context.current()
     with structlog.contextvars.bound_contextvars(route=route, store=store, order_id=order_id, attempt=attempt,
                                                  task_id=self.request.id):
+        if ctx.store.is_paused(route):  # the route's pause switch: keep the work for the resume
+            ctx.store.defer_work(route, store, order_id)
+            return {"outcome": "paused", "reason": f"route {route} is paused"}
         if _poisoned(self):
             ctx.engine.park_exhausted(route, store, order_id, RuntimeError("the task kept crashing its worker"),
                                       attempt)
@@ -122,6 +126,8 @@ def poll(self: Task, store: str, full: bool = False) -> dict[str, Any]:
     routes = ctx.config.routes_from(store)
     if not routes:
         return {"store": store, "changes": 0, "reason": "no route reads this store"}
+    if store_is_paused(ctx, store):  # the cursor stays put: the changes are read after the resume
+        return {"store": store, "changes": 0, "reason": "every route reading this store is paused"}
     lookback = max(route.lookback for route, _ in routes)
     connector = ctx.runtime.connector(store)
     since = None if full else ctx.store.cursor(store)
@@ -172,8 +178,9 @@ def reconcile_all(self: Task) -> dict[str, Any]:
     stores = sorted({store for route in ctx.config.routes
                      for store in ([route.source, route.target] if route.two_way else [route.source])})
     for store in stores:
-        poll.delay(store, full=True)
-    retried = 0
+        if not store_is_paused(ctx, store):
+            poll.delay(store, full=True)
+    retried = drain_deferred(ctx)
     for item in ctx.store.attention(kinds=("unknown_sku", "retries_exhausted", "error")):
         replay = item.replay or {}
         if replay.get("task") == "reconcile":
