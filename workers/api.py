@@ -26,6 +26,7 @@ from pydantic import BaseModel
 
 from connectors.errors import InvalidPayload
 from workers import context
+from workers.console import install as install_console
 from workers.redis_client import redis_from_url
 
 __all__ = ["create_app"]
@@ -131,6 +132,7 @@ def create_app() -> FastAPI:
             log.info("webhook.accepted", accepted=accepted, duplicates=duplicates)
             return Accepted(accepted=accepted, duplicates=duplicates, events=keys)
 
+    install_console(api)  # the web console, /metrics and a CDN-free /docs (workers/console)
     return api
 
 
