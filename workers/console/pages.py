@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import orjson
@@ -30,7 +31,7 @@ __all__ = [
     "overview",
 ]
 
-_HIDDEN = ("extra", "warnings", "schema_version")
+_HIDDEN = ("extra", "warnings", "schema_version")  # platform leftovers: on the platform's admin page
 _BC_HASH = re.compile(r"/stores/([A-Za-z0-9_-]+)")
 
 
@@ -139,7 +140,7 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
     rows: dict[str, str] = {}
     if isinstance(value, dict):
         for key, item in value.items():
-            if not prefix and key in _HIDDEN:
+            if key in _HIDDEN:
                 continue
             rows.update(flatten(item, f"{prefix}.{key}" if prefix else str(key)))
     elif isinstance(value, list) and value:
@@ -148,6 +149,18 @@ def flatten(value: Any, prefix: str = "") -> dict[str, str]:
     else:
         rows[prefix or "(value)"] = orjson.dumps(value).decode() if not isinstance(value, str) else value
     return rows
+
+
+def _same(left: str | None, right: str | None) -> bool:
+    """Equal values, where ``"10.00"`` and ``"10"`` are the same amount."""
+    if left == right:
+        return True
+    if left is None or right is None:
+        return False
+    try:
+        return Decimal(left) == Decimal(right)
+    except (InvalidOperation, ValueError):
+        return False
 
 
 @dataclass
@@ -196,7 +209,7 @@ def order_view(ctx: Context, binding: Binding) -> OrderView:
     source = _side(ctx, binding.source_store, binding.source_id, binding.source_number)
     target = _side(ctx, binding.target_store, binding.target_id, binding.target_number)
     keys = list(dict.fromkeys([*source.rows, *target.rows]))
-    diff = [(key, source.rows.get(key), target.rows.get(key), source.rows.get(key) != target.rows.get(key))
+    diff = [(key, source.rows.get(key), target.rows.get(key), not _same(source.rows.get(key), target.rows.get(key)))
             for key in keys]
     operations = ctx.store.operations_for(binding.route, binding.source_store, binding.source_id)
     attention = [item for item in ctx.store.find_attention(status=None, route=binding.route, limit=500)

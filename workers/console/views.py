@@ -111,11 +111,15 @@ async def _guard_post(request: Request) -> tuple[context.Context, Session, FormD
     token = form.get("csrf")
     if not signer.csrf_ok(session, token if isinstance(token, str) else None):
         log.warning("console.csrf_refused", path=request.url.path)
-        return _secured(Response("CSRF token missing or wrong: reload the page and try again.", status_code=403,
-                                 media_type="text/plain"))
+        return _refused(request, "CSRF token missing or wrong: reload the page and try again.")
     if session is None or not session.authenticated:
         return _login_redirect(request)
     return ctx, session, form
+
+
+def _refused(request: Request, message: str) -> Response:
+    return _secured(templates.TemplateResponse(request, "refused.html", {"message": message, "static": STATIC_PATH},
+                                               status_code=403))
 
 
 def _secured(response: Response) -> Response:
@@ -190,8 +194,7 @@ async def login(request: Request) -> Response:
     session = _session(request)
     token = form.get("csrf")
     if not signer.csrf_ok(session, token if isinstance(token, str) else None):
-        return _secured(Response("CSRF token missing or wrong: reload the login page.", status_code=403,
-                                 media_type="text/plain"))
+        return _refused(request, "CSRF token missing or wrong: reload the login page.")
     assert session is not None
     client = request.client.host if request.client else "?"
     wait = limiter.retry_after(client)
@@ -251,7 +254,7 @@ def orders_page(request: Request, q: str = "") -> Response:
 
 
 @router.get("/orders/{binding_id}")
-def order_page(request: Request, binding_id: int) -> Response:
+def order_page(request: Request, binding_id: int, only: str = "") -> Response:
     """One order's story: both sides now, their differences, the ledger, the attention items."""
     gate = _guard(request)
     if isinstance(gate, Response):
@@ -260,7 +263,11 @@ def order_page(request: Request, binding_id: int) -> Response:
     binding = ctx.store.binding_by_id(binding_id)
     if binding is None:
         return _not_found(request, session, f"order binding {binding_id}")
-    return _render(request, "order.html", session, view=order_view(ctx, binding))
+    view = order_view(ctx, binding)
+    differences = sum(1 for row in view.diff if row[3])
+    rows = [row for row in view.diff if row[3]] if only == "differences" else view.diff
+    return _render(request, "order.html", session, view=view, rows=rows, differences=differences,
+                   only=only == "differences")
 
 
 @router.get("/attention")
