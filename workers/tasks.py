@@ -26,6 +26,7 @@ from celery import Task
 
 from connectors.errors import OrderSyncError, RateLimited, Transient
 from workers import context
+from workers import metrics as _metrics  # noqa: F401 - counts reconciles (task signals) and platform calls
 from workers.app import MAX_COUNTDOWN, app
 from workers.locks import LockBusy, LockLost
 from workers.pause import drain_deferred, store_is_paused

@@ -1,0 +1,157 @@
+"""/metrics: scraped and parsed with prometheus_client's own parser; a mirror run moves the counters
+by exactly what it did; webhook answers are counted; worker processes' counters add up."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+from fastapi.testclient import TestClient
+from prometheus_client.parser import text_string_to_metric_families
+
+from connectors.http import HttpClient
+from connectors.ratelimit import BucketSpec
+from sync.config import load_config
+from tests.sync.test_engine import Shops
+from workers import context
+from workers.api import create_app
+from workers.oneshot import run_once
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def scrape(client: TestClient) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """Every sample of /metrics as {(name, sorted labels): value}, via prometheus_client's parser."""
+    answer = client.get("/metrics")
+    assert answer.status_code == 200
+    assert answer.headers["content-type"].startswith("text/plain")
+    return {(sample.name, tuple(sorted(sample.labels.items()))): sample.value
+            for family in text_string_to_metric_families(answer.text) for sample in family.samples}
+
+
+def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
+    """One sample's value (0 when absent); label values may be partial: matching samples are summed."""
+    return sum(v for (n, ls), v in samples.items() if n == name and set(labels.items()) <= set(ls))
+
+
+@pytest.fixture
+def shops(tmp_path: Path) -> Iterator[Shops]:
+    s = Shops(tmp_path)
+    yield s
+    s.close()
+
+
+def test_a_mirror_run_moves_the_counters_by_what_it_did(shops: Shops) -> None:
+    """Two orders mirrored on both routes, one parked on both: reconciles, calls, lag and gauges agree."""
+    with TestClient(create_app()) as client:
+        before = scrape(client)
+        shops.order()
+        shops.order(sku="TEE-M")
+        shops.order(sku="NEW-SKU-1")
+        summary = run_once(shops.config, ctx=shops.ctx)
+        after = scrape(client)
+    assert summary.outcomes == {"synced": 4, "parked": 2}
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    for route in ("us-to-ro", "us-to-eu"):
+        assert moved("ordersync_reconciles_total", route=route, outcome="synced") == 2
+        assert moved("ordersync_reconciles_total", route=route, outcome="parked") == 1
+        assert moved("ordersync_reconcile_duration_seconds_count", route=route) == 3
+        assert moved("ordersync_mirror_lag_seconds_count", route=route) == 2
+        assert value(after, "ordersync_bindings", route=route, state="linked") == 2
+        assert value(after, "ordersync_attention_open", route=route, kind="unknown_sku") == 1
+    # Exactly one create call per mirrored order on each target, all answered 2xx.
+    assert moved("ordersync_platform_calls_total", store="ro", method="POST") == 2
+    assert moved("ordersync_platform_calls_total", store="eu", method="POST") == 2
+    assert moved("ordersync_platform_calls_total", store="us", method="GET", status="200") >= 3
+    assert moved("ordersync_platform_calls_total", status="none") == 0
+    assert value(after, "ordersync_poll_age_seconds", store="us") >= 0
+    assert ("ordersync_poll_age_seconds", (("store", "us"),)) in after
+    assert value(after, "ordersync_route_paused", route="us-to-ro") == 0
+
+
+def test_429s_and_waits_are_counted(shops: Shops) -> None:
+    """A platform that answers 429 once: one 429 in the counters and the wait it asked for."""
+    answers = iter([httpx.Response(429, headers={"Retry-After": "0.05"}), httpx.Response(200, json=[])])
+    http = HttpClient(platform="bigcommerce", store="limited", base_url="https://api.example",
+                      bucket=BucketSpec(rate=1000.0, burst=1000.0),
+                      transport=httpx.MockTransport(lambda request: next(answers)))
+    with TestClient(create_app()) as client:
+        before = scrape(client)
+        http.get_json("/v2/orders")
+        after = scrape(client)
+    assert value(after, "ordersync_platform_rate_limited_total", store="limited") - \
+        value(before, "ordersync_platform_rate_limited_total", store="limited") == 1
+    assert value(after, "ordersync_platform_calls_total", store="limited", status="429") == 1
+    assert value(after, "ordersync_platform_wait_seconds_total", store="limited") >= 0.05
+
+
+SECRET = "metrics-secret"
+
+
+@pytest.fixture
+def intake(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("M_KEY", "k")
+    monkeypatch.setenv("M_HOOK", SECRET)
+    config = load_config(data={
+        "settings": {"database_url": f"sqlite:///{tmp_path / 'state.db'}", "broker_url": "memory://"},
+        "stores": {"mp": {"platform": "merchantpro", "base_url": "http://127.0.0.1:9", "webhook_secret": "${M_HOOK}",
+                          "credentials": {"api_key": "${M_KEY}", "api_secret": "${M_KEY}"}}},
+    })
+    ctx = context.Context.build(config)
+    context.install(ctx)
+    with TestClient(create_app()) as client:
+        yield client
+    context.install(None)
+    ctx.close()
+
+
+def test_intake_deliveries_duplicates_and_rejections(intake: TestClient) -> None:
+    raw = orjson.dumps({"event": "order.updated", "id": "whd_metrics", "created_at": "2026-11-23T10:00:00+02:00",
+                        "data": {"id": 7}})
+    signature = base64.b64encode(hmac.new(SECRET.encode(), raw, hashlib.sha256).digest()).decode()
+    before = scrape(intake)
+    for _ in range(2):
+        assert intake.post("/webhooks/mp", content=raw, headers={"X-Webhook-Signature": signature}).status_code == 202
+    assert intake.post("/webhooks/mp", content=raw, headers={"X-Webhook-Signature": "AAAA"}).status_code == 401
+    after = scrape(intake)
+
+    def moved(name: str, **labels: str) -> float:
+        return value(after, name, **labels) - value(before, name, **labels)
+
+    assert moved("ordersync_intake_events_total", store="mp", result="accepted") == 1
+    assert moved("ordersync_intake_events_total", store="mp", result="duplicate") == 1
+    assert moved("ordersync_intake_rejected_total", store="mp", status="401") == 1
+    assert value(after, "ordersync_inbox_events") >= 1
+
+
+def test_worker_processes_counters_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
+    """Two processes count (as prefork children do); a third scrapes the sum from PROMETHEUS_MULTIPROC_DIR."""
+    shared = tmp_path / "prom"
+    shared.mkdir()
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared), "ORDERSYNC_CONFIG": str(tmp_path / "none.toml")}
+    count = ("from workers import metrics; metrics.RECONCILES.labels('r', 'synced').inc({n}); "
+             "metrics.PLATFORM_CALLS.labels('s', 'bigcommerce', 'GET', '200').inc({n})")
+    for n in (3, 4):
+        subprocess.run([sys.executable, "-c", count.format(n=n)], env=env, cwd=REPO, check=True, timeout=60)
+    dump = tmp_path / "scrape.txt"
+    subprocess.run([sys.executable, "-c", "import sys, pathlib; from workers import metrics; "
+                    f"pathlib.Path({str(dump)!r}).write_bytes(metrics.scrape()); "
+                    f"pathlib.Path({str(dump)!r} + '.calls').write_text(repr(metrics.calls_by_store()))"],
+                   env=env, cwd=REPO, check=True, timeout=60, capture_output=True)
+    text, calls = dump.read_text(), Path(f"{dump}.calls").read_text()
+    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
+               for f in text_string_to_metric_families(text) for s in f.samples}
+    assert value(samples, "ordersync_reconciles_total", route="r", outcome="synced") == 7
+    assert calls == "{'s': {'200': 7.0}}"
