@@ -4,6 +4,7 @@ Example::
 
     [settings]                      # optional; ORDERSYNC_DATABASE_URL / ORDERSYNC_BROKER_URL win
     database_url = "sqlite:///ordersync.db"
+    console_password = "${ORDERSYNC_CONSOLE_PASSWORD}"   # the web console exists only with one
 
     [stores.ro]
     platform = "merchantpro"
