@@ -502,12 +502,20 @@ class Store:
             return s.get(RoutePause, route) is not None
 
     def defer_work(self, route: str, store: str, order_id: str) -> None:
-        """Remember that a paused route must reconcile this order later (once per order)."""
+        """Remember that a paused route must reconcile this order later (one row per order; deferring
+        it again refreshes ``deferred_at``, so a resume that is draining the old row keeps it)."""
         try:
             with self.session() as s:
                 s.add(DeferredWork(route=route, store=store, order_id=order_id))
+            return
         except IntegrityError:
-            pass  # already deferred: one entry per order is enough (the reconcile is state-based)
+            pass
+        with self.session() as s:
+            row = s.exec(select(DeferredWork).where(DeferredWork.route == route, DeferredWork.store == store,
+                                                    DeferredWork.order_id == order_id)).first()
+            if row is not None:
+                row.deferred_at = utcnow()
+                s.add(row)
 
     def deferred_work(self, route: str | None = None) -> list[DeferredWork]:
         """Deferred work, oldest first, optionally of one route."""
@@ -517,12 +525,15 @@ class Store:
                 query = query.where(DeferredWork.route == route)
             return list(s.exec(query.order_by(col(DeferredWork.id))).all())
 
-    def drop_deferred(self, work_id: int) -> None:
-        """Forget one deferred entry (after its reconcile was queued)."""
+    def drop_deferred(self, work: DeferredWork) -> bool:
+        """Forget a deferred entry after its reconcile was queued, unless it was deferred again meanwhile
+        (its ``deferred_at`` moved): then it stays for the next resume. ``True`` when dropped."""
         with self.session() as s:
-            row = s.get(DeferredWork, work_id)
-            if row is not None:
-                s.delete(row)
+            row = s.get(DeferredWork, work.id)
+            if row is None or row.deferred_at != work.deferred_at:
+                return False
+            s.delete(row)
+            return True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:

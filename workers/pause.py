@@ -45,7 +45,7 @@ def drain_deferred(ctx: context.Context, route: str | None = None) -> int:
         if work.route in paused or work.route not in known or work.id is None:
             continue
         enqueue_reconcile(work.route, work.store, work.order_id)
-        ctx.store.drop_deferred(work.id)
+        ctx.store.drop_deferred(work)
         queued += 1
     return queued
 

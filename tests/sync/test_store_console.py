@@ -63,9 +63,13 @@ def test_pause_defers_work_once_per_order_until_resume(store: Store) -> None:
     assert store.resume_route("a-to-b") is True
     assert store.resume_route("a-to-b") is False
     assert len(store.deferred_work()) == 2, "resuming alone never drops work"
-    for work in store.deferred_work():
-        assert work.id is not None
-        store.drop_deferred(work.id)
+    seven, eight = store.deferred_work()
+    store.defer_work("a-to-b", "a", "7")  # deferred again while a resume drains the old row
+    assert store.drop_deferred(seven) is False
+    assert store.drop_deferred(eight) is True
+    assert store.drop_deferred(eight) is False
+    [again] = store.deferred_work()
+    assert store.drop_deferred(again) is True
     assert store.deferred_work() == []
 
 

@@ -76,6 +76,23 @@ def test_the_deep_sweep_drains_work_a_crashed_resume_left(shops: Shops) -> None:
     assert [w.order_id for w in shops.ctx.store.deferred_work("us-to-eu")] == [order_id]
 
 
+def test_work_deferred_again_during_a_resume_is_kept(shops: Shops, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Paused again while the resume drains: the order's reconcile defers anew, and that entry survives."""
+    order_id = shops.order()
+    pause.pause(shops.ctx, "us-to-ro")
+    shops.ctx.store.defer_work("us-to-ro", "us", order_id)
+    import workers.tasks
+
+    def paused_meanwhile(route: str, store: str, order: str) -> None:
+        shops.ctx.store.pause_route(route, "paused again")
+        reconcile.apply(args=(route, store, order)).get()
+
+    monkeypatch.setattr(workers.tasks, "enqueue_reconcile", paused_meanwhile)
+    pause.resume(shops.ctx, "us-to-ro")
+    assert shops.mp.orders == {}
+    assert [w.order_id for w in shops.ctx.store.deferred_work("us-to-ro")] == [order_id]
+
+
 def test_pausing_an_unknown_route_is_an_error(shops: Shops) -> None:
     with pytest.raises(KeyError, match="no route"):
         pause.pause(shops.ctx, "nope")
