@@ -226,3 +226,29 @@ def test_docs_load_nothing_from_elsewhere(client: TestClient) -> None:
     assert "<script" not in docs.text
     assert client.get("/redoc").status_code == 404
     assert client.get("/openapi.json").status_code == 200
+
+
+def test_a_store_that_is_down_shows_on_the_order_page_not_as_a_500(client: TestClient, shops: Shops) -> None:
+    """MerchantPro stops answering: the order page still renders the other side and says why."""
+    ids = seed_history(shops)
+    _login(client)
+    binding = shops.ctx.store.binding("us-to-ro", "us", ids["mirrored"])
+    assert binding is not None
+    shops.servers[1].stop()
+    page = client.get(f"/orders/{binding.id}")
+    assert page.status_code == 200
+    assert "cannot reach merchantpro" in page.text
+    assert "MUG-BLK" in page.text, "the source side is still shown"
+
+
+def test_a_lost_state_store_is_a_503_page(client: TestClient, shops: Shops, tmp_path: Path) -> None:
+    """The database file is gone (an empty one in its place): a readable 503, never a traceback."""
+    _login(client)
+    shops.ctx.store.dispose()
+    for suffix in ("", "-wal", "-shm"):
+        (tmp_path / f"state.db{suffix}").unlink(missing_ok=True)
+    for path in ("/", "/attention", "/webhooks"):
+        page = client.get(path)
+        assert page.status_code == 503, path
+        assert "cannot be reached" in page.text
+        assert "Traceback" not in page.text

@@ -155,3 +155,31 @@ def test_worker_processes_counters_add_up_in_multiprocess_mode(tmp_path: Path) -
                for f in text_string_to_metric_families(text) for s in f.samples}
     assert value(samples, "ordersync_reconciles_total", route="r", outcome="synced") == 7
     assert calls == "{'s': {'200': 7.0}}"
+
+
+def test_a_dead_broker_leaves_its_gauge_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Redis at a port nobody listens on: /metrics still answers, without the queue depth."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("D_TOKEN", "t")
+    config = load_config(data={
+        "settings": {"database_url": f"sqlite:///{tmp_path / 'state.db'}", "broker_url": f"redis://127.0.0.1:{port}/0"},
+        "stores": {"us": {"platform": "bigcommerce", "base_url": "http://127.0.0.1:9/stores/x",
+                          "credentials": {"token": "${D_TOKEN}"}}},
+    })
+    ctx = context.Context.build(config)
+    context.install(ctx)
+    try:
+        with TestClient(create_app()) as client:
+            answer = client.get("/metrics")
+    finally:
+        context.install(None)
+        ctx.close()
+    assert answer.status_code == 200
+    assert "# HELP ordersync_attention_open" in answer.text, "the state store's gauges are still there"
+    assert "# HELP ordersync_reconciles_total" in answer.text
+    assert "ordersync_broker_queue_depth" not in answer.text
+    assert "ordersync_rate_bucket_tokens{" not in answer.text, "the shared bucket lives in the same dead Redis"

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import hmac
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, urlencode
@@ -18,11 +19,15 @@ import structlog
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
+from redis.exceptions import RedisError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.datastructures import FormData
 
 from sync.config import ConfigError
 from sync.models import utcnow
+from sync.store import StoreUnavailable
 from workers import context, pause
 from workers.console.pages import order_view, overview
 from workers.console.security import COOKIE, LoginLimiter, Session, Signer, password_matches
@@ -44,7 +49,27 @@ HEADERS = {
     "Cache-Control": "no-store",
 }
 
-router = APIRouter(include_in_schema=False)
+class _ConsoleRoute(APIRoute):
+    """Console routes answer 503 with a readable page when the state store or Redis is down, never a 500."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def guarded(request: Request) -> Response:
+            try:
+                return await handler(request)
+            except (SQLAlchemyError, RedisError, StoreUnavailable) as error:
+                log.error("console.dependency_down", path=request.url.path, error=type(error).__name__)
+                return _secured(templates.TemplateResponse(request, "refused.html", {
+                    "static": STATIC_PATH, "title": "Unavailable",
+                    "message": "The state store or Redis cannot be reached right now "
+                               f"({type(error).__name__}); the page will work again once it is back."},
+                    status_code=503))
+
+        return guarded
+
+
+router = APIRouter(include_in_schema=False, route_class=_ConsoleRoute)
 templates = Jinja2Templates(directory=str(HERE / "templates"))
 signer = Signer()
 limiter = LoginLimiter()
