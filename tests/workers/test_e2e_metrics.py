@@ -17,7 +17,7 @@ pytestmark = [pytest.mark.redis, pytest.mark.celery_worker, pytest.mark.slow]
 
 def _samples(directory: Path) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
     registry = CollectorRegistry()
-    MultiProcessCollector(registry, path=str(directory))  # type: ignore[no-untyped-call]
+    MultiProcessCollector(registry, path=str(directory))
     return {(s.name, tuple(sorted(s.labels.items()))): s.value for f in registry.collect() for s in f.samples}
 
 
