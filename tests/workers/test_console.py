@@ -252,3 +252,11 @@ def test_a_lost_state_store_is_a_503_page(client: TestClient, shops: Shops, tmp_
         assert page.status_code == 503, path
         assert "cannot be reached" in page.text
         assert "Traceback" not in page.text
+
+
+def test_logout_ends_the_session(client: TestClient) -> None:
+    token = _login(client)
+    out = client.post("/logout", data={"csrf": token}, follow_redirects=False)
+    assert out.status_code == 303
+    assert out.headers["location"] == "/login"
+    assert client.get("/", follow_redirects=False).status_code == 303

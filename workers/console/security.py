@@ -3,7 +3,9 @@
 - **Session**: a stateless cookie ``ordersync_console`` = ``base64(json) . HMAC-SHA256``, signed with a
   key made at process start (a restart signs everyone out). ``HttpOnly``, ``SameSite=Strict``, and
   ``Secure`` whenever the request came over TLS (directly or as told by a proxy's
-  ``X-Forwarded-Proto``). Logging in issues a fresh session id (no fixation).
+  ``X-Forwarded-Proto``). Logging in issues a fresh session id (no fixation). Logging out replaces
+  the browser's cookie; being stateless, a copied cookie stays valid until it expires (8 h) or the
+  server restarts.
 - **CSRF**: every form carries ``csrf`` = HMAC(key, session id); a POST without it, or with another
   session's, is refused with 403 before anything else happens.
 - **Login rate limit**: at most :data:`LOGIN_ATTEMPTS` failed logins per client address in
