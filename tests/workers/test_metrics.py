@@ -137,25 +137,32 @@ def test_intake_deliveries_duplicates_and_rejections(intake: TestClient) -> None
 
 
 def test_worker_processes_counters_add_up_in_multiprocess_mode(tmp_path: Path) -> None:
-    """Two processes count (as prefork children do); a third scrapes the sum from PROMETHEUS_MULTIPROC_DIR."""
+    """Two forked children count (as prefork children do) and exit; the parent scrapes their sum from
+    PROMETHEUS_MULTIPROC_DIR."""
     shared = tmp_path / "prom"
     shared.mkdir()
-    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared), "ORDERSYNC_CONFIG": str(tmp_path / "none.toml")}
-    count = ("from workers import metrics; metrics.RECONCILES.labels('r', 'synced').inc({n}); "
-             "metrics.PLATFORM_CALLS.labels('s', 'bigcommerce', 'GET', '200').inc({n})")
-    for n in (3, 4):
-        subprocess.run([sys.executable, "-c", count.format(n=n)], env=env, cwd=REPO, check=True, timeout=60)
     dump = tmp_path / "scrape.txt"
-    subprocess.run([sys.executable, "-c", "import sys, pathlib; from workers import metrics; "
-                    f"pathlib.Path({str(dump)!r}).write_bytes(metrics.scrape()); "
-                    f"pathlib.Path({str(dump)!r} + '.calls').write_text(repr(metrics.calls_by_store()))"],
-                   env=env, cwd=REPO, check=True, timeout=60, capture_output=True)
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(shared), "ORDERSYNC_CONFIG": str(tmp_path / "none.toml")}
+    script = f"""
+import os, pathlib
+from workers import metrics
+for n in (3, 4):
+    pid = os.fork()
+    if pid == 0:
+        metrics.RECONCILES.labels('r', 'synced').inc(n)
+        metrics.PLATFORM_CALLS.labels('s', 'bigcommerce', 'GET', '200').inc(n)
+        metrics._worker_child_exit()
+        os._exit(0)
+    os.waitpid(pid, 0)
+pathlib.Path({str(dump)!r}).write_bytes(metrics.scrape())
+pathlib.Path({str(dump)!r} + '.calls').write_text(repr(metrics.calls_by_store()))
+"""
+    subprocess.run([sys.executable, "-c", script], env=env, cwd=REPO, check=True, timeout=120, capture_output=True)
     text, calls = dump.read_text(), Path(f"{dump}.calls").read_text()
     samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
                for f in text_string_to_metric_families(text) for s in f.samples}
     assert value(samples, "ordersync_reconciles_total", route="r", outcome="synced") == 7
     assert calls == "{'s': {'200': 7.0}}"
-
 
 def test_a_dead_broker_leaves_its_gauge_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Redis at a port nobody listens on: /metrics still answers, without the queue depth."""
