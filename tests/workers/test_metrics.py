@@ -190,3 +190,58 @@ def test_a_dead_broker_leaves_its_gauge_out(tmp_path: Path, monkeypatch: pytest.
     assert "# HELP ordersync_reconciles_total" in answer.text
     assert "ordersync_broker_queue_depth" not in answer.text
     assert "ordersync_rate_bucket_tokens{" not in answer.text, "the shared bucket lives in the same dead Redis"
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[str]:
+    """A private redis-server on a free port (never the shared one), stopped afterwards."""
+    import shutil
+    import socket
+    import time
+
+    import redis
+
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("redis-server is not installed")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen([binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                                "--dir", str(tmp_path)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        for _ in range(100):
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(10)
+
+
+def test_broker_queue_depth_is_read_at_scrape(own_redis: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import redis
+
+    from workers.app import QUEUE
+
+    monkeypatch.setenv("Q_TOKEN", "t")
+    config = load_config(data={
+        "settings": {"database_url": f"sqlite:///{tmp_path / 'state.db'}", "broker_url": own_redis},
+        "stores": {"us": {"platform": "bigcommerce", "base_url": "http://127.0.0.1:9/stores/x",
+                          "credentials": {"token": "${Q_TOKEN}"}}},
+    })
+    redis.Redis.from_url(own_redis).rpush(QUEUE, "a", "b", "c")
+    ctx = context.Context.build(config)
+    context.install(ctx)
+    try:
+        with TestClient(create_app()) as client:
+            samples = scrape(client)
+    finally:
+        context.install(None)
+        ctx.close()
+    assert value(samples, "ordersync_broker_queue_depth", queue=QUEUE) == 3
+    assert value(samples, "ordersync_rate_bucket_tokens", store="us") > 0, "the shared bucket in Redis is read"
