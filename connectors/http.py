@@ -19,6 +19,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import httpx
@@ -38,7 +39,17 @@ from connectors.errors import (
 )
 from connectors.ratelimit import BucketSpec, RateLimiter, RateSignal, TokenBucket
 
-__all__ = ["ErrorClassifier", "HttpClient", "SignalReader", "default_classify", "read_retry_after"]
+__all__ = [
+    "CallObserver",
+    "CallRecord",
+    "ErrorClassifier",
+    "HttpClient",
+    "SignalReader",
+    "add_call_observer",
+    "default_classify",
+    "read_retry_after",
+    "remove_call_observer",
+]
 
 ErrorClassifier = Callable[[httpx.Response], ConnectorError]
 """Turns a non-2xx response into the right taxonomy error, with a readable message."""
@@ -48,6 +59,47 @@ SignalReader = Callable[[httpx.Response], RateSignal | None]
 
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 log = structlog.get_logger("ordersync.http")
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    """One HTTP attempt, as call observers (metrics) see it: ``status`` is ``None`` when no answer came;
+    ``waited`` is the time spent waiting for the request budget first; ``retry_after`` the platform's wait
+    on a 429."""
+
+    platform: str
+    store: str
+    method: str
+    status: int | None
+    seconds: float
+    waited: float
+    retry_after: float | None = None
+
+
+CallObserver = Callable[[CallRecord], None]
+"""Told about every HTTP attempt; must be quick and must not raise (errors are logged and ignored)."""
+
+_observers: list[CallObserver] = []
+
+
+def add_call_observer(observer: CallObserver) -> None:
+    """Tell ``observer`` about every HTTP attempt of every connector in this process (once per observer)."""
+    if observer not in _observers:
+        _observers.append(observer)
+
+
+def remove_call_observer(observer: CallObserver) -> None:
+    """Stop telling ``observer``."""
+    if observer in _observers:
+        _observers.remove(observer)
+
+
+def _notify(record: CallRecord) -> None:
+    for observer in tuple(_observers):
+        try:
+            observer(record)
+        except Exception as error:  # noqa: BLE001 - an observer must never break a platform call
+            log.warning("http.observer_failed", error=f"{type(error).__name__}: {error}")
 
 
 def read_retry_after(response: httpx.Response) -> float | None:
@@ -184,8 +236,10 @@ class HttpClient:
         attempt = 0
         while True:
             attempt += 1
+            queued = time.perf_counter()
             self.limiter.acquire(self._key, self.bucket, max_wait=self.max_wait)
             started = time.perf_counter()
+            waited = started - queued
             try:
                 self.requests_sent += 1
                 response = self._client.request(
@@ -193,18 +247,22 @@ class HttpClient:
                 )
             except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as error:
                 # Never reached the server: safe to retry for any method.
+                self._observe(method, None, started, waited)
                 if attempt < self.max_attempts:
                     self._pause(attempt)
                     continue
                 raise Unreachable(f"cannot reach {self.platform} at {self.base_url}: {_reason(error)}",
                                   platform=self.platform, store=self.store, url=self.base_url) from None
             except (httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError) as error:
+                self._observe(method, None, started, waited)
                 if safe and attempt < self.max_attempts:
                     self._pause(attempt)
                     continue
                 cls = Transient if safe else OutcomeUnknown
                 raise cls(f"{method} {path}: {type(error).__name__}, no answer", platform=self.platform) from None
             elapsed_ms = round((time.perf_counter() - started) * 1000, 1)
+            self._observe(method, response.status_code, started, waited,
+                          read_retry_after(response) if response.status_code == 429 else None)
             signal = self._read_signal(response) if self._read_signal else None
             if signal is not None:
                 self.limiter.observe(self._key, self.bucket, signal)
@@ -225,6 +283,12 @@ class HttpClient:
                 if not safe:
                     raise OutcomeUnknown(failure.message, platform=self.platform, status=failure.status)
             raise failure
+
+    def _observe(self, method: str, status: int | None, started: float, waited: float,
+                 retry_after: float | None = None) -> None:
+        if _observers:
+            _notify(CallRecord(self.platform, self.store, method, status, time.perf_counter() - started, waited,
+                               retry_after))
 
     def _pause(self, attempt: int) -> None:
         """Exponential backoff with full jitter."""

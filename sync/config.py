@@ -4,6 +4,7 @@ Example::
 
     [settings]                      # optional; ORDERSYNC_DATABASE_URL / ORDERSYNC_BROKER_URL win
     database_url = "sqlite:///ordersync.db"
+    console_password = "${ORDERSYNC_CONSOLE_PASSWORD}"   # the web console exists only with one
 
     [stores.ro]
     platform = "merchantpro"
@@ -213,6 +214,8 @@ class ProcessSettings(BaseSettings):
                                "they were stored are published by the relay.")
     relay_interval: float = Field(default=10.0, ge=0, description="How often `serve` runs the relay (0: never; "
                                   "beat runs it too).")
+    console_password: SecretStr | None = Field(
+        default=None, description="Web console password, a ${ENV_VAR} reference; no console without it.")
 
     @field_validator("reconcile_all_interval", "publish_timeout", "relay_grace", "relay_interval", mode="before")
     @classmethod
@@ -304,6 +307,9 @@ def _validate(data: dict[str, Any], source: str) -> OrderSyncConfig:
             if key in store:
                 store[key] = _resolve_env(store[key], f"stores.{name}.{key}", problems, secret=False)
     settings_data = data.pop("settings", None) or {}
+    if isinstance(settings_data, dict) and "console_password" in settings_data:
+        settings_data["console_password"] = _resolve_env(settings_data["console_password"],
+                                                         "settings.console_password", problems, secret=True) or None
     try:
         settings = ProcessSettings(**settings_data)
     except ValidationError as error:

@@ -16,8 +16,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 
 __all__ = [
-    "AttentionItem", "Binding", "Delivery", "DueWork", "InboxEvent", "Operation", "OrderWarning", "ReferenceIndexState",
-    "SyncCursor", "TargetReference", "UTCDateTime", "utcnow",
+    "AttentionItem", "Binding", "DeferredWork", "Delivery", "DueWork", "InboxEvent", "Operation", "OrderWarning",
+    "ReferenceIndexState", "RoutePause", "SyncCursor", "TargetReference", "UTCDateTime", "utcnow",
 ]
 
 
@@ -200,6 +200,7 @@ class AttentionItem(SQLModel, table=True):
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
     resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class DueWork(SQLModel, table=True):
@@ -231,6 +232,8 @@ class DueWork(SQLModel, table=True):
     next_at: datetime = _ts()
     published_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     done_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
 class TargetReference(SQLModel, table=True):
     """One of our references as found on a target store's order (the reference index, see sync/adoption.py).
 
@@ -258,6 +261,8 @@ class ReferenceIndexState(SQLModel, table=True):
     cursor: dict[str, Any] | None = _json()
     refreshed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     orders: int = 0
+
+
 class OrderWarning(SQLModel, table=True):
     """A mapping warning from a reconcile, kept with its binding and the operation that raised it.
 
@@ -283,3 +288,29 @@ class OrderWarning(SQLModel, table=True):
     occurrences: int = 1
     created_at: datetime = _ts()
     updated_at: datetime = _ts()
+
+
+class RoutePause(SQLModel, table=True):
+    """A paused route: while its row exists, workers, beat and ``sync`` leave the route alone.
+
+    Work that arrives meanwhile is kept in :class:`DeferredWork` and queued again on resume.
+    """
+
+    __tablename__ = "route_pauses"
+
+    route: str = Field(primary_key=True, max_length=120)
+    note: str | None = Field(default=None, sa_column=Column(Text, nullable=True))
+    paused_at: datetime = _ts()
+
+
+class DeferredWork(SQLModel, table=True):
+    """An order a paused route was asked to reconcile: kept until the route is resumed."""
+
+    __tablename__ = "deferred_work"
+    __table_args__ = (UniqueConstraint("route", "store", "order_id", name="uq_deferred_work"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    route: str = Field(max_length=120)
+    store: str = Field(max_length=120)
+    order_id: str = Field(max_length=120)
+    deferred_at: datetime = _ts()

@@ -32,23 +32,27 @@ from sqlmodel import Session, col, create_engine, select
 from sync.models import (
     AttentionItem,
     Binding,
+    DeferredWork,
     Delivery,
     DueWork,
     InboxEvent,
     Operation,
     OrderWarning,
+    RoutePause,
     SyncCursor,
     utcnow,
 )
 
-__all__ = ["DeliveryOutcome", "DueKey", "InboxEntry", "NewDelivery", "SchemaOutdated", "Store", "StoreUnavailable",
-           "alembic_config", "require_store", "shown_url"]
+__all__ = ["NOTE_MAX", "DeliveryOutcome", "DueKey", "InboxEntry", "NewDelivery", "SchemaOutdated", "Store",
+           "StoreUnavailable", "alembic_config", "require_store", "shown_url"]
 
 log = structlog.get_logger("ordersync.store")
 _MIGRATIONS = Path(__file__).with_name("migrations")
 DueKey = tuple[str, str, str]
 """One piece of due work: ``(route, store, order_id)``."""
 _DUE_CHUNK = 500
+NOTE_MAX = 2000
+"""Longest dismissal or pause note kept (characters)."""
 
 
 class SchemaOutdated(RuntimeError):
@@ -874,6 +878,126 @@ class Store:
 def _due_key(key: DueKey) -> list[Any]:
     """WHERE clauses selecting one due-work row."""
     return [col(DueWork.route) == key[0], col(DueWork.store) == key[1], col(DueWork.order_id) == key[2]]
+
+
+    # -- console: search, filters, dismissals ---------------------------------------------------
+    def find_bindings(self, text: str | None = None, *, limit: int = 50) -> list[Binding]:
+        """Bindings whose source or target id or number is ``text`` (newest first; all when empty)."""
+        with self.session() as s:
+            query = select(Binding)
+            needle = (text or "").strip()
+            if needle:
+                query = select(Binding).where(
+                    (col(Binding.source_id) == needle) | (col(Binding.target_id) == needle)
+                    | (col(Binding.source_number) == needle) | (col(Binding.target_number) == needle)
+                    | (col(Binding.reference) == needle))
+            return list(s.exec(query.order_by(col(Binding.id).desc()).limit(limit)).all())
+
+    def find_attention(self, *, status: str | None = "open", kind: str | None = None, store: str | None = None,
+                       route: str | None = None, limit: int = 200) -> list[AttentionItem]:
+        """Attention items matching every filter given, newest first."""
+        with self.session() as s:
+            query = select(AttentionItem)
+            for column, value in ((AttentionItem.status, status), (AttentionItem.kind, kind),
+                                  (AttentionItem.store, store), (AttentionItem.route, route)):
+                if value:
+                    query = query.where(column == value)
+            return list(s.exec(query.order_by(col(AttentionItem.id).desc()).limit(limit)).all())
+
+    def dismiss_attention(self, item_id: int, note: str) -> AttentionItem:
+        """Close an item without replaying it, keeping who-knows-why in ``note`` (required)."""
+        clean = note.replace("\x00", "").strip()[:NOTE_MAX]
+        if not clean:
+            raise ValueError("note: say why the item is dismissed")
+        with self.session() as s:
+            row = s.get(AttentionItem, item_id)
+            if row is None:
+                raise KeyError(f"no attention item {item_id}")
+            row.status, row.note = "dismissed", clean
+            row.updated_at = row.resolved_at = utcnow()
+            s.add(row)
+            return row
+
+    def inbox_events(self, *, store: str | None = None, status: str | None = None,
+                     limit: int = 200) -> list[InboxEvent]:
+        """Webhook deliveries, newest first, optionally of one store and/or status."""
+        with self.session() as s:
+            query = select(InboxEvent)
+            if store:
+                query = query.where(InboxEvent.store == store)
+            if status:
+                query = query.where(InboxEvent.status == status)
+            return list(s.exec(query.order_by(col(InboxEvent.id).desc()).limit(limit)).all())
+
+    def open_attention_by_route(self) -> dict[str | None, int]:
+        """Open attention items per route (``None`` for store-level items such as bad webhooks)."""
+        with self.session() as s:
+            rows = s.exec(select(AttentionItem.route, func.count()).where(
+                AttentionItem.status == "open").group_by(AttentionItem.route)).all()
+        return dict(rows)
+
+    # -- route pause switch ---------------------------------------------------------------------
+    def pause_route(self, route: str, note: str | None = None) -> RoutePause:
+        """Pause a route (idempotent): its work is deferred, not done, until :meth:`resume_route`."""
+        with self.session() as s:
+            row = s.get(RoutePause, route)
+            if row is None:
+                row = RoutePause(route=route, note=(note or "").replace("\x00", "").strip()[:NOTE_MAX] or None)
+                s.add(row)
+            return row
+
+    def resume_route(self, route: str) -> bool:
+        """Unpause a route; ``True`` when it was paused. Its deferred work stays until re-queued."""
+        with self.session() as s:
+            row = s.get(RoutePause, route)
+            if row is None:
+                return False
+            s.delete(row)
+            return True
+
+    def paused_routes(self) -> dict[str, RoutePause]:
+        """Every paused route by name."""
+        with self.session() as s:
+            return {row.route: row for row in s.exec(select(RoutePause)).all()}
+
+    def is_paused(self, route: str) -> bool:
+        """Whether ``route`` is paused now."""
+        with self.session() as s:
+            return s.get(RoutePause, route) is not None
+
+    def defer_work(self, route: str, store: str, order_id: str) -> None:
+        """Remember that a paused route must reconcile this order later (one row per order; deferring
+        it again refreshes ``deferred_at``, so a resume that is draining the old row keeps it)."""
+        try:
+            with self.session() as s:
+                s.add(DeferredWork(route=route, store=store, order_id=order_id))
+            return
+        except IntegrityError:
+            pass
+        with self.session() as s:
+            row = s.exec(select(DeferredWork).where(DeferredWork.route == route, DeferredWork.store == store,
+                                                    DeferredWork.order_id == order_id)).first()
+            if row is not None:
+                row.deferred_at = utcnow()
+                s.add(row)
+
+    def deferred_work(self, route: str | None = None) -> list[DeferredWork]:
+        """Deferred work, oldest first, optionally of one route."""
+        with self.session() as s:
+            query = select(DeferredWork)
+            if route:
+                query = query.where(DeferredWork.route == route)
+            return list(s.exec(query.order_by(col(DeferredWork.id))).all())
+
+    def drop_deferred(self, work: DeferredWork) -> bool:
+        """Forget a deferred entry after its reconcile was queued, unless it was deferred again meanwhile
+        (its ``deferred_at`` moved): then it stays for the next resume. ``True`` when dropped."""
+        with self.session() as s:
+            row = s.get(DeferredWork, work.id)
+            if row is None or row.deferred_at != work.deferred_at:
+                return False
+            s.delete(row)
+            return True
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:

@@ -44,6 +44,7 @@ from sync.config import StoreConfig
 from sync.store import NewDelivery
 from workers import context
 from workers.inbox import TooManyEvents, fit, payload_text
+from workers.console import install as install_console
 from workers.redis_client import redis_from_url
 from workers.relay import Publisher, Relay, publisher_for
 from workers.writer import DeliveryWriter
@@ -256,6 +257,7 @@ def create_app() -> FastAPI:
             log.error("webhook.store_unavailable", store=store, error=type(error).__name__)
             return JSONResponse({"detail": "the state store is unavailable; retry later"}, status_code=503)
 
+    install_console(api)  # the web console, /metrics and a CDN-free /docs (workers/console)
     return api
 
 

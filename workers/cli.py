@@ -434,11 +434,13 @@ app.command()(serve.serve)
 # -- demo ---------------------------------------------------------------------------------------
 @app.command()
 def demo(orders: Annotated[int, typer.Option(min=1, max=200, help="Orders to seed on the source shop.")] = 6,
-         seed: Annotated[int, typer.Option(help="Random seed.")] = 7) -> None:
+         seed: Annotated[int, typer.Option(help="Random seed.")] = 7,
+         stay: Annotated[bool, typer.Option("--console", help="Keep the shops and the web console running "
+                                            "afterwards and print its address and password.")] = False) -> None:
     """Mirror a simulated MerchantPro shop to a simulated BigCommerce shop, then follow its changes."""
     from workers.demo import run_demo
 
-    run_demo(orders=orders, seed=seed, console=out)
+    run_demo(orders=orders, seed=seed, console=out, stay=stay)
 
 
 app.command("adopt")(adopt.adopt)

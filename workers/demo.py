@@ -15,6 +15,7 @@ It exits 0 only when every expected change is visible on the target.
 from __future__ import annotations
 
 import os
+import secrets
 import tempfile
 import time
 from dataclasses import dataclass
@@ -55,9 +56,10 @@ class Change:
 def _config(tmp: Path, mp_url: str, bc_url: str) -> OrderSyncConfig:
     os.environ.update({"ORDERSYNC_DEMO_MP_KEY": "sim-key", "ORDERSYNC_DEMO_MP_SECRET": "sim-secret",
                        "ORDERSYNC_DEMO_BC_TOKEN": "sim-token", "ORDERSYNC_DEMO_WEBHOOK": WEBHOOK_SECRET})
+    os.environ.setdefault("ORDERSYNC_DEMO_CONSOLE", secrets.token_urlsafe(12))  # a throwaway, local password
     return load_config(data={
         "settings": {"database_url": f"sqlite:///{tmp / 'ordersync-demo.db'}", "broker_url": "memory://",
-                     "log_level": "WARNING"},
+                     "log_level": "WARNING", "console_password": "${ORDERSYNC_DEMO_CONSOLE}"},
         "stores": {
             "ro": {"platform": "merchantpro", "base_url": mp_url,
                    "credentials": {"api_key": "${ORDERSYNC_DEMO_MP_KEY}", "api_secret": "${ORDERSYNC_DEMO_MP_SECRET}"},
@@ -79,8 +81,12 @@ def _wait(predicate: Any, timeout: float = 60.0) -> bool:
     return False
 
 
-def run_demo(*, orders: int = 6, seed: int = 7, console: Console | None = None) -> None:
-    """Run the demo; raises :class:`DemoFailed` when a change does not arrive."""
+def run_demo(*, orders: int = 6, seed: int = 7, console: Console | None = None, stay: bool = False) -> None:
+    """Run the demo; raises :class:`DemoFailed` when a change does not arrive.
+
+    With ``stay``, the shops and the web console keep running afterwards (until Ctrl-C), and the
+    console's address and password are printed, to look at what the demo did.
+    """
     from connectors.logging import configure_logging
     from simulators.bigcommerce import Simulator as BigCommerce
     from simulators.merchantpro import Simulator as MerchantPro
@@ -129,10 +135,26 @@ def run_demo(*, orders: int = 6, seed: int = 7, console: Console | None = None) 
                 raise DemoFailed("changes did not arrive on BigCommerce: "
                                  + "; ".join(f"{c.source_id} {c.action} (saw {c.seen})" for c in failed))
             console.print("[bold green]Every change arrived on BigCommerce exactly once.[/]")
+            if stay:
+                _stay(console, api_server.url)
+            else:
+                console.print("Run [bold]ordersync demo --console[/] to look at it all in the web console afterwards.")
         finally:
             for server in reversed(servers):
                 server.stop()
             context.install(None)
+
+
+def _stay(console: Console, url: str) -> None:
+    """Keep the console open until Ctrl-C."""
+    console.rule("[bold]5. Look at it in the web console")
+    console.print(f"Console: [bold]{url}/[/]  password: [bold]{os.environ['ORDERSYNC_DEMO_CONSOLE']}[/]  "
+                  "(Ctrl-C to stop; everything is deleted afterwards)")
+    try:
+        while True:
+            time.sleep(1)
+    except KeyboardInterrupt:
+        console.print("stopped")
 
 
 def _merchant_actions(ctx: context.Context, mp_url: str) -> list[Change]:

@@ -11,6 +11,7 @@ picks them up. The summary says what failed, and :attr:`Summary.ok` decides the 
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 from rich.console import Console
@@ -40,6 +41,7 @@ class Summary:
     errors: list[str] = field(default_factory=list)
     failed_stores: dict[str, str] = field(default_factory=dict)
     skipped: int = 0
+    paused: list[str] = field(default_factory=list)
 
     @property
     def parked(self) -> int:
@@ -64,6 +66,8 @@ class Summary:
             table.add_row("[red]orders skipped (store failed; next run retries them)[/]", str(self.skipped))
         for store, line in self.failed_stores.items():
             table.add_row(f"[red]store {escape(store)} failed: {escape(line)}[/]", "")
+        for name in self.paused:
+            table.add_row(f"[yellow]route {name} is paused: skipped[/]", "")
         for error in self.errors:
             table.add_row(f"[red]{escape(error)}[/]", "")
         return table
@@ -119,17 +123,20 @@ def run_once(config: OrderSyncConfig, *, route: str | None = None, full: bool = 
     shown = console or Console(stderr=True)
     breaker = _Breaker(config, summary, shown)
     routes = [config.route(route)] if route else list(config.routes)
+    paused = ctx.store.paused_routes()  # the console's pause switch: a paused route is left alone
+    summary.paused = [r.name for r in routes if r.name in paused]
+    routes = [r for r in routes if r.name not in paused]
     stores = sorted({s for r in routes for s in ([r.source, r.target] if r.two_way else [r.source])})
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=shown, transient=False) as progress:
         for store in stores:
             _mirror_store(ctx, store, [r for r, _ in config.routes_from(store) if r in routes], full, summary,
-                          breaker, progress)
+                          breaker, progress, paused)
     return summary
 
 
 def _mirror_store(ctx: context.Context, store: str, readers: list[Route], full: bool, summary: Summary,
-                  breaker: _Breaker, progress: Progress) -> None:
+                  breaker: _Breaker, progress: Progress, paused: Collection[str] = ()) -> None:
     """Read one source store's changes and reconcile them on every route that reads it."""
     from workers.tasks import reconcile
 
@@ -151,6 +158,10 @@ def _mirror_store(ctx: context.Context, store: str, readers: list[Route], full: 
         ctx.store.save_cursor(store, None, error=str(error))
         progress.remove_task(reading)
         return
+    for r, _ in ctx.config.routes_from(store):
+        if r.name in paused:  # the cursor moves on: keep these changes for the paused route
+            for order_id in changes:
+                ctx.store.defer_work(r.name, store, order_id)
     live = [r for r in readers if _probe(ctx, _other(r, store), breaker)]
     complete = len(live) == len(readers)
     summary.skipped += len(changes) * (len(readers) - len(live))
