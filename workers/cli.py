@@ -12,11 +12,14 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import orjson
 import typer
 from pydantic import ValidationError
 from rich.table import Table
+
+# Typer >= 0.29 bundles its own Click (typer._click); the external ``click`` package is not the one
+# that raises here. pyproject.toml pins the Typer range these names are tested with.
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from connectors.base import PLATFORMS, OrderReference
 from connectors.errors import InvalidPayload, OrderSyncError
@@ -45,9 +48,26 @@ _fail = fail
 _config = load
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(f"ordersync {_version()}", markup=False)
+        raise typer.Exit(0)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ordersync")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    show_version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_show_version,
+                                               help="Print the version and exit.")] = False,
 ) -> None:
     """Order sync and translation middleware."""
     _state["debug"] = debug
@@ -405,13 +425,21 @@ def demo(orders: Annotated[int, typer.Option(min=1, max=200, help="Orders to see
 # -- entry point --------------------------------------------------------------------------------
 def _guard(call: Callable[[], Any]) -> int:
     try:
-        call()
-    except click.exceptions.Exit as done:
+        result = call()
+    except typer.Exit as done:
         return int(done.exit_code or 0)
-    except click.ClickException as error:
-        error.show()
+    except NoArgsIsHelpError as error:  # `ordersync` or a group alone: its help, exit 2 as Click does
+        text = error.format_message().strip("\n")  # Typer's Rich help has already printed it to stdout
+        if text.strip():
+            sys.stderr.write(text + "\n")
         return error.exit_code
-    except click.exceptions.Abort:
+    except UsageError as error:
+        _print_error(_usage_line(error))
+        return error.exit_code
+    except typer.TyperException as error:  # Click's other errors (e.g. a file it could not open)
+        _print_error(" ".join(error.format_message().split()))
+        return error.exit_code
+    except typer.Abort:
         err.print("aborted")
         return 130
     except (UsageProblem, ConfigError) as error:
@@ -431,7 +459,17 @@ def _guard(call: Callable[[], Any]) -> int:
             raise
         _print_error(f"unexpected {type(error).__name__}: {error} (run with --debug for details)")
         return 1
-    return 0
+    # Without standalone mode, Typer returns the code of a ``typer.Exit`` raised by a command.
+    return result if isinstance(result, int) else 0
+
+
+def _usage_line(error: UsageError) -> str:
+    """Click's message for a usage error on one line (options named as typed: ``'--to'``), with
+    where to find help."""
+    message = " ".join(error.format_message().split())
+    if error.ctx is not None:
+        message += f" (see '{error.ctx.command_path} --help')"
+    return message
 
 
 def _print_error(message: str) -> None:

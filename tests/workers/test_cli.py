@@ -32,6 +32,68 @@ def test_every_command_has_help(command: list[str]) -> None:
     assert b"Usage" in done.stdout
 
 
+@pytest.mark.parametrize(("args", "needle"), [
+    (["nope"], b"No such command 'nope'"),
+    (["statsu"], b"No such command 'statsu'"),
+    (["translate", "--from", "bigcommerce", str(BC_BUNDLE)], b"Missing option '--to'"),
+    (["translate", "--to", "neutral", str(BC_BUNDLE)], b"Missing option '--from'"),
+    (["sync", "--bogus"], b"No such option: --bogus"),
+    (["status", "--limit", "abc"], b"Invalid value for '--limit'"),
+    (["status", "--limit", "0"], b"Invalid value for '--limit'"),
+    (["simulate"], b"Missing argument 'platform'"),
+    (["simulate", "bigcommerce", "--port", "70000"], b"Invalid value for '--port'"),
+    (["translate", "--from"], b"Option '--from' requires an argument"),
+    (["db", "downgrade"], b"No such command 'downgrade'"),
+])
+def test_usage_errors_are_one_line_exit_2(args: list[str], needle: bytes) -> None:
+    """Every usage mistake Click detects: exit 2, one line naming the option as typed, no 'unexpected'."""
+    done = run(*args)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert needle in lines[0]
+    assert lines[0].startswith(b"error: ")
+    assert b"unexpected" not in done.stderr
+    assert b"Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["db"]])
+def test_no_command_prints_help_and_exits_2(args: list[str]) -> None:
+    """`ordersync` (or a group) without a command: its help, exit 2 as Click does."""
+    done = run(*args)
+    assert done.returncode == 2
+    assert b"Usage" in done.stdout + done.stderr
+    assert b"unexpected" not in done.stderr
+    assert not done.stderr.startswith(b"error")
+
+
+def test_version() -> None:
+    """`ordersync --version` prints the installed version and exits 0."""
+    from importlib.metadata import version
+
+    done = run("--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().strip() == f"ordersync {version('ordersync')}"
+
+
+def test_a_failing_command_keeps_its_exit_code(tmp_path: Path) -> None:
+    """A command leaving with ``typer.Exit(code)`` keeps that code (Typer returns it without standalone
+    mode); a missing configuration is a usage problem (exit 2), not success."""
+    import typer
+
+    from workers.cli import _guard
+
+    def leave() -> None:
+        raise typer.Exit(3)
+
+    assert _guard(leave) == 3
+    assert _guard(lambda: None) == 0
+    done = run("status", "--config", str(tmp_path / "missing.toml"))
+    assert done.returncode == 2
+    assert b"file not found" in done.stderr
+    assert b"unexpected" not in done.stderr
+
+
 class TestTranslate:
     def test_to_neutral_and_to_each_platform(self) -> None:
         """A BigCommerce bundle becomes neutral JSON (money as strings) and other platforms' payloads."""
