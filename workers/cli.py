@@ -23,13 +23,24 @@ from typer._click.exceptions import NoArgsIsHelpError, UsageError
 
 from connectors.base import PLATFORMS, OrderReference
 from connectors.errors import InvalidPayload, OrderSyncError
+from connectors.logging import LOG_FORMATS
 from connectors.wire import invalid_payload_from
 from mappings import mapping_for
 from mappings.base import TargetContext
 from mappings.neutral import NeutralOrder
 from sync.config import ConfigError
 from sync.store import SchemaOutdated, Store, StoreUnavailable
-from workers.commands.common import ConfigOption, UsageProblem, err, fail, load, out, state
+from workers.commands.common import (
+    ConfigOption,
+    UsageProblem,
+    err,
+    fail,
+    load,
+    log_level,
+    out,
+    setup_logging,
+    state,
+)
 
 __all__ = ["app", "main"]
 
@@ -68,9 +79,18 @@ def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
     show_version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_show_version,
                                                help="Print the version and exit.")] = False,
+    log_format: Annotated[str, typer.Option("--log-format", help="Log lines: auto (readable on a terminal, "
+                                            "JSON otherwise), json or human.")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings and errors only.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug lines too (and each HTTP "
+                                          "request).")] = False,
 ) -> None:
     """Order sync and translation middleware."""
-    _state["debug"] = debug
+    if log_format not in LOG_FORMATS:
+        raise UsageProblem(f"--log-format: expected one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
+    if quiet and verbose:
+        raise UsageProblem("-q/--quiet and -v/--verbose exclude each other")
+    _state.update(debug=debug, log_format=log_format, quiet=quiet, verbose=verbose)
 
 
 # -- translate ----------------------------------------------------------------------------------
@@ -352,10 +372,16 @@ def replay(item_id: Annotated[int | None, typer.Argument(help="Attention item id
 def sync(route: Annotated[str | None, typer.Option(help="Only this route.")] = None,
          full: Annotated[bool, typer.Option("--full", help="Ignore cursors: read every order.")] = False,
          config: ConfigOption = None) -> None:
-    """One-shot run in this process: read changes, mirror them, show progress."""
+    """One-shot run in this process: read changes, mirror them, show progress.
+
+    On a terminal only warnings and errors are logged (above the progress bar; `ordersync -v sync`
+    for everything); otherwise (cron) log lines are JSON on stderr.
+    """
     from workers.oneshot import run_once
 
     cfg = _config(config)
+    if out.is_terminal:  # under the progress bar: warnings and up (above the bar), everything with -v
+        setup_logging(cfg.settings.log_level, quiet_default=True)
     if route is not None:
         try:
             cfg.route(route)
@@ -370,31 +396,38 @@ def sync(route: Annotated[str | None, typer.Option(help="Only this route.")] = N
 @app.command()
 def worker(config: ConfigOption = None,
            concurrency: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
-           loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO") -> None:
+           loglevel: Annotated[str | None, typer.Option(help="Log level (default: [settings] log_level).")]
+           = None) -> None:
     """Run a Celery worker (needs ORDERSYNC_BROKER_URL=redis://…)."""
     from workers.app import QUEUE, configure
+    from workers.celerylog import use_our_logging
 
     cfg = _config(config)
     if cfg.settings.broker_url.startswith("memory"):
         raise UsageProblem("a worker needs a real broker: set ORDERSYNC_BROKER_URL=redis://host:6379/0 "
                            "(the embedded memory:// broker runs tasks in-process, e.g. `ordersync sync`)")
+    level = log_level(loglevel or cfg.settings.log_level)
+    use_our_logging(lambda: setup_logging(level))
     celery = configure(cfg.settings, cfg)
-    celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", QUEUE])
+    celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={level}", "-Q", QUEUE])
 
 
 @app.command()
 def beat(config: ConfigOption = None,
-         loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+         loglevel: Annotated[str | None, typer.Option(help="Log level (default: [settings] log_level).")] = None,
          schedule_file: Annotated[str, typer.Option(help="Where beat keeps its state.")]
          = "/tmp/ordersync-beat-schedule") -> None:  # noqa: S108 - beat's own state file, not a secret
     """Run the scheduler: polls per route interval and the deep reconcile_all sweep."""
     from workers.app import configure
+    from workers.celerylog import use_our_logging
 
     cfg = _config(config)
     if cfg.settings.broker_url.startswith("memory"):
         raise UsageProblem("beat needs a real broker: set ORDERSYNC_BROKER_URL=redis://host:6379/0")
+    level = log_level(loglevel or cfg.settings.log_level)
+    use_our_logging(lambda: setup_logging(level))
     celery = configure(cfg.settings, cfg)
-    celery.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])
+    celery.start(["beat", f"--loglevel={level}", f"--schedule={schedule_file}"])
 
 
 @app.command()

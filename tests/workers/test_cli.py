@@ -6,11 +6,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
+
+from tests.sync.test_engine import Shops
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -236,3 +239,67 @@ def test_simulate_prints_where_and_how_to_connect(platform: str, args: list[str]
     finally:
         process.terminate()
         process.wait(10)
+
+
+class TestLogging:
+    """Readable logs for people, JSON for machines, and none of them inside `sync`'s progress bar."""
+
+    @pytest.fixture
+    def shops(self, tmp_path: Path) -> Iterator[Shops]:
+        s = Shops(tmp_path)
+        s.path.write_text(s.path.read_text().replace('log_level = "WARNING"', 'log_level = "INFO"'))
+        yield s
+        s.close()
+
+    def test_sync_on_a_terminal_writes_no_log_lines_into_the_bar(self, shops: Shops) -> None:
+        """On a terminal at INFO, `sync` shows its bar and summary and no INFO log line."""
+        shops.order()
+        output = _run_in_terminal("sync", "--config", str(shops.path))
+        assert "Sync summary" in output
+        assert "writes: create" in output
+        assert '"event"' not in output
+        assert "[info" not in output
+
+    def test_sync_off_a_terminal_logs_json_and_q_silences_it(self, shops: Shops) -> None:
+        """Under cron (no terminal): JSON lines on stderr; `-q` keeps only warnings and up."""
+        shops.order()
+        done = run("sync", "--config", str(shops.path))
+        assert done.returncode == 0, done.stderr
+        events = [orjson.loads(line) for line in done.stderr.splitlines() if line.startswith(b"{")]
+        assert events
+        assert all("level" in event and "timestamp" in event for event in events)
+        shops.order()
+        quiet = run("-q", "sync", "--config", str(shops.path))
+        assert quiet.returncode == 0, quiet.stderr
+        assert b'"level": "info"' not in quiet.stderr
+
+    def test_human_format_is_forced_with_log_format(self, shops: Shops) -> None:
+        shops.order()
+        done = run("--log-format", "human", "sync", "--config", str(shops.path))
+        assert done.returncode == 0, done.stderr
+        assert b"[info" in done.stderr
+        assert b'{"' not in done.stderr
+
+
+def _run_in_terminal(*args: str) -> str:
+    """Run the CLI with a pseudo-terminal as stdout and stderr; everything it printed."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-c", "from workers.cli import main; main()", *args], cwd=REPO,
+                               stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env={**os.environ,
+                                                                                       "COLUMNS": "200"})
+    os.close(slave)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert process.wait(60) == 0, b"".join(chunks).decode(errors="replace")
+    return b"".join(chunks).decode(errors="replace")
