@@ -30,6 +30,7 @@ from mappings.base import TargetContext
 from mappings.neutral import NeutralOrder
 from sync.config import ConfigError
 from sync.store import SchemaOutdated, Store, StoreUnavailable
+from workers.commands import check as check_command
 from workers.commands.common import (
     ConfigOption,
     UsageProblem,
@@ -453,6 +454,9 @@ def demo(orders: Annotated[int, typer.Option(min=1, max=200, help="Orders to see
     from workers.demo import run_demo
 
     run_demo(orders=orders, seed=seed, console=out)
+
+
+app.command("check")(check_command.check)
 
 
 # -- entry point --------------------------------------------------------------------------------
