@@ -31,6 +31,7 @@ from mappings.neutral import NeutralOrder
 from sync.config import ConfigError
 from sync.store import SchemaOutdated, Store, StoreUnavailable
 from workers.commands import check as check_command
+from workers.commands import show as show_command
 from workers.commands.common import (
     ConfigOption,
     UsageProblem,
@@ -457,6 +458,7 @@ def demo(orders: Annotated[int, typer.Option(min=1, max=200, help="Orders to see
 
 
 app.command("check")(check_command.check)
+app.command("show")(show_command.show)
 
 
 # -- entry point --------------------------------------------------------------------------------
