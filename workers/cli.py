@@ -30,6 +30,7 @@ from mappings.base import TargetContext
 from mappings.neutral import NeutralOrder
 from sync.config import ConfigError
 from sync.store import SchemaOutdated, Store, StoreUnavailable
+from workers.commands import attention as attention_command
 from workers.commands import check as check_command
 from workers.commands import show as show_command
 from workers.commands.common import (
@@ -351,7 +352,11 @@ def status(config: ConfigOption = None,
 def replay(item_id: Annotated[int | None, typer.Argument(help="Attention item id (see `ordersync status`).")] = None,
            replay_all: Annotated[bool, typer.Option("--all", help="Replay every open item.")] = False,
            config: ConfigOption = None) -> None:
-    """Re-run what an attention item describes (reconcile the order, re-read the webhook)."""
+    """Re-run what an attention item describes (reconcile the order, re-read the webhook).
+
+    Replay only re-runs: an item with nothing to re-run stays open; close it with
+    `ordersync attention dismiss ID --note TEXT`.
+    """
     if (item_id is None) == (not replay_all):
         raise UsageProblem("give one attention item id, or --all")
     from workers import context
@@ -459,6 +464,7 @@ def demo(orders: Annotated[int, typer.Option(min=1, max=200, help="Orders to see
 
 app.command("check")(check_command.check)
 app.command("show")(show_command.show)
+app.add_typer(attention_command.app, name="attention")
 
 
 # -- entry point --------------------------------------------------------------------------------
@@ -520,7 +526,7 @@ def _print_error(message: str) -> None:
 
 def main() -> None:
     """Console entry point (``ordersync``)."""
-    code = _guard(lambda: app(standalone_mode=False))
+    code = _guard(lambda: app(standalone_mode=False, prog_name="ordersync"))
     raise SystemExit(code)
 
 

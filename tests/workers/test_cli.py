@@ -27,7 +27,9 @@ def run(*args: str, stdin: bytes | None = None,
 
 
 @pytest.mark.parametrize("command", [[], ["demo"], ["sync"], ["worker"], ["beat"], ["serve"], ["simulate"],
-                                     ["translate"], ["db", "upgrade"], ["status"], ["replay"]])
+                                     ["translate"], ["db", "upgrade"], ["status"], ["replay"], ["check"], ["show"],
+                                     ["attention"], ["attention", "list"], ["attention", "show"],
+                                     ["attention", "dismiss"]])
 def test_every_command_has_help(command: list[str]) -> None:
     """--help works everywhere and exits 0."""
     done = run(*command, "--help")
