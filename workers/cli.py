@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -378,13 +379,26 @@ def replay(item_id: Annotated[int | None, typer.Argument(help="Attention item id
 @app.command()
 def sync(route: Annotated[str | None, typer.Option(help="Only this route.")] = None,
          full: Annotated[bool, typer.Option("--full", help="Ignore cursors: read every order.")] = False,
+         dry_run: Annotated[bool, typer.Option("--dry-run", help="Read only: print, per order, the calls it would "
+                                               "make; no writes, no state changes.")] = False,
+         since: Annotated[datetime | None, typer.Option("--since", help="Only orders changed at or after this "
+                                                        "UTC time (e.g. 2026-01-01 or 2026-01-01T08:00); "
+                                                        "with --full for a backfill.")] = None,
+         until: Annotated[datetime | None, typer.Option("--until", help="Only orders changed before this UTC "
+                                                        "time.")] = None,
+         order: Annotated[list[str] | None, typer.Option("--order", help="Only this source order id "
+                                                         "(repeatable; needs --route when there are several "
+                                                         "routes).")] = None,
+         limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many orders per "
+                                                   "store.")] = None,
          config: ConfigOption = None) -> None:
     """One-shot run in this process: read changes, mirror them, show progress.
 
     On a terminal only warnings and errors are logged (above the progress bar; `ordersync -v sync`
-    for everything); otherwise (cron) log lines are JSON on stderr.
+    for everything); otherwise (cron) log lines are JSON on stderr. A run bounded by --since,
+    --until, --order or --limit leaves the cursors where they were.
     """
-    from workers.oneshot import run_once
+    from workers.oneshot import Bounds, run_once
 
     cfg = _config(config)
     if out.is_terminal:  # under the progress bar: warnings and up (above the bar), everything with -v
@@ -394,10 +408,34 @@ def sync(route: Annotated[str | None, typer.Option(help="Only this route.")] = N
             cfg.route(route)
         except KeyError as error:
             raise UsageProblem(str(error).strip("'\"")) from None
-    summary = run_once(cfg, route=route, full=full, console=out)
+    if order and route is None and len(cfg.routes) != 1:
+        raise UsageProblem(f"--order: name the route with --route ({', '.join(r.name for r in cfg.routes)})")
+    window = [moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC) for moment in (since, until)]
+    if window[0] and window[1] and window[0] >= window[1]:
+        raise UsageProblem("--since must be before --until")
+    bounds = Bounds(since=window[0], until=window[1], orders=tuple(order or ()), limit=limit)
+    summary = run_once(cfg, route=route, full=full, console=out, bounds=bounds, dry_run=dry_run)
+    if dry_run:
+        _print_planned(summary.planned)
     out.print(summary.table())
     if summary.parked:
         out.print(f"[yellow]{summary.parked} order(s) need attention:[/] see `ordersync status`.")
+
+
+def _print_planned(planned: list[Any]) -> None:
+    """The writes a dry run recorded, grouped per source order."""
+    if not planned:
+        out.print("dry run: no writes would be made")
+        return
+    current: tuple[Any, ...] | None = None
+    for call in planned:
+        subject = (call.route, call.source_store, call.order_id)
+        if subject != current:
+            current = subject
+            out.print(f"[bold]{call.route}[/] order {call.source_store}:{call.order_id} would make:", markup=True)
+        purpose = f"  ({call.purpose})" if call.purpose else ""
+        out.print(f"  {call.target_store}: {call.method} {call.path}{purpose}", markup=False)
+    out.print("dry run: nothing was written, no state changed")
 
 
 @app.command()

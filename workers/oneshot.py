@@ -7,18 +7,49 @@ production worker behave identically.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from connectors.base import OrderChange
 from connectors.errors import OrderSyncError
 from sync.config import OrderSyncConfig
 from workers import context
 from workers.app import app as celery_app
 
-__all__ = ["Summary", "run_once"]
+__all__ = ["Bounds", "Summary", "run_once"]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Which orders a run handles: changed within ``[since, until)``, only ``orders``, at most ``limit``
+    per store. A bounded run does not move the cursors (it skipped orders on purpose)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    orders: tuple[str, ...] = ()
+    limit: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any bound is set."""
+        return bool(self.since or self.until or self.orders or self.limit)
+
+    def select(self, feed: Iterable[OrderChange]) -> list[str]:
+        """The order ids of ``feed`` within the bounds (an order whose change time is unknown is kept)."""
+        chosen: list[str] = []
+        for change in feed:
+            when = change.updated_at
+            if when is not None and ((self.since and when < self.since) or (self.until and when >= self.until)):
+                continue
+            if change.id not in chosen:
+                chosen.append(change.id)
+        return chosen[: self.limit] if self.limit else chosen
 
 
 @dataclass
@@ -28,6 +59,7 @@ class Summary:
     outcomes: Counter[str] = field(default_factory=Counter)
     applied: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    planned: list[Any] = field(default_factory=list)  # dry run: the writes it would have made
 
     @property
     def parked(self) -> int:
@@ -49,16 +81,36 @@ class Summary:
 
 
 def run_once(config: OrderSyncConfig, *, route: str | None = None, full: bool = False,
-             console: Console | None = None, ctx: context.Context | None = None) -> Summary:
-    """Read every source store's changes and reconcile them now, in this process."""
+             console: Console | None = None, ctx: context.Context | None = None,
+             bounds: Bounds | None = None, dry_run: bool = False) -> Summary:
+    """Read every source store's changes and reconcile them now, in this process.
+
+    ``dry_run``: reads only; writes are recorded in ``Summary.planned`` and the state store is a
+    throwaway copy (see :mod:`workers.dryrun`).
+    """
+    if dry_run:
+        from workers.dryrun import dry_run_context
+
+        dry_ctx, recorder, cleanup = dry_run_context(config)
+        try:
+            summary = run_once(config, route=route, full=full, console=console, ctx=dry_ctx, bounds=bounds)
+            summary.planned = list(recorder.planned)
+            summary.applied = Counter({f"{op} (dry run, not sent)": n for op, n in summary.applied.items()})
+            return summary
+        finally:
+            context.install(None)
+            cleanup()
     from workers.tasks import reconcile
 
+    bounds = bounds or Bounds()
     celery_app.conf.task_always_eager = True
     ctx = ctx or context.Context.build(config)
     context.install(ctx)
     summary = Summary()
     routes = [config.route(route)] if route else list(config.routes)
     stores = sorted({s for r in routes for s in ([r.source, r.target] if r.two_way else [r.source])})
+    if bounds.orders:  # ids given by the user are the routes' source orders
+        stores = sorted({r.source for r in routes})
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console or Console(stderr=True), transient=False) as progress:
         for store in stores:
@@ -68,7 +120,7 @@ def run_once(config: OrderSyncConfig, *, route: str | None = None, full: bool = 
             try:
                 feed = ctx.runtime.connector(store).iter_orders(None if full else ctx.store.cursor(store),
                                                                 lookback_seconds=lookback)
-                changes = list(dict.fromkeys(change.id for change in feed))
+                changes = list(bounds.orders) if bounds.orders else bounds.select(feed)
             except OrderSyncError as error:
                 summary.errors.append(f"{store}: {error}")
                 ctx.store.save_cursor(store, None, error=str(error))
@@ -82,5 +134,6 @@ def run_once(config: OrderSyncConfig, *, route: str | None = None, full: bool = 
                     for op in result.get("applied") or []:
                         summary.applied[op] += 1
                     progress.advance(reading)
-            ctx.store.save_cursor(store, feed.cursor)
+            if not bounds.active:
+                ctx.store.save_cursor(store, feed.cursor)
     return summary
