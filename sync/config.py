@@ -200,6 +200,10 @@ class ProcessSettings(BaseSettings):
     lock_ttl: float = Field(default=60.0, gt=0, description="Per-order lock lifetime (extended before each "
                             "write); after a crash the order is free again within this time.")
     webhook_base_path: str = "/webhooks"
+    notify_url: SecretStr | None = Field(default=None, description="POST a JSON notice ({\"text\": ...}, "
+                                         "Slack-compatible) here when items are parked or a store starts failing; "
+                                         "at most one a minute per kind. Prefer ORDERSYNC_NOTIFY_URL: chat "
+                                         "webhook URLs hold a token.")
 
     @field_validator("reconcile_all_interval", mode="before")
     @classmethod

@@ -565,6 +565,9 @@ def _print_error(message: str) -> None:
 def main() -> None:
     """Console entry point (``ordersync``)."""
     code = _guard(lambda: app(standalone_mode=False, prog_name="ordersync"))
+    from workers.notify import wait_idle
+
+    wait_idle()  # notices of this run (items parked, a store failing) leave before the process does
     raise SystemExit(code)
 
 

@@ -202,7 +202,11 @@ def dry_run_context(config: OrderSyncConfig) -> tuple[Context, DryRun, Callable[
         wrapped: Any = DryRunConnector(inner, name, store.platform, run, read_source)
         return wrapped  # type: ignore[no-any-return]
 
-    ctx = Context.build(config, store=state, connector_factory=factory)
+    from workers import notify
+
+    notify.uninstall()  # a dry run tells no one: what it parks is parked in the throwaway copy only
+    quiet = config.model_copy(update={"settings": config.settings.model_copy(update={"notify_url": None})})
+    ctx = Context.build(quiet, store=state, connector_factory=factory)
     holder["ctx"] = ctx
 
     def cleanup() -> None:
