@@ -1,4 +1,8 @@
-"""structlog setup for every ordersync process: JSON lines, UTC timestamps, secrets redacted.
+"""structlog setup for every ordersync process: UTC timestamps, secrets redacted, one format.
+
+JSON lines for machines (stderr is not a terminal, or ``json=True``); readable ``key=value`` lines on
+a terminal. Standard-library loggers (Celery, httpx, uvicorn) go through the same processors, so a
+worker's log has one shape; httpx's per-request INFO lines are quieted unless the level is DEBUG.
 
 Every log line carries what is bound into the context (``route``, ``platform``, ``store``,
 ``order_id``, ``idempotency_key`` ...). :func:`redact_secrets` masks any value whose key looks like
@@ -15,7 +19,11 @@ from typing import Any, TextIO
 
 import structlog
 
-__all__ = ["configure_logging", "redact_secrets"]
+__all__ = ["LOG_FORMATS", "configure_logging", "redact_secrets", "wants_json"]
+
+LOG_FORMATS = ("auto", "json", "human")
+# Libraries whose INFO lines repeat what our own log says (one line per HTTP request).
+_CHATTY = ("httpx", "httpcore")
 
 _SECRET_KEY = re.compile(r"(pass(word)?|secret|token|api[_-]?key|authorization|auth|credential|signature)", re.I)
 _MASK = "***"
@@ -54,23 +62,52 @@ class _CurrentStderr:
         sys.stderr.flush()
 
 
-def configure_logging(level: str = "INFO", *, json: bool = True, stream: TextIO | None = None) -> None:
-    """Configure structlog (and stdlib logging under it) once per process."""
+def wants_json(log_format: str = "auto", stream: TextIO | None = None) -> bool:
+    """Whether to write JSON: ``json`` / ``human`` say so; ``auto`` is JSON unless the stream is a terminal."""
+    if log_format not in LOG_FORMATS:
+        raise ValueError(f"log format {log_format!r}: expected one of {', '.join(LOG_FORMATS)}")
+    if log_format != "auto":
+        return log_format == "json"
+    target = stream or sys.stderr
+    isatty = getattr(target, "isatty", None)
+    return not (callable(isatty) and isatty())
+
+
+def _level(level: str | int) -> int:
     numeric = logging.getLevelName(level.upper()) if isinstance(level, str) else level
-    if not isinstance(numeric, int):
-        numeric = logging.INFO
-    renderer: Any = structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer(colors=False)
+    return numeric if isinstance(numeric, int) else logging.INFO
+
+
+def configure_logging(level: str | int = "INFO", *, json: bool | None = None, stream: TextIO | None = None) -> None:
+    """Configure structlog, and stdlib logging under it, once per process.
+
+    ``json=None`` picks JSON when stderr is not a terminal. Stdlib records (Celery, uvicorn, httpx)
+    are rendered by the same processors.
+    """
+    numeric = _level(level)
+    as_json = wants_json("auto", stream) if json is None else json
+    renderer: Any = (structlog.processors.JSONRenderer() if as_json
+                     else structlog.dev.ConsoleRenderer(colors=False, pad_event_to=0))
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_secrets,
+    ]
     structlog.configure(
-        processors=[
-            structlog.contextvars.merge_contextvars,
-            structlog.processors.add_log_level,
-            structlog.processors.TimeStamper(fmt="iso", utc=True),
-            redact_secrets,
-            structlog.processors.format_exc_info,
-            renderer,
-        ],
+        processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
         logger_factory=structlog.PrintLoggerFactory(stream or _CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=False,
     )
-    logging.basicConfig(level=max(numeric, logging.WARNING), stream=stream or sys.stderr, format="%(message)s")
+    handler = logging.StreamHandler(stream or _CurrentStderr())
+    handler.setFormatter(structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=[structlog.stdlib.add_logger_name, *shared],
+        processors=[structlog.stdlib.ProcessorFormatter.remove_processors_meta, renderer]))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(numeric)
+    for name in _CHATTY:
+        logging.getLogger(name).setLevel(numeric if numeric <= logging.DEBUG else max(numeric, logging.WARNING))

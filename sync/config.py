@@ -216,6 +216,10 @@ class ProcessSettings(BaseSettings):
                                   "beat runs it too).")
     console_password: SecretStr | None = Field(
         default=None, description="Web console password, a ${ENV_VAR} reference; no console without it.")
+    notify_url: SecretStr | None = Field(default=None, description="POST a JSON notice ({\"text\": ...}, "
+                                         "Slack-compatible) here when items are parked or a store starts failing; "
+                                         "at most one a minute per kind. Prefer ORDERSYNC_NOTIFY_URL: chat "
+                                         "webhook URLs hold a token.")
 
     @field_validator("reconcile_all_interval", "publish_timeout", "relay_grace", "relay_interval", mode="before")
     @classmethod

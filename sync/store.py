@@ -675,15 +675,38 @@ class Store:
                 row.resolved_at = utcnow()
             s.add(row)
 
+    def dismiss_attention(self, item_id: int, note: str) -> AttentionItem:
+        """Close an open item by hand (status ``dismissed``): nothing is re-run; the operator's note and
+        the time are kept in ``detail["dismissed"]``. ``KeyError`` for an unknown id, ``ValueError``
+        when the item is not open."""
+        with self.session() as s:
+            row = s.get(AttentionItem, item_id)
+            if row is None:
+                raise KeyError(f"no attention item {item_id}")
+            if row.status != "open":
+                raise ValueError(f"attention item {item_id} is {row.status}, not open")
+            now = utcnow()
+            row.status = "dismissed"
+            row.resolved_at = now
+            row.updated_at = now
+            row.detail = {**(row.detail or {}), "dismissed": {"note": note, "at": now.isoformat()}}
+            s.add(row)
+            return row
+
     def attention(self, *, status: str | None = "open", kinds: Sequence[str] | None = None,
-                  limit: int | None = None) -> list[AttentionItem]:
-        """Attention items, newest first."""
+                  limit: int | None = None, route: str | None = None,
+                  store: str | None = None) -> list[AttentionItem]:
+        """Attention items, newest first (optionally only one route's or one store's)."""
         with self.session() as s:
             query = select(AttentionItem)
             if status:
                 query = query.where(AttentionItem.status == status)
             if kinds:
                 query = query.where(col(AttentionItem.kind).in_(list(kinds)))
+            if route is not None:
+                query = query.where(AttentionItem.route == route)
+            if store is not None:
+                query = query.where(AttentionItem.store == store)
             query = query.order_by(col(AttentionItem.id).desc())
             if limit:
                 query = query.limit(limit)

@@ -9,27 +9,44 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
-import click
 import orjson
 import typer
 from pydantic import ValidationError
 from rich.table import Table
 
+# Typer >= 0.29 bundles its own Click (typer._click); the external ``click`` package is not the one
+# that raises here. pyproject.toml pins the Typer range these names are tested with.
+from typer._click.exceptions import NoArgsIsHelpError, UsageError
+
 from connectors.base import PLATFORMS, OrderReference
 from connectors.errors import InvalidPayload, OrderSyncError
+from connectors.logging import LOG_FORMATS
 from connectors.wire import invalid_payload_from
 from mappings import mapping_for
 from mappings.base import TargetContext
 from mappings.neutral import NeutralOrder
 from sync.config import ConfigError
 from sync.store import SchemaOutdated, Store, StoreUnavailable
-from workers.commands import serve
+from workers.commands import adopt, serve, webhooks
+from workers.commands import attention as attention_command
+from workers.commands import check as check_command
+from workers.commands import show as show_command
 from workers.commands import sweep as sweep_command
-from workers.commands import adopt, webhooks
-from workers.commands.common import ConfigOption, UsageProblem, err, fail, load, out, state
+from workers.commands.common import (
+    ConfigOption,
+    UsageProblem,
+    err,
+    fail,
+    load,
+    log_level,
+    out,
+    setup_logging,
+    state,
+)
 
 __all__ = ["app", "main"]
 
@@ -49,12 +66,38 @@ _fail = fail
 _config = load
 
 
+def _show_version(value: bool) -> None:
+    if value:
+        out.print(f"ordersync {_version()}", markup=False)
+        raise typer.Exit(0)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("ordersync")
+    except PackageNotFoundError:  # running from a checkout that was never installed
+        return "unknown"
+
+
 @app.callback()
 def _root(
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks on errors.")] = False,
+    show_version: Annotated[bool, typer.Option("--version", is_eager=True, callback=_show_version,
+                                               help="Print the version and exit.")] = False,
+    log_format: Annotated[str, typer.Option("--log-format", help="Log lines: auto (readable on a terminal, "
+                                            "JSON otherwise), json or human.")] = "auto",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Log warnings and errors only.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log debug lines too (and each HTTP "
+                                          "request).")] = False,
 ) -> None:
     """Order sync and translation middleware."""
-    _state["debug"] = debug
+    if log_format not in LOG_FORMATS:
+        raise UsageProblem(f"--log-format: expected one of {', '.join(LOG_FORMATS)}, got {log_format!r}")
+    if quiet and verbose:
+        raise UsageProblem("-q/--quiet and -v/--verbose exclude each other")
+    _state.update(debug=debug, log_format=log_format, quiet=quiet, verbose=verbose)
 
 
 # -- translate ----------------------------------------------------------------------------------
@@ -358,7 +401,11 @@ def _overdue_table(overdue: dict[str, Any]) -> Table:
 def replay(item_id: Annotated[int | None, typer.Argument(help="Attention item id (see `ordersync status`).")] = None,
            replay_all: Annotated[bool, typer.Option("--all", help="Replay every open item.")] = False,
            config: ConfigOption = None) -> None:
-    """Re-run what an attention item describes (reconcile the order, re-read the webhook)."""
+    """Re-run what an attention item describes (reconcile the order, re-read the webhook).
+
+    Replay only re-runs: an item with nothing to re-run stays open; close it with
+    `ordersync attention dismiss ID --note TEXT`.
+    """
     if (item_id is None) == (not replay_all):
         raise UsageProblem("give one attention item id, or --all")
     from workers import context
@@ -380,17 +427,44 @@ def replay(item_id: Annotated[int | None, typer.Argument(help="Attention item id
 @app.command()
 def sync(route: Annotated[str | None, typer.Option(help="Only this route.")] = None,
          full: Annotated[bool, typer.Option("--full", help="Ignore cursors: read every order.")] = False,
+         dry_run: Annotated[bool, typer.Option("--dry-run", help="Read only: print, per order, the calls it would "
+                                               "make; no writes, no state changes.")] = False,
+         since: Annotated[datetime | None, typer.Option("--since", help="Only orders changed at or after this "
+                                                        "UTC time (e.g. 2026-01-01 or 2026-01-01T08:00); "
+                                                        "with --full for a backfill.")] = None,
+         until: Annotated[datetime | None, typer.Option("--until", help="Only orders changed before this UTC "
+                                                        "time.")] = None,
+         order: Annotated[list[str] | None, typer.Option("--order", help="Only this source order id "
+                                                         "(repeatable; needs --route when there are several "
+                                                         "routes).")] = None,
+         limit: Annotated[int | None, typer.Option("--limit", min=1, help="At most this many orders per "
+                                                   "store.")] = None,
          config: ConfigOption = None) -> None:
-    """One-shot run in this process: read changes, mirror them, show progress."""
-    from workers.oneshot import run_once
+    """One-shot run in this process: read changes, mirror them, show progress.
+
+    On a terminal only warnings and errors are logged (above the progress bar; `ordersync -v sync`
+    for everything); otherwise (cron) log lines are JSON on stderr. A run bounded by --since,
+    --until, --order or --limit leaves the cursors where they were.
+    """
+    from workers.oneshot import Bounds, run_once
 
     cfg = _config(config)
+    if out.is_terminal:  # under the progress bar: warnings and up (above the bar), everything with -v
+        setup_logging(cfg.settings.log_level, quiet_default=True)
     if route is not None:
         try:
             cfg.route(route)
         except KeyError as error:
             raise UsageProblem(str(error).strip("'\"")) from None
-    summary = run_once(cfg, route=route, full=full, console=out)
+    if order and route is None and len(cfg.routes) != 1:
+        raise UsageProblem(f"--order: name the route with --route ({', '.join(r.name for r in cfg.routes)})")
+    window = [moment if moment is None or moment.tzinfo else moment.replace(tzinfo=UTC) for moment in (since, until)]
+    if window[0] and window[1] and window[0] >= window[1]:
+        raise UsageProblem("--since must be before --until")
+    bounds = Bounds(since=window[0], until=window[1], orders=tuple(order or ()), limit=limit)
+    summary = run_once(cfg, route=route, full=full, console=out, bounds=bounds, dry_run=dry_run)
+    if dry_run:
+        _print_planned(summary.planned)
     out.print(summary.table())
     if summary.parked:
         out.print(f"[yellow]{summary.parked} order(s) need attention:[/] see `ordersync status`.")
@@ -398,34 +472,57 @@ def sync(route: Annotated[str | None, typer.Option(help="Only this route.")] = N
         raise typer.Exit(1)  # cron can trust it: a failed store, an error or a parked order is not success
 
 
+def _print_planned(planned: list[Any]) -> None:
+    """The writes a dry run recorded, grouped per source order."""
+    if not planned:
+        out.print("dry run: no writes would be made")
+        return
+    current: tuple[Any, ...] | None = None
+    for call in planned:
+        subject = (call.route, call.source_store, call.order_id)
+        if subject != current:
+            current = subject
+            out.print(f"[bold]{call.route}[/] order {call.source_store}:{call.order_id} would make:", markup=True)
+        purpose = f"  ({call.purpose})" if call.purpose else ""
+        out.print(f"  {call.target_store}: {call.method} {call.path}{purpose}", markup=False)
+    out.print("dry run: nothing was written, no state changed")
+
+
 @app.command()
 def worker(config: ConfigOption = None,
            concurrency: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 2,
-           loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO") -> None:
+           loglevel: Annotated[str | None, typer.Option(help="Log level (default: [settings] log_level).")]
+           = None) -> None:
     """Run a Celery worker (needs ORDERSYNC_BROKER_URL=redis://…)."""
     from workers.app import QUEUES, configure
+    from workers.celerylog import use_our_logging
 
     cfg = _config(config)
     if cfg.settings.broker_url.startswith("memory"):
         raise UsageProblem("a worker needs a real broker: set ORDERSYNC_BROKER_URL=redis://host:6379/0 "
                            "(the embedded memory:// broker runs tasks in-process, e.g. `ordersync sync`)")
+    level = log_level(loglevel or cfg.settings.log_level)
+    use_our_logging(lambda: setup_logging(level))
     celery = configure(cfg.settings, cfg)
-    celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={loglevel}", "-Q", ",".join(QUEUES)])
+    celery.worker_main(["worker", f"--concurrency={concurrency}", f"--loglevel={level}", "-Q", ",".join(QUEUES)])
 
 
 @app.command()
 def beat(config: ConfigOption = None,
-         loglevel: Annotated[str, typer.Option(help="Celery log level.")] = "INFO",
+         loglevel: Annotated[str | None, typer.Option(help="Log level (default: [settings] log_level).")] = None,
          schedule_file: Annotated[str, typer.Option(help="Where beat keeps its state.")]
          = "/tmp/ordersync-beat-schedule") -> None:  # noqa: S108 - beat's own state file, not a secret
     """Run the scheduler: polls per route interval and the deep reconcile_all sweep."""
     from workers.app import configure
+    from workers.celerylog import use_our_logging
 
     cfg = _config(config)
     if cfg.settings.broker_url.startswith("memory"):
         raise UsageProblem("beat needs a real broker: set ORDERSYNC_BROKER_URL=redis://host:6379/0")
+    level = log_level(loglevel or cfg.settings.log_level)
+    use_our_logging(lambda: setup_logging(level))
     celery = configure(cfg.settings, cfg)
-    celery.start(["beat", f"--loglevel={loglevel}", f"--schedule={schedule_file}"])
+    celery.start(["beat", f"--loglevel={level}", f"--schedule={schedule_file}"])
 
 
 app.command()(serve.serve)
@@ -447,16 +544,29 @@ app.command("adopt")(adopt.adopt)
 app.add_typer(webhooks.app, name="webhooks")
 
 
+app.command("check")(check_command.check)
+app.command("show")(show_command.show)
+app.add_typer(attention_command.app, name="attention")
+
+
 # -- entry point --------------------------------------------------------------------------------
 def _guard(call: Callable[[], Any]) -> int:
     try:
-        call()
-    except click.exceptions.Exit as done:
+        result = call()
+    except typer.Exit as done:
         return int(done.exit_code or 0)
-    except click.ClickException as error:
-        error.show()
+    except NoArgsIsHelpError as error:  # `ordersync` or a group alone: its help, exit 2 as Click does
+        text = error.format_message().strip("\n")  # Typer's Rich help has already printed it to stdout
+        if text.strip():
+            sys.stderr.write(text + "\n")
         return error.exit_code
-    except click.exceptions.Abort:
+    except UsageError as error:
+        _print_error(_usage_line(error))
+        return error.exit_code
+    except typer.TyperException as error:  # Click's other errors (e.g. a file it could not open)
+        _print_error(" ".join(error.format_message().split()))
+        return error.exit_code
+    except typer.Abort:
         err.print("aborted")
         return 130
     except (UsageProblem, ConfigError) as error:
@@ -476,7 +586,17 @@ def _guard(call: Callable[[], Any]) -> int:
             raise
         _print_error(f"unexpected {type(error).__name__}: {error} (run with --debug for details)")
         return 1
-    return 0
+    # Without standalone mode, Typer returns the code of a ``typer.Exit`` raised by a command.
+    return result if isinstance(result, int) else 0
+
+
+def _usage_line(error: UsageError) -> str:
+    """Click's message for a usage error on one line (options named as typed: ``'--to'``), with
+    where to find help."""
+    message = " ".join(error.format_message().split())
+    if error.ctx is not None:
+        message += f" (see '{error.ctx.command_path} --help')"
+    return message
 
 
 def _print_error(message: str) -> None:
@@ -488,7 +608,10 @@ def _print_error(message: str) -> None:
 
 def main() -> None:
     """Console entry point (``ordersync``)."""
-    code = _guard(lambda: app(standalone_mode=False))
+    code = _guard(lambda: app(standalone_mode=False, prog_name="ordersync"))
+    from workers.notify import wait_idle
+
+    wait_idle()  # notices of this run (items parked, a store failing) leave before the process does
     raise SystemExit(code)
 
 

@@ -58,6 +58,10 @@ class Context:
         runtime = Runtime(config, limiter=limiter, **runtime_kwargs)
         store = store or Store(settings.database_url)
         engine = Engine(runtime, store, locker=RedisLocker(Locks(client)), lock_ttl=settings.lock_ttl)
+        if settings.notify_url is not None:
+            from workers.notify import install
+
+            install(settings.notify_url.get_secret_value(), client)
         return cls(config=config, store=store, redis=client, runtime=runtime, engine=engine)
 
     def close(self) -> None:

@@ -11,22 +11,51 @@ picks them up. The summary says what failed, and :attr:`Summary.ok` decides the 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from connectors.base import ReferenceLister
+from connectors.base import OrderChange, ReferenceLister
 from connectors.errors import AuthFailed, OrderSyncError, Unreachable
 from sync.adoption import REFRESH_SECONDS
 from sync.config import OrderSyncConfig, Route
 from workers import context
 from workers.app import app as celery_app
 
-__all__ = ["Summary", "run_once"]
+__all__ = ["Bounds", "Summary", "run_once"]
+
+
+@dataclass(frozen=True)
+class Bounds:
+    """Which orders a run handles: changed within ``[since, until)``, only ``orders``, at most ``limit``
+    per store. A bounded run does not move the cursors (it skipped orders on purpose)."""
+
+    since: datetime | None = None
+    until: datetime | None = None
+    orders: tuple[str, ...] = ()
+    limit: int | None = None
+
+    @property
+    def active(self) -> bool:
+        """Whether any bound is set."""
+        return bool(self.since or self.until or self.orders or self.limit)
+
+    def select(self, feed: Iterable[OrderChange]) -> list[str]:
+        """The order ids of ``feed`` within the bounds (an order whose change time is unknown is kept)."""
+        chosen: list[str] = []
+        for change in feed:
+            when = change.updated_at
+            if when is not None and ((self.since and when < self.since) or (self.until and when >= self.until)):
+                continue
+            if change.id not in chosen:
+                chosen.append(change.id)
+        return chosen[: self.limit] if self.limit else chosen
 
 StoreDown = (Unreachable, AuthFailed)
 """Failures that stop a whole store's work in a one-shot run."""
@@ -42,6 +71,7 @@ class Summary:
     failed_stores: dict[str, str] = field(default_factory=dict)
     skipped: int = 0
     paused: list[str] = field(default_factory=list)
+    planned: list[Any] = field(default_factory=list)  # dry run: the writes it would have made
 
     @property
     def parked(self) -> int:
@@ -114,8 +144,26 @@ def _probe(ctx: context.Context, store: str, breaker: _Breaker) -> bool:
 
 
 def run_once(config: OrderSyncConfig, *, route: str | None = None, full: bool = False,
-             console: Console | None = None, ctx: context.Context | None = None) -> Summary:
-    """Read every source store's changes and reconcile them now, in this process."""
+             console: Console | None = None, ctx: context.Context | None = None,
+             bounds: Bounds | None = None, dry_run: bool = False) -> Summary:
+    """Read every source store's changes and reconcile them now, in this process.
+
+    ``dry_run``: reads only; writes are recorded in ``Summary.planned`` and the state store is a
+    throwaway copy (see :mod:`workers.dryrun`).
+    """
+    if dry_run:
+        from workers.dryrun import dry_run_context
+
+        dry_ctx, recorder, cleanup = dry_run_context(config)
+        try:
+            summary = run_once(config, route=route, full=full, console=console, ctx=dry_ctx, bounds=bounds)
+            summary.planned = list(recorder.planned)
+            summary.applied = Counter({f"{op} (dry run, not sent)": n for op, n in summary.applied.items()})
+            return summary
+        finally:
+            context.install(None)
+            cleanup()
+    bounds = bounds or Bounds()
     celery_app.conf.task_always_eager = True
     ctx = ctx or context.Context.build(config)
     context.install(ctx)
@@ -127,16 +175,19 @@ def run_once(config: OrderSyncConfig, *, route: str | None = None, full: bool = 
     summary.paused = [r.name for r in routes if r.name in paused]
     routes = [r for r in routes if r.name not in paused]
     stores = sorted({s for r in routes for s in ([r.source, r.target] if r.two_way else [r.source])})
+    if bounds.orders:  # ids given by the user are the routes' source orders
+        stores = sorted({r.source for r in routes})
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=shown, transient=False) as progress:
         for store in stores:
             _mirror_store(ctx, store, [r for r, _ in config.routes_from(store) if r in routes], full, summary,
-                          breaker, progress, paused)
+                          breaker, progress, paused, bounds)
     return summary
 
 
 def _mirror_store(ctx: context.Context, store: str, readers: list[Route], full: bool, summary: Summary,
-                  breaker: _Breaker, progress: Progress, paused: Collection[str] = ()) -> None:
+                  breaker: _Breaker, progress: Progress, paused: Collection[str] = (),
+                  bounds: Bounds | None = None) -> None:
     """Read one source store's changes and reconcile them on every route that reads it."""
     from workers.tasks import reconcile
 
@@ -147,7 +198,8 @@ def _mirror_store(ctx: context.Context, store: str, readers: list[Route], full: 
     try:
         feed = ctx.runtime.connector(store).iter_orders(None if full else ctx.store.cursor(store),
                                                         lookback_seconds=lookback)
-        changes = list(dict.fromkeys(change.id for change in feed))
+        bounds = bounds or Bounds()
+        changes = list(bounds.orders) if bounds.orders else bounds.select(feed)
     except StoreDown as error:
         breaker.trip(store, error)
         ctx.store.save_cursor(store, None, error=str(error))
@@ -184,6 +236,8 @@ def _mirror_store(ctx: context.Context, store: str, readers: list[Route], full: 
             summary.outcomes[str(result.get("outcome"))] += 1
             for op in result.get("applied") or []:
                 summary.applied[op] += 1
+    if bounds.active:  # a bounded run skipped orders on purpose: the cursor stays where it was
+        return
     if complete:
         ctx.store.save_cursor(store, feed.cursor)
     else:

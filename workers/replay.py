@@ -18,7 +18,8 @@ def replay_item(ctx: Context, item: AttentionItem) -> str:
       A successful sync closes the order's open items by itself.
     - ``webhook``: parse the stored raw body again (its signature was checked on receipt); when it
       parses now, it enters the inbox and is handled like a fresh delivery.
-    - ``acknowledge``: informational items (price drift) are closed.
+    - ``acknowledge``: informational items (price drift): nothing to re-run, the item stays open;
+      ``ordersync attention dismiss`` closes it with a note (replay only replays).
     """
     from workers.tasks import handle_webhook, reconcile
 
@@ -51,7 +52,6 @@ def replay_item(ctx: Context, item: AttentionItem) -> str:
                 (handle_webhook.apply(args=(row.id,)) if eager else handle_webhook.delay(row.id))
         ctx.store.set_attention_status(item.id, "resolved")
         return f"accepted {len(events)} event(s)"
-    if action == "acknowledge":
-        ctx.store.set_attention_status(item.id, "resolved")
-        return "acknowledged"
+    if action == "acknowledge":  # informational (price drift): nothing to re-run; a person dismisses it
+        return f"nothing to replay: close it with `ordersync attention dismiss {item.id} --note TEXT`"
     return f"nothing to replay for kind {item.kind!r}"

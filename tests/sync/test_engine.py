@@ -205,5 +205,7 @@ def test_a_target_store_in_another_currency_is_reported_once_and_acknowledged_by
     assert not shops.ctx.store.attention(kinds=["price_drift"]), "the forced total matches: no drift"
     assert shops.reconcile("us-to-eu", order_id).outcome == "unchanged"
     assert len(shops.ctx.store.attention(kinds=["currency_mismatch"])) == 1
-    assert "acknowledged" in _cli(shops, "replay", str(item.id)).stdout
+    assert "nothing to replay" in _cli(shops, "replay", str(item.id)).stdout  # replay only replays
+    assert len(shops.ctx.store.attention(kinds=["currency_mismatch"])) == 1
+    _cli(shops, "attention", "dismiss", str(item.id), "--note", "EUR orders are fine on this store")
     assert not shops.ctx.store.attention(kinds=["currency_mismatch"])

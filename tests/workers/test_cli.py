@@ -7,11 +7,14 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import orjson
 import pytest
+
+from tests.sync.test_engine import Shops
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
@@ -25,12 +28,76 @@ def run(*args: str, stdin: bytes | None = None,
 
 
 @pytest.mark.parametrize("command", [[], ["demo"], ["sync"], ["worker"], ["beat"], ["serve"], ["simulate"],
-                                     ["translate"], ["db", "upgrade"], ["status"], ["replay"]])
+                                     ["translate"], ["db", "upgrade"], ["status"], ["replay"], ["check"], ["show"],
+                                     ["attention"], ["attention", "list"], ["attention", "show"],
+                                     ["attention", "dismiss"]])
 def test_every_command_has_help(command: list[str]) -> None:
     """--help works everywhere and exits 0."""
     done = run(*command, "--help")
     assert done.returncode == 0, done.stderr
     assert b"Usage" in done.stdout
+
+
+@pytest.mark.parametrize(("args", "needle"), [
+    (["nope"], b"No such command 'nope'"),
+    (["statsu"], b"No such command 'statsu'"),
+    (["translate", "--from", "bigcommerce", str(BC_BUNDLE)], b"Missing option '--to'"),
+    (["translate", "--to", "neutral", str(BC_BUNDLE)], b"Missing option '--from'"),
+    (["sync", "--bogus"], b"No such option: --bogus"),
+    (["status", "--limit", "abc"], b"Invalid value for '--limit'"),
+    (["status", "--limit", "0"], b"Invalid value for '--limit'"),
+    (["simulate"], b"Missing argument 'platform'"),
+    (["simulate", "bigcommerce", "--port", "70000"], b"Invalid value for '--port'"),
+    (["translate", "--from"], b"Option '--from' requires an argument"),
+    (["db", "downgrade"], b"No such command 'downgrade'"),
+])
+def test_usage_errors_are_one_line_exit_2(args: list[str], needle: bytes) -> None:
+    """Every usage mistake Click detects: exit 2, one line naming the option as typed, no 'unexpected'."""
+    done = run(*args)
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert needle in lines[0]
+    assert lines[0].startswith(b"error: ")
+    assert b"unexpected" not in done.stderr
+    assert b"Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize("args", [[], ["db"]])
+def test_no_command_prints_help_and_exits_2(args: list[str]) -> None:
+    """`ordersync` (or a group) without a command: its help, exit 2 as Click does."""
+    done = run(*args)
+    assert done.returncode == 2
+    assert b"Usage" in done.stdout + done.stderr
+    assert b"unexpected" not in done.stderr
+    assert not done.stderr.startswith(b"error")
+
+
+def test_version() -> None:
+    """`ordersync --version` prints the installed version and exits 0."""
+    from importlib.metadata import version
+
+    done = run("--version")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode().strip() == f"ordersync {version('ordersync')}"
+
+
+def test_a_failing_command_keeps_its_exit_code(tmp_path: Path) -> None:
+    """A command leaving with ``typer.Exit(code)`` keeps that code (Typer returns it without standalone
+    mode); a missing configuration is a usage problem (exit 2), not success."""
+    import typer
+
+    from workers.cli import _guard
+
+    def leave() -> None:
+        raise typer.Exit(3)
+
+    assert _guard(leave) == 3
+    assert _guard(lambda: None) == 0
+    done = run("status", "--config", str(tmp_path / "missing.toml"))
+    assert done.returncode == 2
+    assert b"file not found" in done.stderr
+    assert b"unexpected" not in done.stderr
 
 
 class TestTranslate:
@@ -178,3 +245,67 @@ def test_simulate_prints_where_and_how_to_connect(platform: str, args: list[str]
     finally:
         process.terminate()
         process.wait(10)
+
+
+class TestLogging:
+    """Readable logs for people, JSON for machines, and none of them inside `sync`'s progress bar."""
+
+    @pytest.fixture
+    def shops(self, tmp_path: Path) -> Iterator[Shops]:
+        s = Shops(tmp_path)
+        s.path.write_text(s.path.read_text().replace('log_level = "WARNING"', 'log_level = "INFO"'))
+        yield s
+        s.close()
+
+    def test_sync_on_a_terminal_writes_no_log_lines_into_the_bar(self, shops: Shops) -> None:
+        """On a terminal at INFO, `sync` shows its bar and summary and no INFO log line."""
+        shops.order()
+        output = _run_in_terminal("sync", "--config", str(shops.path))
+        assert "Sync summary" in output
+        assert "writes: create" in output
+        assert '"event"' not in output
+        assert "[info" not in output
+
+    def test_sync_off_a_terminal_logs_json_and_q_silences_it(self, shops: Shops) -> None:
+        """Under cron (no terminal): JSON lines on stderr; `-q` keeps only warnings and up."""
+        shops.order()
+        done = run("sync", "--config", str(shops.path))
+        assert done.returncode == 0, done.stderr
+        events = [orjson.loads(line) for line in done.stderr.splitlines() if line.startswith(b"{")]
+        assert events
+        assert all("level" in event and "timestamp" in event for event in events)
+        shops.order()
+        quiet = run("-q", "sync", "--config", str(shops.path))
+        assert quiet.returncode == 0, quiet.stderr
+        assert b'"level": "info"' not in quiet.stderr
+
+    def test_human_format_is_forced_with_log_format(self, shops: Shops) -> None:
+        shops.order()
+        done = run("--log-format", "human", "sync", "--config", str(shops.path))
+        assert done.returncode == 0, done.stderr
+        assert b"[info" in done.stderr
+        assert b'{"' not in done.stderr
+
+
+def _run_in_terminal(*args: str) -> str:
+    """Run the CLI with a pseudo-terminal as stdout and stderr; everything it printed."""
+    import os
+    import pty
+
+    master, slave = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-c", "from workers.cli import main; main()", *args], cwd=REPO,
+                               stdin=subprocess.DEVNULL, stdout=slave, stderr=slave, env={**os.environ,
+                                                                                       "COLUMNS": "200"})
+    os.close(slave)
+    chunks: list[bytes] = []
+    while True:
+        try:
+            chunk = os.read(master, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(master)
+    assert process.wait(60) == 0, b"".join(chunks).decode(errors="replace")
+    return b"".join(chunks).decode(errors="replace")
