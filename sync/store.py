@@ -675,24 +675,6 @@ class Store:
                 row.resolved_at = utcnow()
             s.add(row)
 
-    def dismiss_attention(self, item_id: int, note: str) -> AttentionItem:
-        """Close an open item by hand (status ``dismissed``): nothing is re-run; the operator's note and
-        the time are kept in ``detail["dismissed"]``. ``KeyError`` for an unknown id, ``ValueError``
-        when the item is not open."""
-        with self.session() as s:
-            row = s.get(AttentionItem, item_id)
-            if row is None:
-                raise KeyError(f"no attention item {item_id}")
-            if row.status != "open":
-                raise ValueError(f"attention item {item_id} is {row.status}, not open")
-            now = utcnow()
-            row.status = "dismissed"
-            row.resolved_at = now
-            row.updated_at = now
-            row.detail = {**(row.detail or {}), "dismissed": {"note": note, "at": now.isoformat()}}
-            s.add(row)
-            return row
-
     def attention(self, *, status: str | None = "open", kinds: Sequence[str] | None = None,
                   limit: int | None = None, route: str | None = None,
                   store: str | None = None) -> list[AttentionItem]:
@@ -898,11 +880,6 @@ class Store:
                 query = query.limit(limit)
             return list(s.exec(query).all())
 
-def _due_key(key: DueKey) -> list[Any]:
-    """WHERE clauses selecting one due-work row."""
-    return [col(DueWork.route) == key[0], col(DueWork.store) == key[1], col(DueWork.order_id) == key[2]]
-
-
     # -- console: search, filters, dismissals ---------------------------------------------------
     def find_bindings(self, text: str | None = None, *, limit: int = 50) -> list[Binding]:
         """Bindings whose source or target id or number is ``text`` (newest first; all when empty)."""
@@ -928,7 +905,10 @@ def _due_key(key: DueKey) -> list[Any]:
             return list(s.exec(query.order_by(col(AttentionItem.id).desc()).limit(limit)).all())
 
     def dismiss_attention(self, item_id: int, note: str) -> AttentionItem:
-        """Close an item without replaying it, keeping who-knows-why in ``note`` (required)."""
+        """Close an open item by hand (status ``dismissed``) without re-running anything, keeping the
+        operator's note (required; NUL dropped, cut at :data:`NOTE_MAX`) in ``note`` and, with the time,
+        in ``detail["dismissed"]``. ``KeyError`` for an unknown id, ``ValueError`` for an empty note or
+        an item that is not open."""
         clean = note.replace("\x00", "").strip()[:NOTE_MAX]
         if not clean:
             raise ValueError("note: say why the item is dismissed")
@@ -936,8 +916,12 @@ def _due_key(key: DueKey) -> list[Any]:
             row = s.get(AttentionItem, item_id)
             if row is None:
                 raise KeyError(f"no attention item {item_id}")
+            if row.status != "open":
+                raise ValueError(f"attention item {item_id} is {row.status}, not open")
+            now = utcnow()
             row.status, row.note = "dismissed", clean
-            row.updated_at = row.resolved_at = utcnow()
+            row.updated_at = row.resolved_at = now
+            row.detail = {**(row.detail or {}), "dismissed": {"note": clean, "at": now.isoformat()}}
             s.add(row)
             return row
 
@@ -1021,6 +1005,11 @@ def _due_key(key: DueKey) -> list[Any]:
                 return False
             s.delete(row)
             return True
+
+
+def _due_key(key: DueKey) -> list[Any]:
+    """WHERE clauses selecting one due-work row."""
+    return [col(DueWork.route) == key[0], col(DueWork.store) == key[1], col(DueWork.order_id) == key[2]]
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:

@@ -43,8 +43,8 @@ from connectors.errors import InvalidPayload
 from sync.config import StoreConfig
 from sync.store import NewDelivery
 from workers import context
-from workers.inbox import TooManyEvents, fit, payload_text
 from workers.console import install as install_console
+from workers.inbox import TooManyEvents, fit, payload_text
 from workers.redis_client import redis_from_url
 from workers.relay import Publisher, Relay, publisher_for
 from workers.writer import DeliveryWriter

@@ -362,6 +362,8 @@ def _dismiss(ctx: context.Context, item_id: int, note: str) -> str:
         ctx.store.dismiss_attention(item_id, note)
     except KeyError:
         return f"#{item_id}: no such item"
+    except ValueError as error:
+        return f"#{item_id}: {error}"
     return f"#{item_id} dismissed"
 
 

@@ -1,7 +1,7 @@
 """route pause switch, deferred work of paused routes, attention notes
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0005
 Create Date: 2026-12-04
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import sync.models
 
 revision = "0006"
-down_revision = "0001"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
