@@ -60,9 +60,6 @@ from connectors.wire import WriteModel, construct, plain_reader, to_plain
 from mappings.base import Call, TargetContext, refuse_negative, refuse_negative_lines, totals_warning
 from mappings.money import quantum
 from mappings.neutral import (
-    FULFILLMENT_STATUSES,
-    ORDER_STATUSES,
-    PAYMENT_STATUSES,
     Address,
     Customer,
     Discount,
@@ -149,13 +146,6 @@ STATUS_TABLE = StatusTable.build(
 a table from ``/api/statuses`` with :func:`status_table_from_statuses`."""
 
 PARENT_STATUS = "T"
-
-_DEFAULT_LETTERS: dict[tuple[str, str, str], str | None] = {
-    (status, payment, fulfillment): STATUS_TABLE.outbound_for("order", status, payment, fulfillment)
-    for status in ORDER_STATUSES for payment in PAYMENT_STATUSES for fulfillment in FULFILLMENT_STATUSES
-}
-"""The letter for every neutral triple under the default table, computed once (a rule scan costs
-about half a µs; every create asks)."""
 
 CARRIERS_IN: dict[str, str] = {"aup": "australia_post", "can": "canada_post", "swisspost": "swiss_post"}
 """CS-Cart carrier codes whose neutral name differs; other codes pass through as sent."""
@@ -288,7 +278,7 @@ def _carrier_in(code: str | None) -> str | None:
 # to_neutral
 # ------------------------------------------------------------------------------------------------
 
-# The hot path validates exactly like CsCartOrder / CsCartShipment but into plain dicts (no model
+# Validate exactly like CsCartOrder / CsCartShipment but into plain dicts (no model
 # instance per line, tax, method...: about half the validation time); the models stay the door for
 # anything the fast pass refuses, so errors are raised exactly as before. See connectors.wire.plain_reader.
 _READ_ORDER = plain_reader(CsCartOrder)
@@ -1031,12 +1021,9 @@ def _details(order: NeutralOrder, ctx: TargetContext) -> str | None:
 
 
 def _status_code(order: NeutralOrder, ctx: TargetContext) -> str | None:
+    """The status letter for the order's neutral triple (a warning when the table has none)."""
     table = ctx.statuses or STATUS_TABLE
-    triple = (order.status, order.payment_status, order.fulfillment_status)
-    if table is STATUS_TABLE and triple in _DEFAULT_LETTERS:
-        code = _DEFAULT_LETTERS[triple]
-    else:
-        code = table.outbound_for("order", *triple)
+    code = table.outbound_for("order", order.status, order.payment_status, order.fulfillment_status)
     if code is None:
         ctx.warn(f"status: no CS-Cart letter for {order.status}/{order.payment_status}/{order.fulfillment_status}; "
                  f"add a status_map.outbound.order rule")
