@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, ClassVar, TypeVar
 
-from pydantic import BaseModel, ConfigDict, TypeAdapter, ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from connectors.base import Capabilities, ProductRef
 from connectors.bigcommerce import CAPABILITIES
@@ -207,49 +207,19 @@ _SHIPMENT_MAPPED = frozenset({
 _EMBEDDABLE = ("products", "shipping_addresses", "coupons")
 _BUNDLE_KNOWN = frozenset({"order", "products", "shipping_addresses", "shipments", "coupons", "taxes", "fees"})
 
-
-
-class _Order(BCOrder):
-    """:class:`BCOrder` for the hot path: unknown fields are not stored twice (``to_neutral`` copies
-    every unmapped field verbatim from the raw JSON into ``extra``); saves ~5 µs an order."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    date_shipped: Any = None  # not mapped (kept verbatim in extra): no need to parse it
-    subtotal_tax: Any = None  # idem
-
-
-class _Product(BCOrderProduct):
-    """:class:`BCOrderProduct` for the hot path (see :class:`_Order`)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-
-class _ShippingAddress(BCShippingAddress):
-    """:class:`BCShippingAddress` for the hot path (see :class:`_Order`)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-
-class _Shipment(BCShipment):
-    """:class:`BCShipment` for the hot path (see :class:`_Order`)."""
-
-    model_config = ConfigDict(extra="ignore")
-
-
-_PRODUCTS = TypeAdapter(list[_Product])
-_ADDRESSES = TypeAdapter(list[_ShippingAddress])
-_SHIPMENTS = TypeAdapter(list[_Shipment])
+_PRODUCTS = TypeAdapter(list[BCOrderProduct])
+_ADDRESSES = TypeAdapter(list[BCShippingAddress])
+_SHIPMENTS = TypeAdapter(list[BCShipment])
 _COUPONS = TypeAdapter(list[BCCoupon])
 _TAXES = TypeAdapter(list[BCTax])
 
-# The hot path validates exactly like the models above but into plain dicts (no model instance per
+# Validate exactly like the wire models but into plain dicts (no model instance per
 # object: about a third less validation time); the models stay the door for errors, so an invalid
 # payload raises the same InvalidPayload as before. See connectors.wire.plain_reader.
-_READ_ORDER = plain_reader(_Order)
-_READ_PRODUCTS = plain_reader(list[_Product])
-_READ_ADDRESSES = plain_reader(list[_ShippingAddress])
-_READ_SHIPMENTS = plain_reader(list[_Shipment])
+_READ_ORDER = plain_reader(BCOrder)
+_READ_PRODUCTS = plain_reader(list[BCOrderProduct])
+_READ_ADDRESSES = plain_reader(list[BCShippingAddress])
+_READ_SHIPMENTS = plain_reader(list[BCShipment])
 _READ_COUPONS = plain_reader(list[BCCoupon])
 _READ_TAXES = plain_reader(list[BCTax])
 
@@ -338,13 +308,13 @@ def _address(model: dict[str, Any], source_id: str | None = None) -> Address:
 
 
 def _read_order(raw: Any, prefix: str) -> dict[str, Any]:
-    """The order validated like :class:`_Order`, as a plain dict (``InvalidPayload`` when invalid)."""
+    """The order validated like :class:`BCOrder`, as a plain dict (``InvalidPayload`` when invalid)."""
     if isinstance(raw, dict):
         try:
             return _READ_ORDER(raw)  # type: ignore[no-any-return]
         except ValidationError:
             pass
-    plain: dict[str, Any] = to_plain(parse_wire(_Order, raw, what=_WHAT, prefix=prefix))  # raises its error
+    plain: dict[str, Any] = to_plain(parse_wire(BCOrder, raw, what=_WHAT, prefix=prefix))  # raises its error
     return plain
 
 

@@ -30,7 +30,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
-from operator import itemgetter
 from typing import Any, ClassVar, Literal, cast
 
 from pydantic import ValidationError
@@ -61,9 +60,6 @@ from connectors.wire import WriteModel, construct, plain_reader, to_plain
 from mappings.base import Call, TargetContext, refuse_negative, refuse_negative_lines, totals_warning
 from mappings.money import quantum
 from mappings.neutral import (
-    FULFILLMENT_STATUSES,
-    ORDER_STATUSES,
-    PAYMENT_STATUSES,
     Address,
     Customer,
     Discount,
@@ -150,13 +146,6 @@ STATUS_TABLE = StatusTable.build(
 a table from ``/api/statuses`` with :func:`status_table_from_statuses`."""
 
 PARENT_STATUS = "T"
-
-_DEFAULT_LETTERS: dict[tuple[str, str, str], str | None] = {
-    (status, payment, fulfillment): STATUS_TABLE.outbound_for("order", status, payment, fulfillment)
-    for status in ORDER_STATUSES for payment in PAYMENT_STATUSES for fulfillment in FULFILLMENT_STATUSES
-}
-"""The letter for every neutral triple under the default table, computed once (a rule scan costs
-about half a µs; every create asks)."""
 
 CARRIERS_IN: dict[str, str] = {"aup": "australia_post", "can": "canada_post", "swisspost": "swiss_post"}
 """CS-Cart carrier codes whose neutral name differs; other codes pass through as sent."""
@@ -289,7 +278,7 @@ def _carrier_in(code: str | None) -> str | None:
 # to_neutral
 # ------------------------------------------------------------------------------------------------
 
-# The hot path validates exactly like CsCartOrder / CsCartShipment but into plain dicts (no model
+# Validate exactly like CsCartOrder / CsCartShipment but into plain dicts (no model
 # instance per line, tax, method...: about half the validation time); the models stay the door for
 # anything the fast pass refuses, so errors are raised exactly as before. See connectors.wire.plain_reader.
 _READ_ORDER = plain_reader(CsCartOrder)
@@ -554,7 +543,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
     status, payment_status, fulfillment, raw_status = _read_statuses(order, statuses or STATUS_TABLE, sums,
                                                                      warnings)
     email = _text(order["email"])
-    shipping_address = _address(_SHIPPING_COLUMNS(order), email, None)
+    shipping_address = _address(order, "s_", email, None)
     mirror_of, staff = _split_details(order["details"])
     created_at = _unix(order["timestamp"], "timestamp", zero_is_none=False)
     if created_at is None:  # pragma: no cover - zero_is_none=False never gives None
@@ -573,7 +562,7 @@ def _to_neutral(payload: Any, store: str | None, statuses: StatusTable | None,
         "fulfillment_status": fulfillment,
         "raw_status": raw_status,
         "customer": _read_customer(order),
-        "billing_address": _address(_BILLING_COLUMNS(order), email, _text(order["company"])),
+        "billing_address": _address(order, "b_", email, _text(order["company"])),
         "shipping_address": shipping_address,
         "shipping_addresses": [shipping_address] if shipping_address is not None else [],
         "lines": lines,
@@ -804,36 +793,32 @@ def _discounts(order: dict[str, Any], discount_total: Decimal) -> list[Discount]
     return out
 
 
-_BILLING_COLUMNS = itemgetter("b_firstname", "b_lastname", "b_address", "b_address_2", "b_city", "b_state",
-                              "b_state_descr", "b_county", "b_zipcode", "b_country", "b_country_descr", "b_phone")
-_SHIPPING_COLUMNS = itemgetter("s_firstname", "s_lastname", "s_address", "s_address_2", "s_city", "s_state",
-                               "s_state_descr", "s_county", "s_zipcode", "s_country", "s_country_descr", "s_phone")
+def _address(order: dict[str, Any], prefix: str, email: str | None, company: str | None) -> Address | None:
+    """The billing (``b_``) or shipping (``s_``) address from the order's columns; ``None`` when it has
+    no name, street, city, zip or country."""
+    def column(name: str) -> str | None:
+        return _text(order[f"{prefix}{name}"])
 
-
-def _address(columns: tuple[str | None, ...], email: str | None, company: str | None) -> Address | None:
-    """The billing or shipping address from the order's ``b_*``/``s_*`` columns (see the getters
-    above for their order); ``None`` when it has no name, street, city, zip or country."""
-    first, last, line1, line2, city, state, state_descr, county, zipcode, country, country_descr, phone = [
-        None if not value or value.isspace() else value for value in columns]  # _text, inlined (hot)
+    first, last, line1, city = column("firstname"), column("lastname"), column("address"), column("city")
+    zipcode, country, state = column("zipcode"), column("country"), column("state")
     if not (first or last or line1 or city or zipcode or country):
         return None
-    return construct(Address, {
-        "first_name": first,
-        "last_name": last,
-        "company": company,
-        "line1": line1,
-        "line2": line2,
-        "city": city,
-        "region": state_descr or (None if state else county),
-        "region_code": state,
-        "postal_code": zipcode,
-        "country_code": country.upper() if country else None,
-        "phone": phone,
-        "email": email,
-        "full_name": f"{first} {last}" if first and last else (first or last),
-        "country": country_descr,
-        "source_address_id": None,
-    })
+    return Address(
+        first_name=first,
+        last_name=last,
+        company=company,
+        line1=line1,
+        line2=column("address_2"),
+        city=city,
+        region=column("state_descr") or (None if state else column("county")),
+        region_code=state,
+        postal_code=zipcode,
+        country_code=country.upper() if country else None,
+        phone=column("phone"),
+        email=email,
+        full_name=f"{first} {last}" if first and last else (first or last),
+        country=column("country_descr"),
+    )
 
 
 def _shipments(data: Any, order_id: str, sku_by_item: Mapping[str, str | None],
@@ -1036,12 +1021,9 @@ def _details(order: NeutralOrder, ctx: TargetContext) -> str | None:
 
 
 def _status_code(order: NeutralOrder, ctx: TargetContext) -> str | None:
+    """The status letter for the order's neutral triple (a warning when the table has none)."""
     table = ctx.statuses or STATUS_TABLE
-    triple = (order.status, order.payment_status, order.fulfillment_status)
-    if table is STATUS_TABLE and triple in _DEFAULT_LETTERS:
-        code = _DEFAULT_LETTERS[triple]
-    else:
-        code = table.outbound_for("order", *triple)
+    code = table.outbound_for("order", order.status, order.payment_status, order.fulfillment_status)
     if code is None:
         ctx.warn(f"status: no CS-Cart letter for {order.status}/{order.payment_status}/{order.fulfillment_status}; "
                  f"add a status_map.outbound.order rule")

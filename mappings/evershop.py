@@ -269,7 +269,7 @@ _REST = _Shape(_Unmapped.of(OrderRow, _REST_MAPPED), _Unmapped.of(OrderItemRow, 
                ("qty", "final_price", "product_price"), "billing_address", "shipping_address", "created_at")
 
 
-# The hot path validates exactly like GqlOrder / OrderRow but into plain dicts (no model instance per
+# Validate exactly like GqlOrder / OrderRow but into plain dicts (no model instance per
 # item, address, price or date wrapper: about half the validation time); the models stay the door for
 # anything the fast pass refuses, so errors are raised exactly as before. See connectors.wire.plain_reader.
 _READ_GQL = plain_reader(GqlOrder)
@@ -285,7 +285,7 @@ def _read(read: Callable[[Any], Any], model: type[BaseModel], raw: dict[str, Any
         return plain
 
 
-# -- small helpers (hot path: keep them flat) ---------------------------------------------------
+# -- small helpers ----------------------------------------------------------------------------
 
 
 def _canon(value: Decimal | None, q: Decimal) -> Decimal | None:

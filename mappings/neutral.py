@@ -17,10 +17,9 @@ Conventions:
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from typing import Any, Literal, TypeVar
+from typing import Any, Literal
 
 import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
@@ -49,7 +48,6 @@ __all__ = [
     "Shipping",
     "SourceRef",
     "Totals",
-    "build",
 ]
 
 OrderStatus = Literal["pending", "processing", "on_hold", "completed", "cancelled", "archived"]
@@ -298,41 +296,6 @@ class NeutralOrder(_Model):
                 key = item.source_line_id or item.sku or ""
                 shipped[key] = shipped.get(key, 0) + item.quantity
         return shipped
-
-
-M = TypeVar("M", bound=BaseModel)
-_DEFAULTS: dict[type[BaseModel], tuple[dict[str, Any], dict[str, Callable[[], Any]]]] = {}
-
-
-def build(cls: type[M], /, **values: Any) -> M:
-    """Construct a model from already-validated values, fast (the mappings' hot path).
-
-    Like ``model_construct`` (no validation), but with each model's defaults cached: pydantic's
-    ``model_construct`` inspects every ``default_factory`` on every call, which costs tens of µs
-    per object. Only use it with values that came out of a validated wire model.
-    """
-    spec = _DEFAULTS.get(cls)
-    if spec is None:
-        static: dict[str, Any] = {}
-        factories: dict[str, Callable[[], Any]] = {}
-        for name, info in cls.model_fields.items():
-            if info.default_factory is not None:
-                factories[name] = info.default_factory  # type: ignore[assignment]
-            elif not info.is_required():
-                static[name] = info.default
-        spec = _DEFAULTS[cls] = (static, factories)
-    static, factories = spec
-    data = dict(static)
-    for name, factory in factories.items():
-        if name not in values:
-            data[name] = factory()
-    data.update(values)
-    instance = cls.__new__(cls)
-    object.__setattr__(instance, "__dict__", data)
-    object.__setattr__(instance, "__pydantic_fields_set__", set(values))
-    object.__setattr__(instance, "__pydantic_extra__", None)
-    object.__setattr__(instance, "__pydantic_private__", None)
-    return instance
 
 
 def utc_now() -> datetime:
