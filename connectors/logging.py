@@ -53,13 +53,22 @@ def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Mut
 
 
 class _CurrentStderr:
-    """Writes to whatever ``sys.stderr`` is *now* (test runners and CLIs swap it)."""
+    """Writes to whatever ``sys.stderr`` is *now* (test runners, Rich's progress bar and CLIs swap it),
+    except a stream that feeds logging itself (Celery's ``LoggingProxy`` for redirected prints): our
+    handler writing there would loop back into logging, so lines go to the process's real stderr."""
+
+    @staticmethod
+    def _target() -> TextIO:
+        stream = sys.stderr
+        if hasattr(stream, "logger") and sys.__stderr__ is not None:
+            return sys.__stderr__
+        return stream
 
     def write(self, text: str) -> int:
-        return sys.stderr.write(text)
+        return self._target().write(text)
 
     def flush(self) -> None:
-        sys.stderr.flush()
+        self._target().flush()
 
 
 def wants_json(log_format: str = "auto", stream: TextIO | None = None) -> bool:

@@ -97,3 +97,21 @@ assert len(logging.getLogger().handlers) == 1, logging.getLogger().handlers
     assert done.returncode == 0, done.stderr
     lines = [orjson.loads(line) for line in done.stderr.splitlines()]
     assert [line["event"] for line in lines] == ["celery line", "printed by a task"]
+
+
+def test_a_stream_that_feeds_logging_is_bypassed() -> None:
+    """In a Celery worker sys.stderr is a LoggingProxy: our lines go to the real stderr instead of
+    looping back into logging (where Celery's recursion guard would drop them)."""
+    script = """
+import logging, sys
+import structlog
+from celery.utils.log import LoggingProxy
+from connectors.logging import configure_logging
+configure_logging("INFO", json=True)
+sys.stderr = LoggingProxy(logging.getLogger("celery.redirected"))
+structlog.get_logger("t").info("from a task")
+logging.getLogger("celery.worker").info("celery line")
+"""
+    done = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert [orjson.loads(line)["event"] for line in done.stderr.splitlines()] == ["from a task", "celery line"]
