@@ -55,6 +55,13 @@ def test_simulators_share_no_code_with_the_product(path: Path) -> None:
     assert not imported, f"{path.relative_to(REPO)} imports product code: {sorted(imported)}"
 
 
+@pytest.mark.parametrize("path", [p for p in _modules() if p.relative_to(REPO).parts[0] != "workers"],
+                         ids=lambda p: str(p.relative_to(REPO)))
+def test_only_workers_use_the_simulators(path: Path) -> None:
+    """connectors, mappings and sync never import the simulators (workers may, for `simulate` and the demo)."""
+    assert SIMULATORS not in _imported(ast.parse(path.read_text())), f"{path.relative_to(REPO)} imports simulators"
+
+
 @pytest.mark.parametrize("line", [
     "from connectors.bigcommerce.webhooks import sign", "import mappings.neutral", "from sync import engine",
     "import workers.cli as cli", "def f():\n    from connectors.parsing import parse_decimal",
