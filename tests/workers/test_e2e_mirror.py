@@ -12,24 +12,14 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import redis
 from sqlalchemy import create_engine, text
 
 from tests.workers.cluster import Cluster
+from tests.workers.private_redis import private_redis, redis_server_binary
 
 pytestmark = [pytest.mark.redis, pytest.mark.celery_worker, pytest.mark.slow]
 
-BROKER_DB = int(os.environ.get("ORDERSYNC_TEST_BROKER_DB", "13"))
 PG_ADMIN = os.environ.get("ORDERSYNC_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-
-
-def _redis_base() -> str | None:
-    url = os.environ.get("ORDERSYNC_TEST_REDIS_URL", "redis://127.0.0.1:6379/14").rsplit("/", 1)[0]
-    try:
-        redis.Redis.from_url(url, socket_connect_timeout=0.5).ping()
-    except (redis.RedisError, OSError):
-        return None
-    return url
 
 
 @pytest.fixture
@@ -57,19 +47,15 @@ def database_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def cluster(tmp_path: Path, database_url: str) -> Iterator[Cluster]:
-    """A cluster on a dedicated Redis database (flushed before and after)."""
-    base = _redis_base()
-    if base is None:
-        pytest.skip("real Redis not reachable at 127.0.0.1:6379; set ORDERSYNC_TEST_REDIS_URL")
-    url = f"{base}/{BROKER_DB}"
-    client = redis.Redis.from_url(url)
-    client.flushdb()
-    c = Cluster(tmp=tmp_path, redis_url=url, database_url=database_url)
-    try:
-        yield c
-    finally:
-        c.close()
-        client.flushdb()
+    """A cluster on its own private redis-server (so parallel tests never share a broker)."""
+    if redis_server_binary() is None:
+        pytest.skip("redis-server is not installed: the worker end-to-end tests need one to start")
+    with private_redis(tmp_path / "redis") as server:
+        c = Cluster(tmp=tmp_path, redis_url=server.url, database_url=database_url)
+        try:
+            yield c
+        finally:
+            c.close()
 
 
 def test_merchantpro_to_bigcommerce_lifecycle_by_poll_and_webhook(cluster: Cluster) -> None:
