@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -33,9 +32,6 @@ def serve(config: ConfigOption = None,
     from workers.app import configure
 
     cfg = load(config)
-    # The event loop shares the interpreter with the writer and publisher threads: hand the GIL
-    # back to it after 1 ms instead of 5 ms, so a busy publisher does not stall requests.
-    sys.setswitchinterval(0.001)
     # Every process (and the Celery app the publisher uses) loads the same file, wherever it runs.
     os.environ["ORDERSYNC_CONFIG"] = str(Path(config or os.environ.get("ORDERSYNC_CONFIG") or "ordersync.toml")
                                          .resolve())
