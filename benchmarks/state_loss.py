@@ -75,12 +75,17 @@ def _creates(shop: Shop) -> int:
     return int(shop.stats()["by_route"].get("POST /v2/orders", 0))
 
 
+def _list_reads(shop: Shop) -> int:
+    """``GET /v2/orders`` calls: reference-index pages and filtered lookups by reference."""
+    return int(shop.stats()["by_route"].get("GET /v2/orders", 0))
+
+
 def _resync(cluster: Cluster, mp: Shop, bc: Shop, label: str) -> tuple[int, int, int]:
     """The shop goes on after the loss: doubled webhooks to serve + a worker, then cron's `sync`."""
     upgrade = _cli(cluster, "db", "upgrade")
     assert upgrade.returncode == 0, upgrade.stderr
     worker = cluster.start_worker(concurrency=2)
-    creates_before = _creates(bc)
+    creates_before, lists_before = _creates(bc), _list_reads(bc)
     started = time.monotonic()
     for order_id in list(mp.simulator.orders):  # every order changes: two shuffled webhooks each
         cluster.merchant("ro", "PATCH", f"/api/v2/orders/{order_id}", {"customer_note": f"after {label}"})
@@ -92,7 +97,8 @@ def _resync(cluster: Cluster, mp: Shop, bc: Shop, label: str) -> tuple[int, int,
     linked = sum(b.state == "linked" and bool(b.target_id) for b in cluster.bindings("ro-to-us"))
     created = _creates(bc) - creates_before
     print(f"{label}: sync exit {done.returncode}, {time.monotonic() - started:.0f} s, target "
-          f"{len(bc.simulator.orders)} orders, creates {created}, linked bindings {linked}, ghost writes "
+          f"{len(bc.simulator.orders)} orders, creates {created}, linked bindings {linked}, "
+          f"order-list reads on the target {_list_reads(bc) - lists_before}, ghost writes "
           f"{bc.stats()['injected'].get('ghost', 0)}, webhooks {len(mp.simulator.webhooks.deliveries)}", flush=True)
     return len(bc.simulator.orders), created, linked
 

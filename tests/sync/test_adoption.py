@@ -4,15 +4,18 @@ again; the index costs a list page per refresh, not a call per order."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlmodel import Session
 from typer.testing import CliRunner
 
-from connectors.base import ChangeFeed, CursorState, OrderReference, ReferenceLister
+from connectors.base import ChangeFeed, CursorState, OrderChange, OrderReference, ReferenceLister
 from sync.adoption import ReferenceIndex, split_reference
 from sync.engine import Engine
+from sync.models import ReferenceIndexState
 from sync.store import Store
 from tests.sync.test_engine import Shops
 from workers.cli import app
@@ -199,3 +202,30 @@ def test_adopt_rejects_an_unknown_route(shops: Shops) -> None:
     result = CliRunner().invoke(app, ["adopt", "--route", "nope", "-c", str(shops.path)])
     assert isinstance(result.exception, UsageProblem)
     assert "no route 'nope'" in str(result.exception)
+
+
+def test_two_processes_building_one_index_do_not_fail(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The second writer of the index state finds the row the first inserted meanwhile: an update."""
+
+    class Lister:
+        def iter_references(self, since: CursorState | None) -> ChangeFeed:
+            def feed() -> Generator[OrderChange, None, CursorState | None]:
+                yield OrderChange(id="9", reference="ordersync:a:1")
+                return {"n": 1}
+
+            return ChangeFeed(feed(), since)
+
+    first, second = ReferenceIndex(store), ReferenceIndex(store)
+    first.refresh("t", Lister())
+    monkeypatch.setattr(second, "_state", lambda _: None)  # it read "no state" before the first one saved
+    real_get = Session.get
+    calls: list[int] = []
+
+    def stale_get(self: Session, entity: Any, ident: Any, **kw: Any) -> Any:
+        calls.append(1)
+        return None if entity is ReferenceIndexState and len(calls) == 1 else real_get(self, entity, ident, **kw)
+
+    monkeypatch.setattr(Session, "get", stale_get)
+    assert second.refresh("t", Lister()).full
+    monkeypatch.setattr(Session, "get", real_get)
+    assert second.lookup("t", "ordersync:a:1") == "9"

@@ -102,3 +102,13 @@ def test_a_run_where_everything_was_parked_exits_1_and_says_so(shops: Shops) -> 
     assert done.exit_code == 1, done.output
     assert "orders parked" in done.output
     assert "2 order(s) need attention" in done.output
+
+
+def test_a_target_whose_name_does_not_resolve_stops_with_dns_failure(shops: Shops) -> None:
+    shops.order()
+    config = _variant(shops, "dns.toml", shops.servers[1].url, "http://shop.invalid")
+    done = _sync(config, "--route", "us-to-ro")
+    assert done.exit_code == 1, done.output
+    [line] = [line for line in done.output.splitlines() if "store ro stopped" in line]
+    assert "http://shop.invalid" in line
+    assert "DNS lookup failed" in line
