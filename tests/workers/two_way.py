@@ -40,7 +40,7 @@ class TwoWayFigures:
 
 
 def setup_two_way(cluster: Cluster, platform_a: str, platform_b: str, *, faults: FaultConfig | None = None,
-                  concurrency: int = 2, workers: int = 1) -> None:
+                  concurrency: int = 2, workers: int = 1, unstamped: int = 40) -> None:
     """Two shops ``a`` and ``b``, routes both ways, both shops' webhooks into a live intake, workers."""
     currency = CURRENCY.get(platform_a) or CURRENCY.get(platform_b) or "USD"
     for name, platform in (("a", platform_a), ("b", platform_b)):
@@ -49,6 +49,12 @@ def setup_two_way(cluster: Cluster, platform_a: str, platform_b: str, *, faults:
     fast = {"rate_limit": {"requests": 100_000, "per_seconds": 1, "burst": 10_000}}
     cluster.write_config([{"source": "a", "target": "b"}, {"source": "b", "target": "a"}],
                          options={"a": fast, "b": fast}, settings={"max_attempts": 12})
+    for shop in cluster.shops.values():
+        if shop.platform == "evershop":
+            # EverShop stamps our reference in a call after the create: make that call fail for a
+            # while, so mirrors stay unstamped when their order_created webhooks arrive (the window
+            # the issue reproduced the duplicate in).
+            shop.simulator.faults.inject("error", method="PATCH", path_prefix="/api/orders/", count=unstamped)
     api = cluster.serve_api()
     for name in ("a", "b"):
         cluster.shops[name].simulator.configure_webhooks(f"{api}/webhooks/{name}", WEBHOOK_SECRET)
