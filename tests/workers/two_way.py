@@ -20,6 +20,7 @@ from tests.workers.shoppers import place
 __all__ = ["TwoWayFigures", "run_two_way", "setup_two_way"]
 
 CURRENCY = {"merchantpro": "RON"}
+SKUS = ("MUG-BLK", "MUG-WHT")
 
 
 @dataclass
@@ -51,6 +52,8 @@ def setup_two_way(cluster: Cluster, platform_a: str, platform_b: str, *, faults:
                          options={"a": fast, "b": fast}, settings={"max_attempts": 12})
     for shop in cluster.shops.values():
         if shop.platform == "evershop":
+            for sku in SKUS:  # customers and mirrors both draw on EverShop's managed stock
+                shop.simulator.set_stock(sku, 1_000_000)
             # EverShop stamps our reference in a call after the create: make that call fail for a
             # while, so mirrors stay unstamped when their order_created webhooks arrive (the window
             # the issue reproduced the duplicate in).
@@ -66,7 +69,7 @@ def _place_all(cluster: Cluster, per_side: int, threads: int, seed: int) -> dict
     """Customers order on both shops at once (interleaved, a few at a time); the ids per shop."""
     plan = [(side, n) for n in range(per_side) for side in ("a", "b")]
     random.Random(seed).shuffle(plan)
-    skus = ("MUG-BLK", "MUG-WHT")
+    skus = SKUS
 
     def order(item: tuple[str, int]) -> tuple[str, str]:
         side, n = item
