@@ -77,7 +77,8 @@ def run_once(config: OrderSyncConfig, *, route: str | None = None, full: bool = 
             progress.update(reading, total=len(changes) * len(readers), description=f"mirroring {store}")
             for order_id in changes:
                 for r in readers:
-                    result = reconcile.apply(args=(r.name, store, order_id)).get(disable_sync_subtasks=False)
+                    result = reconcile.apply(args=(r.name, store, order_id),  # --full: compare the targets too
+                                             kwargs={"deep": True} if full else None).get(disable_sync_subtasks=False)
                     summary.outcomes[str(result.get("outcome"))] += 1
                     for op in result.get("applied") or []:
                         summary.applied[op] += 1
