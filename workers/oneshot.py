@@ -227,7 +227,8 @@ def _mirror_store(ctx: context.Context, store: str, readers: list[Route], full: 
                 complete = False
                 continue
             try:
-                result = reconcile.apply(args=(r.name, store, order_id)).get(disable_sync_subtasks=False)
+                result = reconcile.apply(args=(r.name, store, order_id),  # --full: compare the targets too
+                                         kwargs={"deep": True} if full else None).get(disable_sync_subtasks=False)
             except Unreachable as error:
                 breaker.trip(error.store if error.store in (store, _other(r, store)) else _other(r, store), error)
                 summary.skipped += 1

@@ -20,6 +20,7 @@ from tests.workers.shoppers import place
 __all__ = ["TwoWayFigures", "run_two_way", "setup_two_way"]
 
 CURRENCY = {"merchantpro": "RON"}
+SKUS = ("MUG-BLK", "MUG-WHT")
 
 
 @dataclass
@@ -40,7 +41,7 @@ class TwoWayFigures:
 
 
 def setup_two_way(cluster: Cluster, platform_a: str, platform_b: str, *, faults: FaultConfig | None = None,
-                  concurrency: int = 2, workers: int = 1) -> None:
+                  concurrency: int = 2, workers: int = 1, unstamped: int = 40) -> None:
     """Two shops ``a`` and ``b``, routes both ways, both shops' webhooks into a live intake, workers."""
     currency = CURRENCY.get(platform_a) or CURRENCY.get(platform_b) or "USD"
     for name, platform in (("a", platform_a), ("b", platform_b)):
@@ -49,6 +50,14 @@ def setup_two_way(cluster: Cluster, platform_a: str, platform_b: str, *, faults:
     fast = {"rate_limit": {"requests": 100_000, "per_seconds": 1, "burst": 10_000}}
     cluster.write_config([{"source": "a", "target": "b"}, {"source": "b", "target": "a"}],
                          options={"a": fast, "b": fast}, settings={"max_attempts": 12})
+    for shop in cluster.shops.values():
+        if shop.platform == "evershop":
+            for sku in SKUS:  # customers and mirrors both draw on EverShop's managed stock
+                shop.simulator.set_stock(sku, 1_000_000)
+            # EverShop stamps our reference in a call after the create: make that call fail for a
+            # while, so mirrors stay unstamped when their order_created webhooks arrive (the window
+            # the issue reproduced the duplicate in).
+            shop.simulator.faults.inject("error", method="PATCH", path_prefix="/api/orders/", count=unstamped)
     api = cluster.serve_api()
     for name in ("a", "b"):
         cluster.shops[name].simulator.configure_webhooks(f"{api}/webhooks/{name}", WEBHOOK_SECRET)
@@ -60,7 +69,7 @@ def _place_all(cluster: Cluster, per_side: int, threads: int, seed: int) -> dict
     """Customers order on both shops at once (interleaved, a few at a time); the ids per shop."""
     plan = [(side, n) for n in range(per_side) for side in ("a", "b")]
     random.Random(seed).shuffle(plan)
-    skus = ("MUG-BLK", "MUG-WHT")
+    skus = SKUS
 
     def order(item: tuple[str, int]) -> tuple[str, str]:
         side, n = item
