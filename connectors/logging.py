@@ -23,7 +23,7 @@ __all__ = ["LOG_FORMATS", "configure_logging", "redact_secrets", "wants_json"]
 
 LOG_FORMATS = ("auto", "json", "human")
 # Libraries whose INFO lines repeat what our own log says (one line per HTTP request).
-_CHATTY = ("httpx", "httpcore")
+_CHATTY = ("httpx", "httpcore", "alembic")  # per-request lines; alembic's context lines on every store check
 
 _SECRET_KEY = re.compile(r"(pass(word)?|secret|token|api[_-]?key|authorization|auth|credential|signature)", re.I)
 _MASK = "***"

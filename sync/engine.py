@@ -504,14 +504,17 @@ class Engine:
         """Park a source state the target cannot express (or would not take) as its own attention kind.
 
         A status the mapping cannot write warns and plans nothing, which must not read as "both sides
-        agree": when the statuses still differ, both states and the warnings are kept for the operator.
+        agree": when the states still differ and the mapping warned (or a write did not take), both
+        states and the warnings are kept for the operator.
         """
         order = (binding.source_store, binding.source_id)
         differs = (source.status, source.payment_status, source.fulfillment_status) != (
             target.status, target.payment_status, target.fulfillment_status)
         mirrored = route.allows("cancel") if source.status == "cancelled" else route.allows("status")
-        if not mirrored or not (result.unapplied or source.status != target.status
-                                or (differs and result.final_warnings)):
+        # A different status word alone is no divergence: when the planner wrote nothing and the mapping
+        # did not warn, the target already holds what the mapping renders for the source (MerchantPro
+        # "paid, awaiting shipment" is BigCommerce 11, which reads back as processing).
+        if not mirrored or not (result.unapplied or (differs and result.final_warnings)):
             self.store.resolve_attention(route=route.name, store=order[0], order_id=order[1], kinds=(INEXPRESSIBLE,))
             return False
         if result.unapplied:

@@ -178,7 +178,7 @@ def _reconcile(self: Task, route: str, store: str, order_id: str, attempt: int, 
 
 def enqueue_reconcile(route: str, store: str, order_id: str, lane: str = "realtime", *, deep: bool = False) -> None:
     """Queue a reconcile (runs inline on the embedded broker); ``deep`` for the sweep's target check."""
-    reconcile.apply_async((route, store, order_id), {"deep": True} if deep else {}, queue=queue_for(lane))
+    reconcile.apply_async((route, store, order_id), kwargs={"deep": True} if deep else None, queue=queue_for(lane))
 
 
 def publish_due(rows: Sequence[DueWork]) -> int:

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from connectors.bigcommerce.webhooks import SECRET_HEADER, sign
 from simulators.runner import free_port
 from sync.config import ConfigError, load_config
+from sync.store import Store
 from workers import context
 from workers.api import create_app
 
@@ -105,6 +106,7 @@ def test_serve_prints_its_address_and_takes_server_options(tmp_path: Path) -> No
     config.write_text(f'[settings]\ndatabase_url = "sqlite:///{tmp_path / "state.db"}"\nrelay_interval = 0\n\n'
                       '[stores.ro]\nplatform = "merchantpro"\nbase_url = "http://127.0.0.1:9"\n'
                       'credentials = { api_key = "${K}", api_secret = "${K}" }\nwebhook_secret = "${K}"\n')
+    Store(f"sqlite:///{tmp_path / 'state.db'}", auto_migrate=True).dispose()  # serve needs a migrated store
     env = {**os.environ, "K": "x", "PYTHONPATH": str(REPO), "COLUMNS": "200"}
     env.pop("ORDERSYNC_CONFIG", None)
     process = subprocess.Popen(

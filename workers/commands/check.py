@@ -161,7 +161,7 @@ def check(config: ConfigOption = None,
 
     Exit code 1 when any check fails.
     """
-    cfg = load(config)
+    cfg = load(config, require_store=False)  # reads the shops only: no state store needed
     names = list(store or cfg.stores)
     unknown = [n for n in names if n not in cfg.stores]
     if unknown:

@@ -40,7 +40,7 @@ def show(store: Annotated[str, typer.Argument(help="A store name from ordersync.
         raise UsageProblem(f"--as: expected raw or neutral, got {as_!r}")
     if target is not None and as_ != "raw":
         raise UsageProblem("give --as neutral or --to, not both")
-    cfg = load(config)
+    cfg = load(config, require_store=False)  # reads one shop only: no state store needed
     if store not in cfg.stores:
         raise UsageProblem(f"unknown store {store!r} (stores: {', '.join(sorted(cfg.stores))})")
     if target is not None and target not in PLATFORMS and target not in cfg.stores:
