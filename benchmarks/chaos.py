@@ -118,14 +118,16 @@ class SourceChanges(threading.Thread):
         """Spread the changes over the chaos window; a deletion goes to an order already mirrored when
         there is one (deleting a mirror is what must be exercised)."""
         gap = self.duration / max(1, len(self.plan))
-        planned = {order_id for order_id, _ in self.plan}
-        for order_id, kind in self.plan:
+        deleted: set[str] = set()
+        for index, (planned, kind) in enumerate(self.plan):
             time.sleep(gap)
+            order_id = planned
             if kind == "deleted":
+                ahead = {later for later, _ in self.plan[index + 1:]}
                 linked = [b.source_id for b in context.current().store.bindings("ro-to-us", state="linked")
-                          if b.source_id not in planned and not b.deleted]
-                order_id = linked[0] if linked else order_id
-                planned.add(order_id)
+                          if b.source_id not in ahead and b.source_id not in deleted and not b.deleted]
+                order_id = linked[-1] if linked else planned
+                deleted.add(order_id)
             with contextlib.suppress(AssertionError, httpx.HTTPError):
                 self._apply(order_id, kind)
                 self.done[kind] += 1
