@@ -104,7 +104,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 class SourceChanges(threading.Thread):
     """The merchant works on the source shop while everything runs: statuses, shipments, cancels, deletes."""
 
-    def __init__(self, cluster: Cluster, orders: list[int], duration: float, seed: int = 3) -> None:
+    def __init__(self, cluster: Cluster, orders: list[str], duration: float, seed: int = 3) -> None:
         super().__init__(daemon=True)
         rng = random.Random(seed)
         picked = rng.sample(orders, k=min(len(orders), max(4, len(orders) // 5)))
@@ -115,15 +115,24 @@ class SourceChanges(threading.Thread):
         self.done: Counter[str] = Counter()
 
     def run(self) -> None:
-        """Spread the changes over the chaos window."""
+        """Spread the changes over the chaos window; a deletion goes to an order already mirrored when
+        there is one (deleting a mirror is what must be exercised)."""
         gap = self.duration / max(1, len(self.plan))
-        for order_id, kind in self.plan:
+        deleted: set[str] = set()
+        for index, (planned, kind) in enumerate(self.plan):
             time.sleep(gap)
+            order_id = planned
+            if kind == "deleted":
+                ahead = {later for later, _ in self.plan[index + 1:]}
+                linked = [b.source_id for b in context.current().store.bindings("ro-to-us", state="linked")
+                          if b.source_id not in ahead and b.source_id not in deleted and not b.deleted]
+                order_id = linked[-1] if linked else planned
+                deleted.add(order_id)
             with contextlib.suppress(AssertionError, httpx.HTTPError):
                 self._apply(order_id, kind)
                 self.done[kind] += 1
 
-    def _apply(self, order_id: int, kind: str) -> None:
+    def _apply(self, order_id: str, kind: str) -> None:
         call = self.cluster.merchant
         path = f"/api/v2/orders/{order_id}"
         if kind == "in_process":
@@ -227,7 +236,7 @@ def run_chaos(args: argparse.Namespace, tmp: Path, database: str, report: Callab
         mp.simulator.configure_webhooks(f"http://127.0.0.1:{api_port}/webhooks/ro", "e2e-webhook-secret")
         workers = [cluster.start_worker(concurrency=args.concurrency) for _ in range(2)]
         processes.append(_spawn(cluster, "beat", "beat", "--schedule-file", str(tmp / "beat-schedule")))
-        changes = SourceChanges(cluster, list(mp.simulator.orders), args.chaos_seconds * 0.9)
+        changes = SourceChanges(cluster, [str(i) for i in mp.simulator.orders], args.chaos_seconds * 0.9)
         changes.start()
         faults = Counter[str]()
         for at, fault in _timeline(args.chaos_seconds):

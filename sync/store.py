@@ -842,11 +842,13 @@ class Store:
             ).values(status="done", done_at=utcnow(), last_error=None))
             return bool(getattr(result, "rowcount", 0))
 
-    def overdue_work(self, now: datetime, *, limit: int | None = None,
-                     unpublished_only: bool = False) -> list[DueWork]:
-        """Due rows whose ``next_at`` has passed, oldest first."""
+    def overdue_work(self, now: datetime, *, limit: int | None = None, unpublished_only: bool = False,
+                     lane: str | None = None) -> list[DueWork]:
+        """Due rows whose ``next_at`` has passed (of one ``lane`` if given), oldest first."""
         with self.session() as s:
             query = select(DueWork).where(DueWork.status == "due", col(DueWork.next_at) <= now)
+            if lane is not None:
+                query = query.where(DueWork.lane == lane)
             if unpublished_only:
                 query = query.where(col(DueWork.published_at).is_(None))
             query = query.order_by(col(DueWork.next_at))

@@ -10,8 +10,9 @@ or :func:`run` in-process) the watchdog looks at the store and publishes again:
   died: the engine looks the order up by its reference before any new create);
 - **webhook events** stored in the inbox and never handled (:func:`redrive_inbox`).
 
-While the broker's queues hold messages, work already handed to them is probably waiting its
-turn: only rows that never reached the broker are published then, so a backlog is not doubled.
+While a lane's queue holds messages, work already handed to it is probably waiting its turn:
+only that lane's rows that never reached the broker are published then, so a backlog is not
+doubled — while a realtime task lost behind a long backfill is still re-driven at once.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from celery import Task
 from sync.models import DueWork, utcnow
 from sync.store import DueKey, Store
 from workers import context
-from workers.app import QUEUES, app, queue_for
+from workers.app import app, queue_for
 from workers.locks import LockBusy
 from workers.redis_client import redis_from_url
 
@@ -41,6 +42,7 @@ INBOX_GRACE = float(os.environ.get("ORDERSYNC_INBOX_GRACE", "60"))
 """Seconds a stored webhook event may wait unhandled before the watchdog publishes it again."""
 BATCH = 2000
 """Most rows of each kind re-driven per run (the next run takes the rest)."""
+LANES = ("realtime", "backfill")
 
 
 @dataclass
@@ -57,16 +59,17 @@ class Redriven:
         return asdict(self)
 
 
-def broker_backlog(ctx: context.Context) -> int:
-    """Messages waiting in the broker's queues (0 for the in-process broker or when it cannot be read)."""
+def broker_backlog(ctx: context.Context) -> dict[str, int]:
+    """Messages waiting per lane (``realtime``, ``backfill``); 0 for the in-process broker or when unreadable."""
     url = ctx.config.settings.broker_url
+    empty = dict.fromkeys(LANES, 0)
     if not url.startswith(("redis://", "rediss://", "unix://")):
-        return 0
+        return empty
     try:
         client = redis_from_url(url)
-        return sum(int(client.llen(queue)) for queue in QUEUES)
+        return {lane: int(client.llen(queue_for(lane))) for lane in LANES}
     except Exception:  # noqa: BLE001 - a broker that cannot be read is treated as empty: re-drive
-        return 0
+        return empty
 
 
 def run(ctx: context.Context | None = None, *, now: datetime | None = None) -> Redriven:
@@ -75,11 +78,13 @@ def run(ctx: context.Context | None = None, *, now: datetime | None = None) -> R
 
     ctx = ctx or context.current()
     now = now or utcnow()
-    result = Redriven(backlog=broker_backlog(ctx))
+    backlog = broker_backlog(ctx)
+    result = Redriven(backlog=sum(backlog.values()))
     stuck = _arm_stuck_creates(ctx, now)
     result.pending = len(stuck)
-    result.inbox = redrive_inbox(ctx, now - timedelta(seconds=INBOX_GRACE), busy=result.backlog > 0)
-    rows = ctx.store.overdue_work(now, limit=BATCH, unpublished_only=result.backlog > 0)
+    result.inbox = redrive_inbox(ctx, now - timedelta(seconds=INBOX_GRACE), busy=backlog["realtime"] > 0)
+    rows = [row for lane in LANES
+            for row in ctx.store.overdue_work(now, limit=BATCH, unpublished_only=backlog[lane] > 0, lane=lane)]
     result.due = publish_due([*stuck, *rows])
     if result.due or result.pending or result.inbox:
         log.warning("watchdog.redriven", **result.as_dict())

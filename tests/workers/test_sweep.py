@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+
 from typer.testing import CliRunner
 
 from sync.store import Store
@@ -49,3 +51,20 @@ def test_sweep_of_an_unknown_route_is_a_usage_error(shops: Shops, store: Store) 
     """One line naming the known routes, exit 2."""
     result = CliRunner().invoke(app, ["sweep", "--route", "nope", "--config", str(shops.path)])
     assert result.exit_code != 0
+
+
+def test_sweep_across_workers_follows_the_due_rows_until_done(shops: Shops, store: Store) -> None:  # noqa: F811
+    """With a real broker the sweep records due work on the backfill lane and waits for every row."""
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from workers.commands.sweep import _across_workers
+
+    orders = [shops.order(), shops.order()]
+    keys = [("us-to-ro", "us", order_id) for order_id in orders]
+    with Progress(console=Console(file=io.StringIO())) as progress:
+        outcome = _across_workers(shops.ctx, keys, progress, wait=True)  # the test broker runs them inline
+    assert outcome == {"reconciled": 2}
+    assert {r.lane for r in store.due_rows(keys)} == {"backfill"}
+    assert {r.status for r in store.due_rows(keys)} == {"done"}
+    assert len(shops.mp.orders) == 2

@@ -184,3 +184,22 @@ def test_an_inbox_event_never_handled_is_published_again(shops: Shops) -> None:
     handled = shops.ctx.store.inbox_event(row.id)
     assert handled is not None
     assert handled.status == "processed"
+
+
+def test_a_busy_backfill_queue_holds_back_only_its_own_published_rows(shops: Shops,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """While the backfill queue holds messages its published rows wait their turn (no doubled backlog),
+    but a realtime task lost meanwhile is re-driven at once."""
+    fast, slow = shops.order(), shops.order()
+    state = shops.ctx.store
+    realtime = state.record_due([("us-to-ro", "us", fast)], lane="realtime")
+    backfill = state.record_due([("us-to-ro", "us", slow)], lane="backfill")
+    state.mark_due_published([r.id for r in [*realtime, *backfill] if r.id is not None], redrive_after=0)
+    monkeypatch.setattr(watchdog, "broker_backlog", lambda ctx: {"realtime": 0, "backfill": 1500})
+    later = utcnow() + timedelta(seconds=1)
+    result = watchdog.run(shops.ctx, now=later)
+    assert (result.due, result.backlog) == (1, 1500)
+    assert [b.source_id for b in state.bindings("us-to-ro")] == [fast]
+    monkeypatch.setattr(watchdog, "broker_backlog", lambda ctx: {"realtime": 0, "backfill": 0})
+    assert watchdog.run(shops.ctx, now=later).due == 1
+    assert {b.source_id for b in state.bindings("us-to-ro")} == {fast, slow}
