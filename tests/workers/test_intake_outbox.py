@@ -325,6 +325,7 @@ def test_client_disconnect_mid_upload_is_one_log_line(
         tmp_path: Path, intake: Callable[..., context.Context], server: Callable[[], RunningServer],
         capfd: pytest.CaptureFixture[str]) -> None:
     """A client that sends half a body and hangs up leaves one line, no traceback, nothing stored."""
+    configure_logging("INFO", json=True)  # other tests in this process may have left a quieter level
     ctx = intake(f"sqlite:///{tmp_path / 'state.db'}")
     running = server()
     head = (b"POST /webhooks/ro HTTP/1.1\r\nHost: x\r\nX-Webhook-Signature: AAAA\r\n"
