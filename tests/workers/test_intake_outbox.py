@@ -28,6 +28,7 @@ from sqlalchemy import create_engine, func, select
 from sqlalchemy import text as sql_text
 from sqlmodel import Session, col
 
+from connectors.logging import configure_logging
 from simulators.runner import RunningServer, free_port, serve_in_thread
 from sync.config import OrderSyncConfig, ProcessSettings, load_config
 from sync.models import Delivery, InboxEvent
