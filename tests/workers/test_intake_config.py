@@ -128,6 +128,7 @@ def test_serve_prints_its_address_and_takes_server_options(tmp_path: Path) -> No
     text = stderr.decode()
     assert f"http://127.0.0.1:{port}" in text
     assert f"http://127.0.0.1:{port}/webhooks/<store>" in text
+    assert "console: off (set [settings] console_password" in text  # where the console would be, and how
     assert "Traceback" not in text
 
 

@@ -42,7 +42,8 @@ def serve(config: ConfigOption = None,
     shown = f"[{host}]" if ":" in host else host
     err.print(f"ordersync intake on http://{shown}:{port} ({workers} process{'es' * (workers > 1)}"
               f"{'' if local else ', reachable from other hosts'})\n"
-              f"  webhooks: POST http://{shown}:{port}/webhooks/<store>  health: /healthz  ready: /readyz",
+              f"  webhooks: POST http://{shown}:{port}/webhooks/<store>  health: /healthz  ready: /readyz  "
+              f"metrics: /metrics\n  {_console_line(cfg.settings.console_password is not None, shown, port)}",
               soft_wrap=True, markup=False)
     options = {"host": host, "port": port, "log_level": "warning", "access_log": False,
                "timeout_keep_alive": keep_alive, "timeout_graceful_shutdown": timeout,
@@ -52,3 +53,10 @@ def serve(config: ConfigOption = None,
         return
     context.install(context.Context.build(cfg))
     uvicorn.run(create_app(), **options)  # type: ignore[arg-type]
+
+
+def _console_line(enabled: bool, shown: str, port: int) -> str:
+    """Where the web console is, or how to switch it on (it exists only with a password)."""
+    if enabled:
+        return f"console: http://{shown}:{port}/ (log in with [settings] console_password)"
+    return 'console: off (set [settings] console_password = "${ORDERSYNC_CONSOLE_PASSWORD}" to serve it at /)'
