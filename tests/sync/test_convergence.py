@@ -65,6 +65,7 @@ log_level = "WARNING"
 platform = "bigcommerce"
 base_url = "{self.bc_url}"
 credentials = {{ token = "${{CV_BC}}" }}
+options = {{ rate_limit = {{ requests = 100000, per_seconds = 1 }} }}  # the simulator's window is lifted too
 
 [stores.es]
 platform = "evershop"
