@@ -8,7 +8,9 @@ Retry rules, which keep writes exactly-once:
 - A request that never reached the server (connect error or connect timeout) is retried, whatever
   its method.
 - A 429 is retried after the platform's wait when that wait is short; the request was not
-  processed, so this is safe for writes too. Longer waits raise :class:`RateLimited`.
+  processed, so this is safe for writes too. Longer waits raise :class:`RateLimited`, except inside
+  :func:`connectors.ratelimit.patient` (``ordersync sync``), where every wait for the budget or a 429 is
+  waited out without using an attempt.
 - 5xx answers, read timeouts and dropped connections are retried only for idempotent requests
   (GET, HEAD, PUT, DELETE, or a request marked ``idempotent=True``). For a POST or PATCH they raise
   :class:`OutcomeUnknown`: the write may have happened, and only a lookup can tell.
