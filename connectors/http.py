@@ -8,7 +8,9 @@ Retry rules, which keep writes exactly-once:
 - A request that never reached the server (connect error or connect timeout) is retried, whatever
   its method.
 - A 429 is retried after the platform's wait when that wait is short; the request was not
-  processed, so this is safe for writes too. Longer waits raise :class:`RateLimited`.
+  processed, so this is safe for writes too. Longer waits raise :class:`RateLimited`, except inside
+  :func:`connectors.ratelimit.patient` (``ordersync sync``), where every wait for the budget or a 429 is
+  waited out without using an attempt.
 - 5xx answers, read timeouts and dropped connections are retried only for idempotent requests
   (GET, HEAD, PUT, DELETE, or a request marked ``idempotent=True``). For a POST or PATCH they raise
   :class:`OutcomeUnknown`: the write may have happened, and only a lookup can tell.
@@ -37,7 +39,7 @@ from connectors.errors import (
     Transient,
     Unreachable,
 )
-from connectors.ratelimit import BucketSpec, RateLimiter, RateSignal, TokenBucket
+from connectors.ratelimit import BucketSpec, RateLimiter, RateSignal, TokenBucket, current_patience
 
 __all__ = [
     "CallObserver",
@@ -57,6 +59,7 @@ ErrorClassifier = Callable[[httpx.Response], ConnectorError]
 SignalReader = Callable[[httpx.Response], RateSignal | None]
 """Reads the platform's rate-limit headers from a response."""
 
+_PATIENT_429S = 100  # 429s waited out per request under patient(): a platform that never lets us in still ends
 _IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE"})
 log = structlog.get_logger("ordersync.http")
 
@@ -233,11 +236,11 @@ class HttpClient:
         send_headers = dict(headers or {})
         if content is not None:
             send_headers.setdefault("Content-Type", "application/json")
-        attempt = 0
+        attempt = limited = 0
         while True:
             attempt += 1
             queued = time.perf_counter()
-            self.limiter.acquire(self._key, self.bucket, max_wait=self.max_wait)
+            self._acquire()
             started = time.perf_counter()
             waited = started - queued
             try:
@@ -273,8 +276,13 @@ class HttpClient:
             failure = self._classify(response)
             if isinstance(failure, RateLimited):
                 self.limiter.observe(self._key, self.bucket, RateSignal(retry_after=failure.retry_after))
-                if attempt < self.max_attempts and failure.retry_after <= self.max_wait:
+                patience = current_patience()
+                if patience.max_wait >= failure.retry_after and limited < _PATIENT_429S:
+                    limited += 1
+                    attempt -= 1  # a 429 was not processed: waiting it out uses no attempt
                     continue  # the limiter now holds every caller until the platform's reset
+                if attempt < self.max_attempts and failure.retry_after <= self.max_wait:
+                    continue
                 raise failure
             if isinstance(failure, Transient):
                 if safe and attempt < self.max_attempts:
@@ -283,6 +291,24 @@ class HttpClient:
                 if not safe:
                     raise OutcomeUnknown(failure.message, platform=self.platform, status=failure.status)
             raise failure
+
+    def _acquire(self) -> None:
+        """Take a token from the limiter: within ``max_wait``, or within the process's :func:`patient`
+        ceiling when that is longer (telling its hook how long the wait is before waiting)."""
+        patience = current_patience()
+        if patience.max_wait <= self.max_wait:
+            self.limiter.acquire(self._key, self.bucket, max_wait=self.max_wait)
+            return
+        try:
+            self.limiter.acquire(self._key, self.bucket, max_wait=0.0)
+            return
+        except RateLimited as wait:
+            if patience.on_wait is not None:
+                try:
+                    patience.on_wait(self.platform, self.store, wait.retry_after)
+                except Exception as error:  # noqa: BLE001 - a progress display must never break a call
+                    log.warning("http.wait_hook_failed", error=f"{type(error).__name__}: {error}")
+        self.limiter.acquire(self._key, self.bucket, max_wait=patience.max_wait)
 
     def _observe(self, method: str, status: int | None, started: float, waited: float,
                  retry_after: float | None = None) -> None:

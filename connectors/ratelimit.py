@@ -10,15 +10,28 @@ in-process implementation for a single process and for tests.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, runtime_checkable
 
 from connectors.errors import RateLimited
 
-__all__ = ["BucketSpec", "RateLimiter", "RateSignal", "TokenBucket", "Unlimited", "bucket_from_options"]
+__all__ = [
+    "BucketSpec",
+    "Patience",
+    "RateLimiter",
+    "RateSignal",
+    "TokenBucket",
+    "Unlimited",
+    "WaitHook",
+    "bucket_from_options",
+    "current_patience",
+    "patient",
+]
 
 
 @dataclass(frozen=True)
@@ -124,8 +137,8 @@ class TokenBucket:
             if now < blocked_until:
                 self._state[key] = (tokens, now, blocked_until)
                 return blocked_until - now
-            if tokens >= 1.0:
-                self._state[key] = (tokens - 1.0, now, blocked_until)
+            if tokens >= 1.0 - 1e-9:  # a refill that lands a rounding error short of a token is a token
+                self._state[key] = (max(0.0, tokens - 1.0), now, blocked_until)
                 return 0.0
             self._state[key] = (tokens, now, blocked_until)
             return (1.0 - tokens) / spec.rate
@@ -155,3 +168,48 @@ class TokenBucket:
                 if signal.remaining <= 0 and signal.reset_after is not None:
                     blocked_until = max(blocked_until, now + signal.reset_after)
             self._state[key] = (tokens, now, blocked_until)
+
+
+WaitHook = Callable[[str, str, float], None]
+"""Told ``(platform, store, seconds)`` before a request waits for its budget (a progress bar shows it)."""
+
+
+@dataclass(frozen=True)
+class Patience:
+    """How long one request may wait for the budget in this process, and who is told when it does.
+
+    A Celery task keeps the connectors' short ``max_wait`` (it is better retried later than held);
+    ``ordersync sync`` and other one-shot runs wait as long as the quota needs, so a long backfill paces
+    itself instead of failing with ``RateLimited``.
+    """
+
+    max_wait: float = 0.0
+    on_wait: WaitHook | None = None
+
+
+_patience = Patience()
+_patience_lock = threading.Lock()
+
+
+def current_patience() -> Patience:
+    """The process's patience now (``max_wait == 0``: each connector's own ``max_wait`` decides)."""
+    return _patience
+
+
+@contextmanager
+def patient(max_wait: float = math.inf, on_wait: WaitHook | None = None) -> Iterator[Patience]:
+    """Within the block, every connector of this process waits up to ``max_wait`` seconds per request
+    (for its limiter and for the platform's 429 waits) instead of raising ``RateLimited``.
+
+    Process-wide on purpose: connectors fan requests out to their own threads, which would not see a
+    context variable. Nested blocks restore the outer patience on exit.
+    """
+    global _patience
+    chosen = Patience(max_wait=max_wait, on_wait=on_wait)
+    with _patience_lock:
+        before, _patience = _patience, chosen
+    try:
+        yield chosen
+    finally:
+        with _patience_lock:
+            _patience = before

@@ -27,6 +27,7 @@ from sync.adoption import REFRESH_SECONDS
 from sync.config import OrderSyncConfig, Route
 from workers import context
 from workers.app import app as celery_app
+from workers.waiting import show_waits
 
 __all__ = ["Bounds", "Summary", "run_once"]
 
@@ -178,7 +179,7 @@ def run_once(config: OrderSyncConfig, *, route: str | None = None, full: bool = 
     if bounds.orders:  # ids given by the user are the routes' source orders
         stores = sorted({r.source for r in routes})
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=shown, transient=False) as progress:
+                  console=shown, transient=False) as progress, show_waits(progress):  # quota waits, shown
         for store in stores:
             _mirror_store(ctx, store, [r for r, _ in config.routes_from(store) if r in routes], full, summary,
                           breaker, progress, paused, bounds)

@@ -70,13 +70,18 @@ from connectors.merchantpro.wire import (
 )
 from connectors.ratelimit import BucketSpec, RateLimiter, bucket_from_options
 
-__all__ = ["DEFAULT_OPTIONS", "LockedOut", "MerchantProConnector", "classify", "open_connector"]
+__all__ = ["DEFAULT_BUCKET", "DEFAULT_OPTIONS", "LockedOut", "MerchantProConnector", "classify", "open_connector"]
 
 PLATFORM = "merchantpro"
 ORDERS = "/api/v2/orders"
 PRODUCTS = "/api/v2/products"
 PAGE = 100
 FEED_FIELDS = "id,payment_status,shipping_status,date_created,date_modified"
+
+# 4 req/s and 80/min, both fixed windows: a burst of 2 plus 78/min never puts more than 80 requests in any
+# minute nor more than 4 in any second, so the shop never has to refuse one (a burst of 4 at 80/min could
+# put 84 in one minute and 5 in one second).
+DEFAULT_BUCKET = BucketSpec(rate=78 / 60.0, burst=2.0)
 
 DEFAULT_OPTIONS: dict[str, Any] = {
     "lockout_seconds": 300.0,  # how long to stay quiet after a 403 without Retry-After
@@ -151,7 +156,7 @@ class MerchantProConnector:
         self.capabilities: Capabilities = CAPABILITIES
         self.options = merge_options(DEFAULT_OPTIONS, settings.options)
         auth = httpx.BasicAuth(settings.secret("api_key"), settings.secret("api_secret"))
-        bucket = bucket_from_options(self.options, BucketSpec(rate=80 / 60.0, burst=4.0))
+        bucket = bucket_from_options(self.options, DEFAULT_BUCKET)
         self.http = HttpClient(
             platform=PLATFORM, store=settings.store, base_url=settings.base_url, bucket=bucket, limiter=limiter,
             auth=auth, timeout=settings.timeout, transport=transport,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import Counter
 from datetime import timedelta
 from typing import Any
 
@@ -20,14 +21,14 @@ from connectors.errors import (
     Transient,
     UnknownSku,
 )
-from connectors.merchantpro.client import MerchantProConnector, open_connector
+from connectors.merchantpro.client import DEFAULT_BUCKET, MerchantProConnector, open_connector
 from connectors.merchantpro.wire import (
     MerchantProCancel,
     MerchantProShipment,
     MerchantProShipmentUpdate,
     MerchantProStatusUpdate,
 )
-from connectors.ratelimit import TokenBucket
+from connectors.ratelimit import BucketSpec, TokenBucket
 from mappings.base import TargetContext
 from mappings.merchantpro import MAPPING
 from simulators.merchantpro import Simulator, _now
@@ -294,6 +295,7 @@ def test_429_then_success_honours_retry_after(shop: Shop) -> None:
 def test_real_budget_answers_429_with_retry_after(shop: Shop) -> None:
     connector = shop.connect()
     connector.http.max_attempts = 1
+    connector.http.bucket = BucketSpec(rate=100.0, burst=100.0)  # as if another app used the shared budget
     order_id = next(iter(shop.sim.orders))
     for _ in range(4):
         connector.get_order(order_id)
@@ -363,3 +365,23 @@ def test_a_corrupt_cursor_is_an_invalid_payload(connector: MerchantProConnector)
 
     with pytest.raises(InvalidPayload):
         list(connector.iter_orders({"v": 1, "created_high": "not a time", "open": {}}))
+
+
+@pytest.mark.parametrize("offset", [0.0, 0.37, 0.99, 30.5, 59.9])
+def test_default_bucket_stays_inside_both_windows(offset: float) -> None:
+    """4 req/s and 80/min are fixed windows: the default bucket never puts more in one, at any alignment."""
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    bucket = TokenBucket(clock=lambda: now[0], sleep=sleep)
+    sent: list[float] = []
+    for _ in range(400):
+        bucket.acquire("mp", DEFAULT_BUCKET, max_wait=3600.0)
+        sent.append(now[0] + offset)
+    per_second = Counter(int(t) for t in sent)
+    per_minute = Counter(int(t // 60) for t in sent)
+    assert max(per_second.values()) <= 4
+    assert max(per_minute.values()) <= 80
+    assert sent[-1] - sent[0] < 400 / (76 / 60)  # and the budget is used, not wasted
