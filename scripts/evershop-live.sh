@@ -31,8 +31,7 @@ REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 EXT="$REPO/connectors/evershop/extension/ordersync-bridge"
 UP="${EVERSHOP_UP:-}"
 if [ -z "$UP" ]; then
-  for candidate in "$REPO/../shared/tools/evershop-up.sh" "${ORDERSYNC_SHARED:-/nonexistent}/tools/evershop-up.sh" \
-                   /work/shared/tools/evershop-up.sh; do
+  for candidate in "$REPO/../shared/tools/evershop-up.sh"; do  # ../shared beside the checkout, nowhere else
     [ -f "$candidate" ] && { UP="$candidate"; break; }
   done
 fi
