@@ -27,3 +27,11 @@ def shared() -> Path:
     if SHARED is None:
         pytest.skip("../shared (third-party API samples) is not beside this checkout")
     return SHARED
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests against the one real EverShop share a shop and its webhook receiver port: with
+    ``-n auto --dist loadgroup`` they run one after another on a single xdist worker."""
+    for item in items:
+        if item.get_closest_marker("evershop_live"):
+            item.add_marker(pytest.mark.xdist_group("evershop_live"))
