@@ -47,12 +47,13 @@ def _port_free(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) != 0
 
 
-def _customer_order(shop: EverShopConnector, sku: str, qty: int) -> str:
+def _customer_order(shop: EverShopConnector, sku: str, qty: int, email: str | None = None) -> str:
     """Place an order on EverShop as a storefront customer would (guest cart → COD checkout)."""
     address = EverShopAddress(full_name="Live Buyer", address_1="1 Main St", city="Boston", province="US-MA",
                               country="US", postcode="02134", telephone="5550100")
-    plan = EverShopCreatePlan(items=[EverShopCartItem(sku=sku, qty=qty)], customer_email=f"live-{uuid.uuid4().hex[:8]}"
-                              "@example.com", customer_full_name="Live Buyer", shipping_address=address,
+    plan = EverShopCreatePlan(items=[EverShopCartItem(sku=sku, qty=qty)],
+                              customer_email=email or f"live-{uuid.uuid4().hex[:8]}@example.com",
+                              customer_full_name="Live Buyer", shipping_address=address,
                               billing_address=address)
     return shop.create_order(plan, OrderReference(key=f"customer:{uuid.uuid4().hex}")).id
 

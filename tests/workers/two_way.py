@@ -9,15 +9,17 @@ mirrored back, and each binding is one-to-one.
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
 from simulators import FaultConfig
+from sync.models import Binding
 from tests.workers.cluster import WEBHOOK_SECRET, Cluster
 from tests.workers.shoppers import place
 
-__all__ = ["TwoWayFigures", "run_two_way", "setup_two_way"]
+__all__ = ["TwoWayFigures", "measure", "run_two_way", "settle_and_measure", "setup_two_way"]
 
 CURRENCY = {"merchantpro": "RON"}
 SKUS = ("MUG-BLK", "MUG-WHT")
@@ -92,15 +94,25 @@ def _order_ids(cluster: Cluster, name: str) -> set[str]:
     return {str(key) for key in simulator.orders}
 
 
-def measure(cluster: Cluster, placed: dict[str, list[str]]) -> TwoWayFigures:
-    """Count mirrors, duplicates and mismatches from the shops themselves and the bindings."""
+def measure(cluster: Cluster, placed: dict[str, list[str]], *,
+            order_ids: Callable[[str], set[str]] | None = None,
+            foreign: Callable[[Binding], bool] | None = None) -> TwoWayFigures:
+    """Count mirrors, duplicates and mismatches from the shops themselves and the bindings.
+
+    ``placed`` names the two stores (routes ``x-to-y`` both ways) and the customer orders on each.
+    ``order_ids`` lists a store's orders that count (default: every order on its simulator; a real
+    shop holds others); ``foreign`` drops bindings of orders that are none of this run's business
+    (a real shop's other customers).
+    """
+    first, second = placed
+    list_ids = order_ids or (lambda name: _order_ids(cluster, name))
     problems: list[str] = []
-    bindings = [b for b in cluster.bindings() if not b.deleted]
+    bindings = [b for b in cluster.bindings() if not b.deleted and not (foreign and foreign(b))]
     linked = [b for b in bindings if b.state == "linked" and b.target_id]
     mirrors = 0
     mismatched = 0
     targets: dict[tuple[str, str], int] = {}
-    for side, other in (("a", "b"), ("b", "a")):
+    for side, other in ((first, second), (second, first)):
         mine = {b.source_id: b for b in linked if b.route == f"{side}-to-{other}"}
         for order_id in placed[side]:
             binding = mine.get(order_id)
@@ -123,24 +135,33 @@ def measure(cluster: Cluster, placed: dict[str, list[str]]) -> TwoWayFigures:
     if shared:
         problems.append(f"{shared} target orders are bound more than once")
     duplicates = shared
-    for side in ("a", "b"):
-        extra = len(_order_ids(cluster, side)) - len(placed["a"]) - len(placed["b"])
+    for side in (first, second):
+        extra = len(list_ids(side)) - len(placed[first]) - len(placed[second])
         if extra:
             problems.append(f"shop {side} holds {extra} orders more than customers + mirrors")
         duplicates += max(0, extra)
-    return TwoWayFigures(len(placed["a"]), len(placed["b"]), mirrors, duplicates, mismatched, problems)
+    return TwoWayFigures(len(placed[first]), len(placed[second]), mirrors, duplicates, mismatched, problems)
 
 
 def run_two_way(cluster: Cluster, per_side: int, *, threads: int = 4, seed: int = 9,
                 timeout: float = 300.0) -> TwoWayFigures:
     """Place ``per_side`` orders on each shop, wait until the cluster is idle, and measure."""
     placed = _place_all(cluster, per_side, threads, seed)
-    routes = ("a-to-b", "b-to-a")
+    return settle_and_measure(cluster, placed, timeout=timeout)
+
+
+def settle_and_measure(cluster: Cluster, placed: dict[str, list[str]], *, timeout: float = 300.0,
+                       **counting: Any) -> TwoWayFigures:
+    """Wait until every placed order is linked and the cluster is idle, then :func:`measure`."""
+    first, second = placed
+    routes = {f"{first}-to-{second}": set(placed[first]), f"{second}-to-{first}": set(placed[second])}
+    wanted = len(placed[first]) + len(placed[second])
 
     def all_linked() -> bool:
-        linked = [b for b in cluster.bindings() if b.state == "linked" and b.route in routes]
-        return len(linked) >= 2 * per_side
+        linked = [b for b in cluster.bindings()
+                  if b.state == "linked" and b.source_id in routes.get(b.route, set())]
+        return len(linked) >= wanted
 
-    cluster.wait(all_linked, timeout, f"{2 * per_side} mirrors")
+    cluster.wait(all_linked, timeout, f"{wanted} mirrors")
     cluster.settle(timeout=timeout, quiet=3.0)
-    return measure(cluster, placed)
+    return measure(cluster, placed, **counting)
