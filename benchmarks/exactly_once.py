@@ -23,32 +23,18 @@ import argparse
 import sys
 import tempfile
 import time
-import uuid
 from collections import Counter
 from pathlib import Path
 
 import redis
-from sqlalchemy import create_engine, text
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from scratch_db import create_database, drop_database  # noqa: E402 - benchmarks/scratch_db.py, beside this script
+
 from simulators import FaultConfig  # noqa: E402
 from tests.workers.cluster import Cluster  # noqa: E402
-
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-
-
-def _database(tmp: Path) -> tuple[str, str | None]:
-    try:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 2})
-        name = f"ordersync_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", name
-    except Exception:  # noqa: BLE001 - PostgreSQL is optional
-        return f"sqlite:///{tmp / 'state.db'}", None
 
 
 def main() -> None:
@@ -67,7 +53,7 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, default=3, help="Children per worker process.")
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ordersync-bench-"))
-    database, pg_name = _database(tmp)
+    database, pg_name = create_database(tmp)
     if pg_name:
         from sync.store import Store
 
@@ -78,7 +64,7 @@ def main() -> None:
         try:
             run_chaos(args, tmp, database, lambda line: print(line, flush=True))
         finally:
-            _drop(pg_name)
+            drop_database(pg_name)
         return
     redis.Redis.from_url(args.redis).flushdb()
     cluster = Cluster(tmp=tmp, redis_url=args.redis, database_url=database)
@@ -114,15 +100,7 @@ def main() -> None:
     finally:
         cluster.close()
         redis.Redis.from_url(args.redis).flushdb()
-        _drop(pg_name)
-
-
-def _drop(pg_name: str | None) -> None:
-    if pg_name:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
-        admin.dispose()
+        drop_database(pg_name)
 
 
 if __name__ == "__main__":

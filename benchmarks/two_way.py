@@ -18,34 +18,21 @@ import argparse
 import sys
 import tempfile
 import time
-import uuid
 from pathlib import Path
 
 import redis
-from sqlalchemy import create_engine, text
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+
+from scratch_db import create_database, drop_database  # noqa: E402 - benchmarks/scratch_db.py, beside this script
 
 from simulators import FaultConfig  # noqa: E402
 from tests.workers.cluster import Cluster  # noqa: E402
 from tests.workers.two_way import run_two_way, setup_two_way  # noqa: E402
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 PAIRS = {"evershop-bigcommerce": ("evershop", "bigcommerce"), "evershop-merchantpro": ("evershop", "merchantpro"),
          "merchantpro-bigcommerce": ("merchantpro", "bigcommerce")}
-
-
-def _database(tmp: Path) -> tuple[str, str | None]:
-    try:
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 2})
-        name = f"ordersync_bench_{uuid.uuid4().hex[:8]}"
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-        admin.dispose()
-        return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", name
-    except Exception:  # noqa: BLE001 - PostgreSQL is optional
-        return f"sqlite:///{tmp / 'state.db'}", None
 
 
 def main() -> None:
@@ -59,7 +46,7 @@ def main() -> None:
     parser.add_argument("--timeout", type=float, default=3600.0)
     args = parser.parse_args()
     tmp = Path(tempfile.mkdtemp(prefix="ordersync-bench-"))
-    database, pg_name = _database(tmp)
+    database, pg_name = create_database(tmp)
     if pg_name:
         from sync.store import Store
 
@@ -81,11 +68,7 @@ def main() -> None:
     finally:
         cluster.close()
         redis.Redis.from_url(args.redis).flushdb()
-        if pg_name:
-            admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-            with admin.connect() as conn:
-                conn.execute(text(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)'))
-            admin.dispose()
+        drop_database(pg_name)
 
 
 if __name__ == "__main__":
