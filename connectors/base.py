@@ -144,7 +144,13 @@ class ProductRef(BaseModel):
 
 
 class OrderChange(BaseModel):
-    """One order the change feed saw: its id and, when the platform tells, when it changed."""
+    """One order the change feed saw: its id and, when the platform tells, when it changed.
+
+    Where the list page carries the whole order (BigCommerce with ``include``, MerchantPro, EverShop's
+    GraphQL page), ``snapshot`` is that list row as served and ``read_at`` when it was read:
+    :meth:`Connector.hydrate` turns it into the bundle :meth:`Connector.get_order` would return,
+    fetching only the sub-resources the row says exist, so a fresh change costs no per-order read.
+    """
 
     model_config = ConfigDict(frozen=True)
 
@@ -152,6 +158,8 @@ class OrderChange(BaseModel):
     updated_at: datetime | None = None
     number: str | None = None
     reference: str | None = Field(default=None, description="Our reference on this order, when the list carries it.")
+    snapshot: dict[str, Any] | None = Field(default=None, description="The list row, when it holds the order.")
+    read_at: datetime | None = Field(default=None, description="When that list page was read (UTC).")
 
 
 class WebhookEvent(BaseModel):
@@ -225,6 +233,15 @@ class Connector(Protocol):
 
     def get_orders(self, order_ids: Sequence[str]) -> Iterator[tuple[str, dict[str, Any] | Exception]]:
         """Bundles for many orders, fetched concurrently within the rate limit."""
+        ...
+
+    def hydrate(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """The bundle :meth:`get_order` would return, built from a change's ``snapshot`` (a list row).
+
+        Only the sub-resources the row says exist are fetched (shipments when something shipped,
+        coupons when there is a coupon discount, all products past the list's line cap); an order
+        whose row holds everything costs no call.
+        """
         ...
 
     def find_by_reference(self, ref: OrderReference) -> str | None:

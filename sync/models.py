@@ -63,6 +63,11 @@ class Binding(SQLModel, table=True):
     ``state`` is ``pending`` from just before the create call until the target id is known, then
     ``linked``. ``source_seen_hash``/``target_seen_hash`` are the synced projection of each side as
     last seen after a sync: an unchanged side — including our own write echoing back — is skipped.
+
+    ``target_state`` is the mirror's last known state (the bundle its platform would serve), built
+    from what was read or written, so a write is not followed by a read. ``target_updated_at`` is the
+    mirror's own modification stamp when last read; ``target_synced_at`` is when ordersync last read
+    or wrote it: a sweep takes a target list row stamped no later than that as unchanged.
     """
 
     __tablename__ = "bindings"
@@ -86,6 +91,9 @@ class Binding(SQLModel, table=True):
     source_seen_hash: str | None = Field(default=None, max_length=64)
     target_seen_hash: str | None = Field(default=None, max_length=64)
     source_updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    target_state: dict[str, Any] | None = _json()
+    target_updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    target_synced_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     pending_since: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     deleted: bool = False
     created_at: datetime = _ts()

@@ -443,6 +443,10 @@ class BigCommerceConnector:
             bundle[name] = job.result()
         return bundle
 
+    def hydrate(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """The bundle for a change's list row: read whole with :meth:`get_order` (the list row is not used yet)."""
+        return self.get_order(str(snapshot["id"]))
+
     def get_orders(self, order_ids: Sequence[str]) -> Iterator[tuple[str, dict[str, Any] | Exception]]:
         """Bundles for many orders, ``concurrency`` at a time (every request passes the limiter)."""
         yield from fan_out(self.get_order, order_ids, workers=max(1, int(self.options["concurrency"])))

@@ -436,6 +436,10 @@ class CsCartConnector:
                 return out
             page += 1
 
+    def hydrate(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """The bundle for a change's list row: read whole with :meth:`get_order` (the list row is not used yet)."""
+        return self.get_order(str(snapshot["order_id"]))
+
     def get_orders(self, order_ids: Sequence[str]) -> Iterator[tuple[str, dict[str, Any] | Exception]]:
         """Bundles for many orders, ``workers`` at a time, within the rate limit."""
         return fan_out(self.get_order, order_ids, workers=int(self.options["workers"]))

@@ -634,6 +634,10 @@ class EverShopConnector:
             raise NotFound(f"order {order_id} not found", platform=PLATFORM)
         return order
 
+    def hydrate(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """The bundle for a change's list row: read whole with :meth:`get_order` (the list row is not used yet)."""
+        return self.get_order(str(snapshot["uuid"]))
+
     def get_orders(self, order_ids: Sequence[str]) -> Iterator[tuple[str, dict[str, Any] | Exception]]:
         """Many orders, fetched on a few threads (every request still passes the rate limiter)."""
         return fan_out(self.get_order, order_ids, workers=int(self.options["workers"]))
