@@ -98,6 +98,11 @@ class Capabilities(BaseModel):
     cancel_idempotent: bool = Field(description="Cancelling twice is harmless.")
     webhooks: Literal["native", "bridge", "none"]
     modified_since_filter: bool = Field(description="The order list can be filtered by modification time.")
+    modified_stamp_moves: bool = Field(
+        description="The order's modification stamp (as the list serves it) moves on every change, so a sweep can "
+                    "tell a changed order from its list row; where it never moves (EverShop) the sweep compares a "
+                    "hash of the synced projection instead."
+    )
     reference_field: str = Field(description="Where ordersync stamps its reference on created orders.")
     rate_limit: str = Field(description="The platform's documented request budget.")
     cannot_carry: tuple[str, ...] = Field(

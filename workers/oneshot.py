@@ -27,6 +27,7 @@ from sync.adoption import REFRESH_SECONDS
 from sync.config import OrderSyncConfig, Route
 from workers import context
 from workers.app import app as celery_app
+from workers.sweep import Lists, plan_route, reconcile_kwargs
 from workers.waiting import show_waits
 
 __all__ = ["Bounds", "Summary", "run_once"]
@@ -71,6 +72,7 @@ class Summary:
     errors: list[str] = field(default_factory=list)
     failed_stores: dict[str, str] = field(default_factory=dict)
     skipped: int = 0
+    compared: int = 0  # --full: list rows compared with the bindings
     paused: list[str] = field(default_factory=list)
     planned: list[Any] = field(default_factory=list)  # dry run: the writes it would have made
 
@@ -89,6 +91,8 @@ class Summary:
         table = Table(title="Sync summary", title_justify="left")
         table.add_column("what")
         table.add_column("count", justify="right")
+        if self.compared:
+            table.add_row("list rows compared (--full)", str(self.compared))
         for outcome, count in sorted(self.outcomes.items()):
             table.add_row(f"orders {outcome}", str(count))
         for op, count in sorted(self.applied.items()):
@@ -180,10 +184,77 @@ def run_once(config: OrderSyncConfig, *, route: str | None = None, full: bool = 
         stores = sorted({r.source for r in routes})
     with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=shown, transient=False) as progress, show_waits(progress):  # quota waits, shown
-        for store in stores:
-            _mirror_store(ctx, store, [r for r, _ in config.routes_from(store) if r in routes], full, summary,
-                          breaker, progress, paused, bounds)
+        if full and not bounds.active:  # --full: the sweep by list (only what differs is reconciled)
+            _sweep_routes(ctx, routes, stores, summary, breaker, progress, paused)
+        else:
+            for store in stores:
+                _mirror_store(ctx, store, [r for r, _ in config.routes_from(store) if r in routes], full, summary,
+                              breaker, progress, paused, bounds)
     return summary
+
+
+def _sweep_routes(ctx: context.Context, routes: list[Route], stores: list[str], summary: Summary,
+                  breaker: _Breaker, progress: Progress, paused: Collection[str]) -> None:
+    """``sync --full``: sweep each route by list (:mod:`workers.sweep`) and reconcile what differs, deeply.
+
+    Each store's list is read once for every route on it; reading it is the store's probe. A source
+    store whose routes all finished gets the list's cursor (and its paused routes the listed orders).
+    """
+    reading = progress.add_task("reading the order lists", total=None)
+    lists = Lists(ctx, on_row=lambda count: progress.update(reading, completed=count))
+    incomplete: set[str] = set()
+    for r in routes:
+        if not _sweep_route(ctx, r, lists, summary, breaker, progress):
+            incomplete |= {r.source, r.target}
+    progress.remove_task(reading)
+    for store in stores:
+        listed = lists.read(store)
+        if listed is None or store in incomplete:
+            ctx.store.save_cursor(store, None, error="not advanced: " + ("; ".join(
+                f"{name} failed" for name in summary.failed_stores) or "its sweep did not finish"))
+            continue
+        for r, _ in ctx.config.routes_from(store):
+            if r.name in paused:  # the cursor moves on: keep these orders for the paused route
+                for order_id in listed.rows:
+                    ctx.store.defer_work(r.name, store, order_id)
+        ctx.store.save_cursor(store, listed.cursor)
+
+
+def _sweep_route(ctx: context.Context, r: Route, lists: Lists, summary: Summary, breaker: _Breaker,
+                 progress: Progress) -> bool:
+    """Plan one route's sweep and run its reconciles in this process; returns whether all of it ran."""
+    from workers.tasks import reconcile
+
+    if breaker.down(r.source) or breaker.down(r.target):
+        return False
+    try:
+        plan = plan_route(ctx, r, lists)
+    except StoreDown as error:
+        breaker.trip(error.store if isinstance(error, Unreachable) and error.store in (r.source, r.target)
+                     else r.target if lists.read(r.source) else r.source, error)
+        return False
+    except OrderSyncError as error:
+        summary.errors.append(f"{r.name}: {error}")
+        return False
+    summary.compared += plan.compared
+    summary.outcomes["unchanged"] += plan.unchanged
+    task = progress.add_task(f"reconciling what differs on {r.name}", total=len(plan.items))
+    for item in plan.items:
+        progress.advance(task)
+        if breaker.down(r.source) or breaker.down(r.target):
+            summary.skipped += 1
+            continue
+        try:
+            result = reconcile.apply(args=(r.name, item.store, item.order_id),
+                                     kwargs=reconcile_kwargs(item)).get(disable_sync_subtasks=False)
+        except Unreachable as error:
+            breaker.trip(error.store if error.store in (r.source, r.target) else _other(r, item.store), error)
+            summary.skipped += 1
+            continue
+        summary.outcomes[str(result.get("outcome"))] += 1
+        for op in result.get("applied") or []:
+            summary.applied[op] += 1
+    return not (breaker.down(r.source) or breaker.down(r.target))
 
 
 def _mirror_store(ctx: context.Context, store: str, readers: list[Route], full: bool, summary: Summary,

@@ -1,4 +1,4 @@
-"""Celery tasks: ``poll``, ``reconcile``, ``handle_webhook`` and the deep ``reconcile_all`` sweep.
+"""Celery tasks: ``poll``, ``reconcile``, ``handle_webhook`` and the ``reconcile_all`` sweep (by list, per route).
 
 Tasks carry only identifiers, never order data: each ``reconcile`` reloads the order and diffs
 it (state-based), so a duplicated, late or reordered task is harmless.
@@ -26,7 +26,7 @@ from __future__ import annotations
 import os
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -44,11 +44,10 @@ from workers.locks import LockBusy, LockLost
 from workers.pause import drain_deferred, store_is_paused
 
 __all__ = ["PUBLISH_GRACE", "REDRIVE_AFTER", "SMALL_POLL", "backoff", "drive", "handle_webhook", "poll",
-           "publish_due", "reconcile", "reconcile_all", "relay_inbox"]
+           "publish_due", "reconcile", "reconcile_all", "relay_inbox", "sweep_route"]
 
 log = structlog.get_logger("ordersync.tasks")
 MAX_DELIVERIES = 5
-SWEEP_DAYS = 30
 SMALL_POLL = 50
 """A poll that found more orders than this sends their reconciles to the backfill queue."""
 PUBLISH_GRACE = float(os.environ.get("ORDERSYNC_PUBLISH_GRACE", "30"))
@@ -176,21 +175,30 @@ def _reconcile(self: Task, route: str, store: str, order_id: str, attempt: int, 
                 "target_id": result.target_id}
 
 
-def enqueue_reconcile(route: str, store: str, order_id: str, lane: str = "realtime", *, deep: bool = False) -> None:
-    """Queue a reconcile (runs inline on the embedded broker); ``deep`` for the sweep's target check."""
-    reconcile.apply_async((route, store, order_id), kwargs={"deep": True} if deep else None, queue=queue_for(lane))
+def enqueue_reconcile(route: str, store: str, order_id: str, lane: str = "realtime", *, deep: bool = False,
+                      extra: Mapping[str, Any] | None = None) -> None:
+    """Queue a reconcile (runs inline on the embedded broker); ``deep`` for the sweep's target check;
+    ``extra``: more task keyword arguments (a sweep's planned ``deep`` and list row)."""
+    kwargs = {**({"deep": True} if deep else {}), **(extra or {})}
+    reconcile.apply_async((route, store, order_id), kwargs=kwargs or None, queue=queue_for(lane))
 
 
-def publish_due(rows: Sequence[DueWork]) -> int:
+def publish_due(rows: Sequence[DueWork], kwargs: Mapping[DueKey, Mapping[str, Any]] | None = None) -> int:
     """Publish the reconciles of due rows; returns how many reached the broker.
 
     A publish that fails stops the batch (the broker is down): the rows left stay due and the
     watchdog publishes them later. Published rows are re-driven only after :data:`REDRIVE_AFTER`.
+    ``kwargs`` adds task keyword arguments per key (the watchdog's re-drive goes without them).
     """
     published: list[int] = []
     try:
         for row in rows:
-            enqueue_reconcile(row.route, row.store, row.order_id, row.lane, deep=row.reason == "sweep")
+            extra = (kwargs or {}).get((row.route, row.store, row.order_id))
+            if extra:
+                enqueue_reconcile(row.route, row.store, row.order_id, row.lane, deep=row.reason == "sweep",
+                                  extra=extra)
+            else:
+                enqueue_reconcile(row.route, row.store, row.order_id, row.lane, deep=row.reason == "sweep")
             if row.id is not None:
                 published.append(row.id)
     except Exception as error:  # kombu/redis errors of every kind: the rows stay due
@@ -205,10 +213,11 @@ def publish_due(rows: Sequence[DueWork]) -> int:
 
 
 def drive(keys: Sequence[DueKey], *, reason: str, lane: str = "realtime",
-          cursor: tuple[str, Any] | None = None) -> int:
-    """Record ``keys`` as due work (with ``cursor``, in one transaction), then publish their reconciles."""
+          cursor: tuple[str, Any] | None = None, kwargs: Mapping[DueKey, Mapping[str, Any]] | None = None) -> int:
+    """Record ``keys`` as due work (with ``cursor``, in one transaction), then publish their reconciles
+    (with ``kwargs`` per key, see :func:`publish_due`)."""
     rows = context.current().store.record_due(keys, reason=reason, lane=lane, delay=PUBLISH_GRACE, cursor=cursor)
-    return publish_due(rows)
+    return publish_due(rows, kwargs)
 
 
 @app.task(bind=True, name="ordersync.poll", acks_late=True, max_retries=None)
@@ -264,13 +273,14 @@ def handle_webhook(self: Task, inbox_id: int) -> dict[str, Any]:
 
 @app.task(bind=True, name="ordersync.reconcile_all", acks_late=True, max_retries=None)
 def reconcile_all(self: Task) -> dict[str, Any]:
-    """The deep sweep: re-read every store from the beginning, and retry what is parked or stuck."""
+    """The daily sweep: one sweep by list per route (each a task of its own, so workers share them), and
+    a retry of what is parked or stuck."""
     ctx = context.current()
     stores = sorted({store for route in ctx.config.routes
                      for store in ([route.source, route.target] if route.two_way else [route.source])})
-    for store in stores:
-        if not store_is_paused(ctx, store):
-            poll.apply_async((store,), {"full": True}, queue=queue_for("backfill"))
+    routes = [route.name for route in ctx.config.routes if not ctx.store.is_paused(route.name)]
+    for name in routes:
+        sweep_route.apply_async((name,), queue=queue_for("backfill"))
     drained = drain_deferred(ctx)
     keys: list[DueKey] = []
     for item in ctx.store.attention(kinds=("unknown_sku", "retries_exhausted", "error")):
@@ -279,12 +289,31 @@ def reconcile_all(self: Task) -> dict[str, Any]:
             keys.append((replay["route"], replay["store"], replay["order_id"]))
     keys += [(b.route, b.source_store, b.source_id)
              for b in ctx.store.stale_pending(ctx.engine.clock() - timedelta(minutes=5))]
-    retried = len(keys) + drained
-    # Deletions leave no trace in a change feed (CS-Cart has no webhooks): re-check recent mirrors.
-    swept = [(b.route, b.source_store, b.source_id)
-             for b in ctx.store.recent_links(ctx.engine.clock() - timedelta(days=SWEEP_DAYS))]
-    drive(keys + swept, reason="sweep", lane="backfill")
-    return {"stores": stores, "retried": retried, "swept": len(swept)}
+    drive(keys, reason="sweep", lane="backfill")
+    return {"stores": stores, "retried": len(keys) + drained, "swept": routes}
+
+
+@app.task(bind=True, name="ordersync.sweep_route", acks_late=True, max_retries=None)
+def sweep_route(self: Task, route: str) -> dict[str, Any]:
+    """Sweep one route by list (see :mod:`workers.sweep`): read both stores' lists, compare them with the
+    bindings, and record and publish a reconcile for each order that differs, with its list row."""
+    from workers.sweep import Lists, plan_route, reconcile_kwargs, sweep_keys
+
+    ctx = context.current()
+    if ctx.store.is_paused(route):
+        return {"route": route, "reason": f"route {route} is paused"}
+    try:
+        plan = plan_route(ctx, ctx.config.route(route), Lists(ctx))
+    except RateLimited as error:
+        return _retry(self, error.retry_after, route=route)  # type: ignore[no-any-return]
+    except OrderSyncError as error:
+        log.error("sweep.failed", route=route, reason=str(error))
+        return {"route": route, "error": str(error)}
+    keys = sweep_keys(plan)
+    kwargs = {key: reconcile_kwargs(item) for key, item in zip(keys, plan.items, strict=True)}
+    published = drive(keys, reason="sweep", lane="backfill", kwargs=kwargs)
+    return {"route": route, "compared": plan.compared, "unchanged": plan.unchanged, "reconciles": len(keys),
+            "published": published}
 
 
 @app.task(bind=True, name="ordersync.relay", acks_late=True, max_retries=None)

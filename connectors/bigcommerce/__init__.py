@@ -26,6 +26,7 @@ CAPABILITIES = Capabilities(
     cancel_idempotent=True,
     webhooks="native",
     modified_since_filter=True,
+    modified_stamp_moves=True,
     reference_field="external_order_id + external_source",
     rate_limit="150 requests / 30 s per store, shared by every app (Standard/Plus; Pro 450 / 30 s)",
     cannot_carry=(

@@ -31,6 +31,7 @@ CAPABILITIES = Capabilities(
     cancel_idempotent=True,
     webhooks="none",
     modified_since_filter=True,
+    modified_stamp_moves=True,
     reference_field="details (admin notes): a marker line [ordersync:<store>:<id>]",
     rate_limit="none documented (host/WAF limits only); ordersync paces at option rate_limit (10 per second)",
     cannot_carry=(

@@ -39,6 +39,7 @@ CAPABILITIES = Capabilities(
     cancel_idempotent=False,
     webhooks="bridge",
     modified_since_filter=False,
+    modified_stamp_moves=False,
     reference_field=f"order metafield {REFERENCE_METAFIELD} (+ the checked-out cart id)",
     rate_limit="undocumented: 120 /api requests per 60 s per client IP, hard-coded in 2.2.1 (RateLimit-* headers)",
     cannot_carry=(

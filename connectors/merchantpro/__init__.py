@@ -27,6 +27,7 @@ CAPABILITIES = Capabilities(
     cancel_idempotent=True,
     webhooks="native",
     modified_since_filter=False,
+    modified_stamp_moves=True,
     reference_field="tags[].name",
     rate_limit="4 req/s, 80/min, 3,600/h, 60,000/day per shop (shared by all integrations)",
     cannot_carry=(

@@ -1,8 +1,11 @@
-"""``ordersync sweep [--route R]``: the deep sweep on demand, deletions included, with a progress bar.
+"""``ordersync sweep [--route R]``: the sweep by list on demand, deletions included, with a progress bar.
 
-On the embedded broker the reconciles run in this process; with a real broker they are recorded
-as due work and published to the backfill queue, so every running worker takes a share, and the
-bar follows the due-work rows until they are done (``--no-wait`` returns once they are queued).
+Both stores' lists are read and compared with the bindings (:mod:`workers.sweep`); only the orders
+that differ are reconciled (deeply). The summary says how many list rows were compared, how many
+bound orders were unchanged and what the reconciles did. On the embedded broker the reconciles run
+in this process; with a real broker they are recorded as due work and published to the backfill
+queue, so every running worker takes a share, and the bar follows the due-work rows until they are
+done (``--no-wait`` returns once they are queued).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from rich.table import Table
 
 from sync.config import OrderSyncConfig, Route
 from sync.store import DueKey
+from sync.sweep import SweepItem, SweepPlan
 from workers import context
 from workers.commands.common import ConfigOption, UsageProblem, err, load, out
 
@@ -28,28 +32,34 @@ def sweep(route: Annotated[str | None, typer.Option(help="Only this route.")] = 
           wait: Annotated[bool, typer.Option("--wait/--no-wait", help="With workers: wait until every order "
                                              "was reconciled.")] = True,
           config: ConfigOption = None) -> None:
-    """Reconcile every order of the route(s) now, and delete the mirrors of orders gone from the source."""
-    from workers.sweep import sweep_keys
+    """Compare the route(s)' lists with the bindings; reconcile what differs, delete mirrors of deleted orders."""
+    from workers.sweep import Lists, plan_route
 
     cfg = load(config)
     routes = _routes(cfg, route)
     ctx = context.Context.build(cfg)
     context.install(ctx)
-    keys: list[DueKey] = []
+    plans: list[SweepPlan] = []
     with _progress() as progress:
+        reading = progress.add_task("reading the order lists", total=None)
+        lists = Lists(ctx, on_row=_counter(progress, reading))
         for r in routes:
-            reading = progress.add_task(f"reading {r.source}" + (f" and {r.target}" if r.two_way else ""), total=None)
-            keys += sweep_keys(ctx, r, on_page=_counter(progress, reading))
-            progress.remove_task(reading)
+            progress.update(reading, description=f"reading {r.source} and {r.target}")
+            plans.append(plan_route(ctx, r, lists))
+        progress.remove_task(reading)
+        items = [(plan.route, item) for plan in plans for item in plan.items]
         if cfg.settings.broker_url.startswith("memory"):
-            outcomes = _inline(keys, progress)
+            outcomes = _inline(items, progress)
         else:
-            outcomes = _across_workers(ctx, keys, progress, wait)
+            outcomes = _across_workers(ctx, items, progress, wait)
     table = Table(title="Sweep summary", title_justify="left")
     table.add_column("what")
     table.add_column("orders", justify="right")
+    table.add_row("list rows compared", str(sum(p.compared for p in plans)))
+    table.add_row("bound orders unchanged (not read)", str(sum(p.unchanged for p in plans)))
+    table.add_row("reconciled", str(len(items)))
     for outcome, count in sorted(outcomes.items()):
-        table.add_row(outcome, str(count))
+        table.add_row(f"  {outcome}", str(count))
     out.print(table)
     if outcomes.get("parked"):
         out.print(f"[yellow]{outcomes['parked']} order(s) need attention:[/] see `ordersync status`.")
@@ -75,26 +85,32 @@ def _progress() -> Progress:
                     console=err, transient=False)
 
 
-def _inline(keys: list[DueKey], progress: Progress) -> Counter[str]:
-    """Reconcile every key in this process (embedded broker)."""
+def _inline(items: list[tuple[str, SweepItem]], progress: Progress) -> Counter[str]:
+    """Reconcile every planned order in this process (embedded broker)."""
     from workers.app import app as celery_app
+    from workers.sweep import reconcile_kwargs
     from workers.tasks import reconcile
 
     celery_app.conf.task_always_eager = True
     outcomes: Counter[str] = Counter()
-    bar = progress.add_task("sweeping", total=len(keys))
-    for route, store, order_id in keys:
-        result = reconcile.apply(args=(route, store, order_id)).get(disable_sync_subtasks=False)
+    bar = progress.add_task("reconciling what differs", total=len(items))
+    for route, item in items:
+        result = reconcile.apply(args=(route, item.store, item.order_id),
+                                 kwargs=reconcile_kwargs(item)).get(disable_sync_subtasks=False)
         outcomes[str(result.get("outcome"))] += 1
         progress.advance(bar)
     return outcomes
 
 
-def _across_workers(ctx: context.Context, keys: list[DueKey], progress: Progress, wait: bool) -> Counter[str]:
-    """Record the keys as due work, publish them to the backfill queue, follow them until done."""
+def _across_workers(ctx: context.Context, items: list[tuple[str, SweepItem]], progress: Progress,
+                    wait: bool) -> Counter[str]:
+    """Record the planned orders as due work, publish them to the backfill queue, follow them until done."""
+    from workers.sweep import reconcile_kwargs
     from workers.tasks import drive
 
-    published = drive(keys, reason="sweep", lane="backfill")
+    keys: list[DueKey] = [(route, item.store, item.order_id) for route, item in items]
+    kwargs = {key: reconcile_kwargs(item) for key, (_, item) in zip(keys, items, strict=True)}
+    published = drive(keys, reason="sweep", lane="backfill", kwargs=kwargs)
     if published < len(keys):
         err.print(f"[yellow]{len(keys) - published} reconcile(s) could not be queued now;[/] the watchdog "
                   "publishes them when the broker answers.")
