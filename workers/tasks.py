@@ -278,7 +278,9 @@ def reconcile_all(self: Task) -> dict[str, Any]:
     ctx = context.current()
     stores = sorted({store for route in ctx.config.routes
                      for store in ([route.source, route.target] if route.two_way else [route.source])})
-    routes = [route.name for route in ctx.config.routes if not ctx.store.is_paused(route.name)]
+    # A paused route is swept while another route reads its source (its differing orders are kept for
+    # the resume, as a poll keeps them); a store that only paused routes read is left alone.
+    routes = [route.name for route in ctx.config.routes if not store_is_paused(ctx, route.source)]
     for name in routes:
         sweep_route.apply_async((name,), queue=queue_for("backfill"))
     drained = drain_deferred(ctx)
@@ -296,12 +298,11 @@ def reconcile_all(self: Task) -> dict[str, Any]:
 @app.task(bind=True, name="ordersync.sweep_route", acks_late=True, max_retries=None)
 def sweep_route(self: Task, route: str) -> dict[str, Any]:
     """Sweep one route by list (see :mod:`workers.sweep`): read both stores' lists, compare them with the
-    bindings, and record and publish a reconcile for each order that differs, with its list row."""
+    bindings, and record and publish a reconcile for each order that differs, with its list row (a paused
+    route keeps them as deferred work instead)."""
     from workers.sweep import Lists, plan_route, reconcile_kwargs, sweep_keys
 
     ctx = context.current()
-    if ctx.store.is_paused(route):
-        return {"route": route, "reason": f"route {route} is paused"}
     try:
         plan = plan_route(ctx, ctx.config.route(route), Lists(ctx))
     except RateLimited as error:
@@ -310,6 +311,10 @@ def sweep_route(self: Task, route: str) -> dict[str, Any]:
         log.error("sweep.failed", route=route, reason=str(error))
         return {"route": route, "error": str(error)}
     keys = sweep_keys(plan)
+    if ctx.store.is_paused(route):  # keep the work for the resume
+        for _, store, order_id in keys:
+            ctx.store.defer_work(route, store, order_id)
+        return {"route": route, "compared": plan.compared, "unchanged": plan.unchanged, "deferred": len(keys)}
     kwargs = {key: reconcile_kwargs(item) for key, item in zip(keys, plan.items, strict=True)}
     published = drive(keys, reason="sweep", lane="backfill", kwargs=kwargs)
     return {"route": route, "compared": plan.compared, "unchanged": plan.unchanged, "reconciles": len(keys),
