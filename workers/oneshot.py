@@ -49,14 +49,19 @@ class Bounds:
 
     def select(self, feed: Iterable[OrderChange]) -> list[str]:
         """The order ids of ``feed`` within the bounds (an order whose change time is unknown is kept)."""
-        chosen: list[str] = []
+        return list(self.changes(feed))
+
+    def changes(self, feed: Iterable[OrderChange]) -> dict[str, OrderChange]:
+        """The changes of ``feed`` within the bounds by order id, in feed order (an order read twice keeps
+        its last row)."""
+        chosen: dict[str, OrderChange] = {}
         for change in feed:
             when = change.updated_at
             if when is not None and ((self.since and when < self.since) or (self.until and when >= self.until)):
                 continue
-            if change.id not in chosen:
-                chosen.append(change.id)
-        return chosen[: self.limit] if self.limit else chosen
+            if change.id in chosen or not self.limit or len(chosen) < self.limit:
+                chosen[change.id] = change
+        return chosen
 
 StoreDown = (Unreachable, AuthFailed)
 """Failures that stop a whole store's work in a one-shot run."""
@@ -190,7 +195,7 @@ def _mirror_store(ctx: context.Context, store: str, readers: list[Route], full: 
                   breaker: _Breaker, progress: Progress, paused: Collection[str] = (),
                   bounds: Bounds | None = None) -> None:
     """Read one source store's changes and reconcile them on every route that reads it."""
-    from workers.tasks import reconcile
+    from workers.tasks import reconcile, reconcile_kwargs
 
     if breaker.down(store):
         return
@@ -200,7 +205,8 @@ def _mirror_store(ctx: context.Context, store: str, readers: list[Route], full: 
         feed = ctx.runtime.connector(store).iter_orders(None if full else ctx.store.cursor(store),
                                                         lookback_seconds=lookback)
         bounds = bounds or Bounds()
-        changes = list(bounds.orders) if bounds.orders else bounds.select(feed)
+        rows = {} if bounds.orders else bounds.changes(feed)
+        changes = list(bounds.orders) if bounds.orders else list(rows)
     except StoreDown as error:
         breaker.trip(store, error)
         ctx.store.save_cursor(store, None, error=str(error))
@@ -229,7 +235,8 @@ def _mirror_store(ctx: context.Context, store: str, readers: list[Route], full: 
                 continue
             try:
                 result = reconcile.apply(args=(r.name, store, order_id),  # --full: compare the targets too
-                                         kwargs={"deep": True} if full else None).get(disable_sync_subtasks=False)
+                                         kwargs=reconcile_kwargs(full, rows.get(order_id))
+                                         ).get(disable_sync_subtasks=False)
             except Unreachable as error:
                 breaker.trip(error.store if error.store in (store, _other(r, store)) else _other(r, store), error)
                 summary.skipped += 1
