@@ -208,6 +208,8 @@ class ProcessSettings(BaseSettings):
     lock_ttl: float = Field(default=60.0, gt=0, description="Per-order lock lifetime (extended before each "
                             "write); after a crash the order is free again within this time.")
     webhook_base_path: str = "/webhooks"
+    snapshot_max_age: float = Field(default=120.0, ge=0, description="Seconds an order read on a list page is "
+                                    "used instead of reading it again (0: always read the order itself).")
     publish_timeout: float = Field(default=2.0, gt=0, description="Broker connect/read timeout of the webhook "
                                    "intake's publisher (seconds); past it the relay publishes later.")
     relay_grace: float = Field(default=30.0, ge=0, description="Events still unpublished this long after "
@@ -221,7 +223,8 @@ class ProcessSettings(BaseSettings):
                                          "at most one a minute per kind. Prefer ORDERSYNC_NOTIFY_URL: chat "
                                          "webhook URLs hold a token.")
 
-    @field_validator("reconcile_all_interval", "publish_timeout", "relay_grace", "relay_interval", mode="before")
+    @field_validator("reconcile_all_interval", "publish_timeout", "relay_grace", "relay_interval",
+                     "snapshot_max_age", mode="before")
     @classmethod
     def _duration(cls, value: Any) -> float:
         return parse_duration(value)

@@ -40,6 +40,7 @@ from connectors.errors import (
     Transient,
     UnknownSku,
 )
+from mappings import effects
 from mappings.money import within_precision
 from mappings.neutral import NeutralOrder
 from sync.adoption import ReferenceIndex
@@ -137,6 +138,26 @@ class ReconcileResult:
 
 
 @dataclass
+class _Known:
+    """The mirror's last known bundle, and whether its ids (lines, addresses) were read from the platform."""
+
+    bundle: Any
+    read: bool
+
+    def stored(self) -> dict[str, Any]:
+        """What the binding keeps (``target_state``)."""
+        return {"bundle": self.bundle, "read": self.read}
+
+    @staticmethod
+    def of(binding: Binding) -> _Known | None:
+        """The state a binding kept, if any."""
+        state = binding.target_state or {}
+        if not isinstance(state.get("bundle"), dict) or binding.target_synced_at is None:
+            return None
+        return _Known(state["bundle"], bool(state.get("read")))
+
+
+@dataclass
 class _Side:
     store: str
     order_id: str
@@ -163,13 +184,16 @@ class Engine:
         self.references = ReferenceIndex(store, clock=clock)
 
     # -- entry point ----------------------------------------------------------------------------
-    def reconcile(self, route_name: str, store_name: str, order_id: str, *, deep: bool = False) -> ReconcileResult:
+    def reconcile(self, route_name: str, store_name: str, order_id: str, *, deep: bool = False,
+                  snapshot: dict[str, Any] | None = None, read_at: datetime | None = None) -> ReconcileResult:
         """Bring order ``order_id`` of ``store_name`` and its mirror on ``route_name`` into line.
 
         Raises only retriable errors (``disposition == "retriable"``: rate limits, transient faults, locks):
         everything skippable or fatal is parked in the attention queue and reported in the result.
         ``deep`` (the sweep) compares the target's actual state even when the source is unchanged, so a
-        target changed behind ordersync's back is repaired.
+        target changed behind ordersync's back is repaired. ``snapshot`` is the order's list row read at
+        ``read_at`` (a change feed's :class:`~connectors.base.OrderChange`): within the freshness bound
+        (``settings.snapshot_max_age``) it replaces reading the order; a retry passes none and reads.
         """
         route = self.runtime.config.route(route_name)
         if store_name not in (route.source, route.target):
@@ -183,7 +207,8 @@ class Engine:
             with self.locker.hold(pair_lock_name(route, *origin), self.lock_ttl) as held:
                 self._held.lock = held
                 try:
-                    result = self._reconcile_locked(route, store_name, order_id, seen, deep=deep)
+                    result = self._reconcile_locked(route, store_name, order_id, seen, deep=deep,
+                                                    snapshot=(snapshot, read_at))
                 except OrderSyncError as error:
                     if error.disposition == "retriable":  # RateLimited, Transient, lock contention
                         raise
@@ -207,8 +232,9 @@ class Engine:
             binding = self.store.binding_by_target(route.name, store_name, order_id)
         return binding
 
-    def _reconcile_locked(self, route: Route, store_name: str, order_id: str,
-                          seen: dict[str, Any], *, deep: bool = False) -> ReconcileResult:
+    def _reconcile_locked(self, route: Route, store_name: str, order_id: str, seen: dict[str, Any], *,
+                          deep: bool = False,
+                          snapshot: tuple[dict[str, Any] | None, datetime | None] = (None, None)) -> ReconcileResult:
         binding = self._binding_for(route, store_name, order_id)
         result = ReconcileResult(route.name, store_name, order_id, "synced")
         if binding is not None and binding.source_store != store_name and not route.two_way:
@@ -220,7 +246,7 @@ class Engine:
         there_connector = self.runtime.connector(other)
 
         try:
-            here.raw = here.connector.get_order(order_id)
+            here.raw = self._read(here.connector, order_id, *snapshot)
         except NotFound:
             return self._source_gone(route, binding, here, other, result)
         seen["raw"] = here.raw
@@ -261,15 +287,14 @@ class Engine:
                 return self._done(result, "skipped", "mirror not created yet")
             if not route.allows("create"):
                 return self._done(result, "skipped", "route does not create orders")
-            binding, target = self._create(route, binding, source, other, there_connector, result)
+            binding, target, known = self._create(route, binding, source, other, there_connector, result)
         else:
-            there_id = binding.target_id if is_origin else binding.source_id
-            try:
-                target = self.runtime.to_neutral(other, there_connector.get_order(there_id))
-            except NotFound:
-                self.store.update_binding(binding_id, deleted=True)
-                raise NotFound(f"the mirror {there_id} no longer exists on {other}; not re-creating it",
-                               platform=self.runtime.store_config(other).platform) from None
+            there_id = (binding.target_id if is_origin else binding.source_id) or ""
+            kept = _Known.of(binding) if is_origin and not deep else None
+            if kept is not None:
+                target, known = self.runtime.to_neutral(other, kept.bundle), kept
+            else:
+                target, known = self._read_mirror(binding, other, there_connector, there_id)
 
         there_id = (binding.target_id if is_origin else binding.source_id) or ""
         if is_origin and target.mirror_of != binding.reference and hasattr(there_connector, "stamp_reference"):
@@ -277,9 +302,11 @@ class Engine:
             # stamp is there, so the order can always be found again by reference.
             there_connector.stamp_reference(there_id, binding.reference)
             log.info("reference.stamped", target_id=there_id, reference=binding.reference)
-        target = self._apply_updates(route, binding, source, target, other, there_id, there_connector, result)
+        target, known = self._apply_updates(route, binding, source, target, known, other, there_id,
+                                            there_connector, result)
         self.store.update_binding(
             binding_id,
+            **({"target_state": known.stored(), "target_synced_at": self.clock()} if is_origin else {}),
             **({"source_seen_hash": here_hash, "target_seen_hash": content_hash(sync_projection(target))}
                if is_origin else
                {"target_seen_hash": here_hash, "source_seen_hash": content_hash(sync_projection(target))}),
@@ -294,6 +321,29 @@ class Engine:
         log.info("reconcile.done", outcome=result.outcome, applied=result.applied, target_store=other,
                  target_id=there_id)
         return result
+
+    def _read(self, connector: Connector, order_id: str, snapshot: dict[str, Any] | None,
+              read_at: datetime | None) -> Any:
+        """The order: from its list row when that was read within the freshness bound, else read now."""
+        max_age = timedelta(seconds=self.runtime.config.settings.snapshot_max_age)
+        if snapshot is not None and read_at is not None and self.clock() - read_at <= max_age:
+            return connector.hydrate(snapshot)
+        return connector.get_order(order_id)
+
+    def _read_mirror(self, binding: Binding, other: str, connector: Connector,
+                     there_id: str) -> tuple[NeutralOrder, _Known]:
+        """Read the other side of a binding; a mirror that is gone marks the binding deleted."""
+        assert binding.id is not None
+        try:
+            bundle = connector.get_order(there_id)
+        except NotFound:
+            self.store.update_binding(binding.id, deleted=True)
+            raise NotFound(f"the mirror {there_id} no longer exists on {other}; not re-creating it",
+                           platform=self.runtime.store_config(other).platform) from None
+        target = self.runtime.to_neutral(other, bundle)
+        if there_id == binding.target_id and other == binding.target_store:
+            self.store.update_binding(binding.id, target_updated_at=target.updated_at)
+        return target, _Known(bundle, read=True)
 
     def _creation_refused(self, route: Route, store_name: str, order: NeutralOrder) -> str | None:
         """Why this order must not be mirrored as a new order (filters, mirrors of mirrors)."""
@@ -360,8 +410,12 @@ class Engine:
         return binding
 
     def _create(self, route: Route, binding: Binding, source: NeutralOrder, other: str, connector: Connector,
-                result: ReconcileResult) -> tuple[Binding, NeutralOrder]:
-        """Create the mirror exactly once, or adopt the one an earlier attempt created."""
+                result: ReconcileResult) -> tuple[Binding, NeutralOrder, _Known]:
+        """Create the mirror exactly once, or adopt the one an earlier attempt created.
+
+        The new mirror is not read back where the create's answer tells its state (see
+        :mod:`mappings.effects`) and the platform keeps the prices sent; an adopted one is read.
+        """
         assert binding.id is not None
         origin = f"{binding.source_store}:{binding.source_id}"
         key = idempotency_key(route.name, origin, "create")
@@ -377,6 +431,7 @@ class Engine:
                                                        source_id=binding.source_id, operation="create")
             created_id: str | None = None
             number: str | None = None
+            answer: dict[str, Any] | None = None
             if previous == "succeeded" and row.result and row.result.get("id"):
                 created_id, number = str(row.result["id"]), row.result.get("number")
                 log.info("create.already_done", target_id=created_id)
@@ -403,6 +458,7 @@ class Engine:
                     self.store.finish_operation(key, "failed", error=str(error))
                     raise
                 created_id, number = created.id, created.number
+                answer = None if created.adopted else created.raw
                 self.store.finish_operation(key, "succeeded",
                                             result={"id": created.id, "number": created.number,
                                                     "adopted": created.adopted})
@@ -410,31 +466,40 @@ class Engine:
                 log.info("create.done", target_id=created.id, target_number=created.number)
         binding = self.store.update_binding(binding.id, target_id=created_id, target_number=number, state="linked",
                                             pending_since=None)
-        target = self.runtime.to_neutral(other, connector.get_order(created_id))
-        self._check_drift(route, binding, source, target, other)
-        return binding, target
+        platform = self.runtime.store_config(other).platform
+        predicted = effects.after_create(platform, payload, answer) if answer and \
+            not connector.capabilities.reprices_from_catalog else None
+        if predicted is not None:
+            target, known = self.runtime.to_neutral(other, predicted), _Known(predicted, read=False)
+        else:
+            target, known = self._read_mirror(binding, other, connector, created_id)
+        self._check_drift(route, binding, source, target, other, lines=known.read)
+        return binding, target, known
 
     def _check_drift(self, route: Route, binding: Binding, source: NeutralOrder, target: NeutralOrder,
-                     other: str) -> None:
+                     other: str, *, lines: bool = True) -> None:
         """Report a target whose totals or lines (SKU, quantity, unit price) differ from the source
         (repricing platforms), or a target store whose currency is not the order's (amounts are not
-        converted: the merchant decides)."""
+        converted: the merchant decides). ``lines=False``: the mirror's lines were not read (a platform
+        that keeps the prices sent), only its totals and currency are compared."""
         kind = "price_drift"
-        lines = line_drift(source, target) if source.currency == target.currency else []
+        compare = lines and source.currency == target.currency
+        lines_differ = line_drift(source, target) if compare else []
         platform = self.runtime.store_config(other).platform
         if source.currency != target.currency:
             kind = "currency_mismatch"
             reason = (f"currency differs: source {source.currency}, target {target.currency} "
                       f"(the target store's currency; amounts are not converted)")
-        elif within_precision(source.totals.grand_total, target.totals.grand_total, source.currency) and not lines:
+        elif not lines_differ and within_precision(source.totals.grand_total, target.totals.grand_total,
+                                                   source.currency):
             return
-        elif not lines:
+        elif not lines_differ:
             reason = (f"grand total differs after create: source {source.totals.grand_total} "
                       f"{source.currency}, target {target.totals.grand_total} {target.currency} "
                       f"({platform} prices from its own catalog)")
         else:
-            reason = (f"{len(lines)} line{'s' * (len(lines) != 1)} differ after create "
-                      f"({'; '.join(d.describe(source.currency) for d in lines[:5])}); grand total source "
+            reason = (f"{len(lines_differ)} line{'s' * (len(lines_differ) != 1)} differ after create "
+                      f"({'; '.join(d.describe(source.currency) for d in lines_differ[:5])}); grand total source "
                       f"{source.totals.grand_total}, target {target.totals.grand_total} {target.currency} "
                       f"({platform} prices from its own catalog)")
         log.warning(f"create.{kind}", reason=reason, target_id=target.source.id)
@@ -442,62 +507,83 @@ class Engine:
                         order_id=binding.source_id,
                         detail={"source_total": str(source.totals.grand_total),
                                 "target_total": str(target.totals.grand_total), "target_id": target.source.id,
-                                "lines": [d.as_dict() for d in lines]},
+                                "lines": [d.as_dict() for d in lines_differ]},
                         replay={"task": "acknowledge"})
 
     def _apply_updates(self, route: Route, binding: Binding, source: NeutralOrder, target: NeutralOrder,
-                       other: str, there_id: str, connector: Connector, result: ReconcileResult) -> NeutralOrder:
+                       known: _Known, other: str, there_id: str, connector: Connector,
+                       result: ReconcileResult) -> tuple[NeutralOrder, _Known]:
         """Plan and apply shipment/status/cancel/delete writes until the target agrees (≤ 3 passes).
 
-        After each pass the target is read again: a platform that changed the status itself (a
-        shipment makes BigCommerce "Shipped") is corrected in the next pass. Status and cancel keys
-        include the target's observed state, so "already done" means "done while the target looked
-        like this", and a correction (or a repair of a status changed behind our back) gets a new key.
-        What is still planned after the last pass is left in ``result.unapplied``.
+        After each pass the target's new state comes from what was written (:mod:`mappings.effects`:
+        a shipment makes BigCommerce "Shipped", corrected in the next pass); where a write's effect is
+        not known, or an earlier attempt's write is only in the ledger, the target is read instead.
+        A shipment is planned only on a target read in this reconcile: it needs the target's line ids,
+        and it is the write a platform would duplicate. Status and cancel keys include the target's
+        observed state, so "already done" means "done while the target looked like this", and a
+        correction gets a new key. What is still planned after the last pass is left in
+        ``result.unapplied``.
         """
         assert binding.id is not None
-        origin = f"{binding.source_store}:{binding.source_id}"
-        direction = "fwd" if binding.source_store == source.source.store else "rev"
-        source_hash = content_hash(sync_projection(source))
-        mapping = self.runtime.mapping(other)
-        known = dict(binding.shipments or {})
         result.unapplied, result.final_warnings = [], []
-        for attempt in range(MAX_PASSES + 1):
-            ctx = self.runtime.target_context(other, current=target)
-            warned: list[tuple[str, str]] = []
-            ops = plan_updates(route, source, target, mapping, ctx, known_shipments=known, warned=warned)
-            for operation, message in warned:
-                result.warn(operation, [message])
-            result.final_warnings = [message for operation, message in warned if operation in ("status", "cancel")]
-            observed = _observed(target)
-            todo = []
-            for op in ops:
-                parts: tuple[Any, ...] = op.key_parts
-                if op.kind in ("status", "cancel"):
-                    parts = (*parts, source_hash, observed)
-                key = idempotency_key(route.name, origin, f"{direction}:{op.kind}", *parts)
-                todo.append((op, key))
+        known_shipments = dict(binding.shipments or {})
+        passes = 0
+        while True:
+            todo = self._plan(route, binding, source, target, other, known_shipments, result)
             if not todo:
                 break
-            if attempt == MAX_PASSES:
+            if not known.read and any(op.kind in ("shipment", "shipment_update") for op, _ in todo):
+                target, known = self._read_mirror(binding, other, connector, there_id)
+                continue
+            if passes == MAX_PASSES:
                 result.unapplied = [op.kind for op, _ in todo]
                 break
-            progressed = False
+            passes += 1
+            progressed, bundle = False, known.bundle
             for op, key in todo:
-                if self._execute(route, binding, op, key, other, there_id, connector, result, known):
-                    progressed = True
+                called, outcome = self._execute(route, binding, op, key, other, there_id, connector, result,
+                                                known_shipments)
+                progressed = progressed or called
                 if op.kind == "delete":
-                    self.store.update_binding(binding.id, deleted=True, shipments=known)
-                    return target
-            self.store.update_binding(binding.id, shipments=known)
-            try:
-                target = self.runtime.to_neutral(other, connector.get_order(there_id))
-            except NotFound:
-                return target
+                    self.store.update_binding(binding.id, deleted=True, shipments=known_shipments)
+                    return target, known
+                platform = self.runtime.store_config(other).platform
+                bundle = effects.after_write(platform, bundle, op.kind, op.payload, outcome) \
+                    if called and bundle is not None else None
+            self.store.update_binding(binding.id, shipments=known_shipments)
+            if bundle is not None:
+                target, known = self.runtime.to_neutral(other, bundle), _Known(bundle, known.read)
+            else:
+                try:
+                    target, known = self._read_mirror(binding, other, connector, there_id)
+                except NotFound:
+                    return target, known
             if not progressed:
                 result.unapplied = [op.kind for op, _ in todo]
                 break
-        return target
+        return target, known
+
+    def _plan(self, route: Route, binding: Binding, source: NeutralOrder, target: NeutralOrder, other: str,
+              known_shipments: dict[str, Any], result: ReconcileResult) -> list[tuple[PlannedOp, str]]:
+        """The writes still needed, each with its idempotency key; mapping warnings go to ``result``."""
+        origin = f"{binding.source_store}:{binding.source_id}"
+        direction = "fwd" if binding.source_store == source.source.store else "rev"
+        source_hash = content_hash(sync_projection(source))
+        ctx = self.runtime.target_context(other, current=target)
+        warned: list[tuple[str, str]] = []
+        ops = plan_updates(route, source, target, self.runtime.mapping(other), ctx, known_shipments=known_shipments,
+                           warned=warned)
+        for operation, message in warned:
+            result.warn(operation, [message])
+        result.final_warnings = [message for operation, message in warned if operation in ("status", "cancel")]
+        observed = _observed(target)
+        todo = []
+        for op in ops:
+            parts: tuple[Any, ...] = op.key_parts
+            if op.kind in ("status", "cancel"):
+                parts = (*parts, source_hash, observed)
+            todo.append((op, idempotency_key(route.name, origin, f"{direction}:{op.kind}", *parts)))
+        return todo
 
     def _diverged(self, route: Route, binding: Binding, source: NeutralOrder, target: NeutralOrder, other: str,
                   result: ReconcileResult) -> bool:
@@ -541,8 +627,9 @@ class Engine:
             extend()
 
     def _execute(self, route: Route, binding: Binding, op: PlannedOp, key: str, other: str, there_id: str,
-                 connector: Connector, result: ReconcileResult, known: dict[str, Any]) -> bool:
-        """Run one planned write under its idempotency key; returns whether a call was made."""
+                 connector: Connector, result: ReconcileResult,
+                 known: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
+        """Run one planned write under its idempotency key; returns whether a call was made, and its outcome."""
         self._refresh_lock()
         with structlog.contextvars.bound_contextvars(idempotency_key=key, operation=op.kind, target_store=other,
                                                      target_id=there_id):
@@ -553,7 +640,7 @@ class Engine:
                 if op.kind == "shipment" and op.source_shipment and row.result and row.result.get("shipment_id"):
                     known[op.source_shipment] = str(row.result["shipment_id"])
                 log.debug("op.already_done")
-                return False
+                return False, {}
             log.info("op.calling", previous=previous)
             outcome: dict[str, Any] = {}
             try:
@@ -566,6 +653,7 @@ class Engine:
                         known[op.source_shipment] = str(shipment_id)
                 elif op.kind == "shipment_update":
                     connector.update_shipment(there_id, op.target_shipment or "", op.payload)
+                    outcome["target_shipment"] = op.target_shipment
                 elif op.kind == "cancel":
                     connector.cancel_order(there_id, op.payload)
                 elif op.kind == "delete":
@@ -582,7 +670,7 @@ class Engine:
             self.store.finish_operation(key, "succeeded", result=outcome)
             result.applied.append(op.kind)
             log.info("op.done", **outcome)
-            return True
+            return True, outcome
 
     def _source_gone(self, route: Route, binding: Binding | None, here: _Side, other: str,
                      result: ReconcileResult) -> ReconcileResult:

@@ -27,7 +27,7 @@ from sync.adoption import REFRESH_SECONDS
 from sync.config import OrderSyncConfig, Route
 from workers import context
 from workers.app import app as celery_app
-from workers.sweep import Lists, plan_route, reconcile_kwargs
+from workers.sweep import Lists, plan_route
 from workers.waiting import show_waits
 
 __all__ = ["Bounds", "Summary", "run_once"]
@@ -50,14 +50,19 @@ class Bounds:
 
     def select(self, feed: Iterable[OrderChange]) -> list[str]:
         """The order ids of ``feed`` within the bounds (an order whose change time is unknown is kept)."""
-        chosen: list[str] = []
+        return list(self.changes(feed))
+
+    def changes(self, feed: Iterable[OrderChange]) -> dict[str, OrderChange]:
+        """The changes of ``feed`` within the bounds by order id, in feed order (an order read twice keeps
+        its last row)."""
+        chosen: dict[str, OrderChange] = {}
         for change in feed:
             when = change.updated_at
             if when is not None and ((self.since and when < self.since) or (self.until and when >= self.until)):
                 continue
-            if change.id not in chosen:
-                chosen.append(change.id)
-        return chosen[: self.limit] if self.limit else chosen
+            if change.id in chosen or not self.limit or len(chosen) < self.limit:
+                chosen[change.id] = change
+        return chosen
 
 StoreDown = (Unreachable, AuthFailed)
 """Failures that stop a whole store's work in a one-shot run."""
@@ -223,7 +228,7 @@ def _sweep_routes(ctx: context.Context, routes: list[Route], stores: list[str], 
 def _sweep_route(ctx: context.Context, r: Route, lists: Lists, summary: Summary, breaker: _Breaker,
                  progress: Progress) -> bool:
     """Plan one route's sweep and run its reconciles in this process; returns whether all of it ran."""
-    from workers.tasks import reconcile
+    from workers.tasks import reconcile, reconcile_kwargs
 
     if breaker.down(r.source) or breaker.down(r.target):
         return False
@@ -246,7 +251,7 @@ def _sweep_route(ctx: context.Context, r: Route, lists: Lists, summary: Summary,
             continue
         try:
             result = reconcile.apply(args=(r.name, item.store, item.order_id),
-                                     kwargs=reconcile_kwargs(item)).get(disable_sync_subtasks=False)
+                                     kwargs=reconcile_kwargs(item.deep, item.change)).get(disable_sync_subtasks=False)
         except Unreachable as error:
             breaker.trip(error.store if error.store in (r.source, r.target) else _other(r, item.store), error)
             summary.skipped += 1
@@ -261,7 +266,7 @@ def _mirror_store(ctx: context.Context, store: str, readers: list[Route], full: 
                   breaker: _Breaker, progress: Progress, paused: Collection[str] = (),
                   bounds: Bounds | None = None) -> None:
     """Read one source store's changes and reconcile them on every route that reads it."""
-    from workers.tasks import reconcile
+    from workers.tasks import reconcile, reconcile_kwargs
 
     if breaker.down(store):
         return
@@ -271,7 +276,8 @@ def _mirror_store(ctx: context.Context, store: str, readers: list[Route], full: 
         feed = ctx.runtime.connector(store).iter_orders(None if full else ctx.store.cursor(store),
                                                         lookback_seconds=lookback)
         bounds = bounds or Bounds()
-        changes = list(bounds.orders) if bounds.orders else bounds.select(feed)
+        rows = {} if bounds.orders else bounds.changes(feed)
+        changes = list(bounds.orders) if bounds.orders else list(rows)
     except StoreDown as error:
         breaker.trip(store, error)
         ctx.store.save_cursor(store, None, error=str(error))
@@ -300,7 +306,8 @@ def _mirror_store(ctx: context.Context, store: str, readers: list[Route], full: 
                 continue
             try:
                 result = reconcile.apply(args=(r.name, store, order_id),  # --full: compare the targets too
-                                         kwargs={"deep": True} if full else None).get(disable_sync_subtasks=False)
+                                         kwargs=reconcile_kwargs(full, rows.get(order_id))
+                                         ).get(disable_sync_subtasks=False)
             except Unreachable as error:
                 breaker.trip(error.store if error.store in (store, _other(r, store)) else _other(r, store), error)
                 summary.skipped += 1

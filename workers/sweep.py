@@ -11,7 +11,6 @@ when the list row is not carried. Used by ``ordersync sweep``, ``ordersync sync 
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -24,10 +23,10 @@ from sync.config import Route
 from sync.keys import content_hash, sync_projection
 from sync.models import Binding
 from sync.store import DueKey
-from sync.sweep import Listing, SweepItem, SweepPlan, hashes_needed, plan_sweep
+from sync.sweep import Listing, SweepPlan, hashes_needed, plan_sweep
 from workers.context import Context
 
-__all__ = ["Lists", "StoreList", "plan_route", "reconcile_kwargs", "sweep_keys"]
+__all__ = ["Lists", "StoreList", "drive_plan", "plan_route", "sweep_keys"]
 
 log = structlog.get_logger("ordersync.sweep")
 StoreDown = (Unreachable, AuthFailed)
@@ -134,19 +133,15 @@ def sweep_keys(plan: SweepPlan) -> list[DueKey]:
     return [(plan.route, item.store, item.order_id) for item in plan.items]
 
 
-def _task_takes_snapshots() -> bool:
-    """Whether the ``reconcile`` task accepts ``snapshot``/``read_at`` (the engine change of issue #10)."""
-    from workers.tasks import reconcile
+def drive_plan(plan: SweepPlan) -> int:
+    """Record a plan's reconciles as due work (reason ``sweep``: deep) on the backfill lane and publish them
+    with their list rows, one store at a time (rows are matched by order id); returns how many were published."""
+    from workers.tasks import drive
 
-    return "snapshot" in inspect.signature(reconcile.run).parameters
-
-
-def reconcile_kwargs(item: SweepItem) -> dict[str, Any]:
-    """The ``reconcile`` task's keyword arguments for one planned reconcile: ``deep`` as planned, and the
-    list row (``snapshot``, ``read_at`` as ISO text) when the task takes them, so the order is not read again."""
-    kwargs: dict[str, Any] = {"deep": item.deep}
-    change = item.change
-    if change is not None and change.snapshot is not None and _task_takes_snapshots():
-        kwargs["snapshot"] = change.snapshot
-        kwargs["read_at"] = change.read_at.isoformat() if change.read_at else None
-    return kwargs
+    published = 0
+    for store in dict.fromkeys(item.store for item in plan.items):
+        items = [item for item in plan.items if item.store == store]
+        changes = {item.order_id: item.change for item in items if item.change is not None}
+        published += drive([(plan.route, store, item.order_id) for item in items], reason="sweep", lane="backfill",
+                           changes=changes)
+    return published

@@ -27,13 +27,14 @@ import os
 import random
 import time
 from collections.abc import Mapping, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import structlog
 from celery import Task
 from celery.exceptions import Reject
 
+from connectors.base import OrderChange
 from connectors.errors import OrderSyncError, RateLimited, Transient, Unreachable
 from sync.models import DueWork, utcnow
 from sync.store import DueKey
@@ -114,19 +115,34 @@ def _poisoned(task: Task) -> bool:
 
 @app.task(bind=True, name="ordersync.reconcile", acks_late=True, max_retries=None)
 def reconcile(self: Task, route: str, store: str, order_id: str, attempt: int = 1,
-              deep: bool = False) -> dict[str, Any]:
+              deep: bool = False, snapshot: dict[str, Any] | None = None,
+              read_at: str | None = None) -> dict[str, Any]:
     """Reconcile one order on one route (see :class:`sync.engine.Engine`); a finished one closes its due work.
 
     ``deep`` checks the target even when the source is unchanged (the sweep repairs a target changed
-    behind our back)."""
+    behind our back). ``snapshot``/``read_at`` (ISO 8601) are the order's list row and when it was
+    read: the engine uses it instead of reading the order while it is fresh. A retry never carries
+    it (after a failure, or an unknown outcome, the order is read again)."""
     started = utcnow()
-    outcome = _reconcile(self, route, store, order_id, attempt, deep)
+    outcome = _reconcile(self, route, store, order_id, attempt, deep, _snapshot(snapshot, read_at))
     if outcome.get("outcome") != "deferred":
         context.current().store.finish_due((route, store, order_id), started)
     return outcome
 
 
-def _reconcile(self: Task, route: str, store: str, order_id: str, attempt: int, deep: bool) -> dict[str, Any]:
+def _snapshot(snapshot: dict[str, Any] | None, read_at: str | None) -> tuple[dict[str, Any] | None, datetime | None]:
+    """The task's snapshot arguments, parsed; an unreadable time drops the snapshot (the order is read)."""
+    if snapshot is None or not read_at:
+        return None, None
+    try:
+        when = datetime.fromisoformat(read_at)
+    except ValueError:
+        return None, None
+    return (snapshot, when) if when.tzinfo is not None else (None, None)
+
+
+def _reconcile(self: Task, route: str, store: str, order_id: str, attempt: int, deep: bool,
+               snapshot: tuple[dict[str, Any] | None, datetime | None] = (None, None)) -> dict[str, Any]:
     """The body of :func:`reconcile`: returns its outcome, or raises ``Retry``."""
     ctx = context.current()
     with structlog.contextvars.bound_contextvars(route=route, store=store, order_id=order_id, attempt=attempt,
@@ -139,7 +155,8 @@ def _reconcile(self: Task, route: str, store: str, order_id: str, attempt: int, 
                                       attempt)
             return {"outcome": "parked", "reason": "poison message"}
         try:
-            result = ctx.engine.reconcile(route, store, order_id, deep=deep)
+            result = ctx.engine.reconcile(route, store, order_id, deep=deep, snapshot=snapshot[0],
+                                          read_at=snapshot[1])
         except RateLimited as error:
             log.info("reconcile.rate_limited", retry_after=error.retry_after)
             return _retry(self, error.retry_after + random.uniform(0, 1), route=route, store=store,  # type: ignore[no-any-return]
@@ -176,29 +193,34 @@ def _reconcile(self: Task, route: str, store: str, order_id: str, attempt: int, 
 
 
 def enqueue_reconcile(route: str, store: str, order_id: str, lane: str = "realtime", *, deep: bool = False,
-                      extra: Mapping[str, Any] | None = None) -> None:
+                      change: OrderChange | None = None) -> None:
     """Queue a reconcile (runs inline on the embedded broker); ``deep`` for the sweep's target check;
-    ``extra``: more task keyword arguments (a sweep's planned ``deep`` and list row)."""
-    kwargs = {**({"deep": True} if deep else {}), **(extra or {})}
-    reconcile.apply_async((route, store, order_id), kwargs=kwargs or None, queue=queue_for(lane))
+    ``change`` is the feed's row for the order, passed along when it holds the whole order."""
+    reconcile.apply_async((route, store, order_id), kwargs=reconcile_kwargs(deep, change) or None,
+                          queue=queue_for(lane))
 
 
-def publish_due(rows: Sequence[DueWork], kwargs: Mapping[DueKey, Mapping[str, Any]] | None = None) -> int:
+def reconcile_kwargs(deep: bool, change: OrderChange | None) -> dict[str, Any]:
+    """The reconcile task's keyword arguments: ``deep``, and the feed's row when it holds the whole order."""
+    kwargs: dict[str, Any] = {"deep": True} if deep else {}
+    if change is not None and change.snapshot is not None and change.read_at is not None:
+        kwargs.update(snapshot=change.snapshot, read_at=change.read_at.isoformat())
+    return kwargs
+
+
+def publish_due(rows: Sequence[DueWork], changes: Mapping[str, OrderChange] | None = None) -> int:
     """Publish the reconciles of due rows; returns how many reached the broker.
 
     A publish that fails stops the batch (the broker is down): the rows left stay due and the
     watchdog publishes them later. Published rows are re-driven only after :data:`REDRIVE_AFTER`.
-    ``kwargs`` adds task keyword arguments per key (the watchdog's re-drive goes without them).
+    ``changes`` (by order id) carry the poll's list rows on this first publish; a re-drive publishes
+    without them (the order is read).
     """
     published: list[int] = []
     try:
         for row in rows:
-            extra = (kwargs or {}).get((row.route, row.store, row.order_id))
-            if extra:
-                enqueue_reconcile(row.route, row.store, row.order_id, row.lane, deep=row.reason == "sweep",
-                                  extra=extra)
-            else:
-                enqueue_reconcile(row.route, row.store, row.order_id, row.lane, deep=row.reason == "sweep")
+            enqueue_reconcile(row.route, row.store, row.order_id, row.lane, deep=row.reason == "sweep",
+                              change=(changes or {}).get(row.order_id))
             if row.id is not None:
                 published.append(row.id)
     except Exception as error:  # kombu/redis errors of every kind: the rows stay due
@@ -213,11 +235,11 @@ def publish_due(rows: Sequence[DueWork], kwargs: Mapping[DueKey, Mapping[str, An
 
 
 def drive(keys: Sequence[DueKey], *, reason: str, lane: str = "realtime",
-          cursor: tuple[str, Any] | None = None, kwargs: Mapping[DueKey, Mapping[str, Any]] | None = None) -> int:
+          cursor: tuple[str, Any] | None = None, changes: Mapping[str, OrderChange] | None = None) -> int:
     """Record ``keys`` as due work (with ``cursor``, in one transaction), then publish their reconciles
-    (with ``kwargs`` per key, see :func:`publish_due`)."""
+    (with the feed's ``changes`` of one store, by order id, when given)."""
     rows = context.current().store.record_due(keys, reason=reason, lane=lane, delay=PUBLISH_GRACE, cursor=cursor)
-    return publish_due(rows, kwargs)
+    return publish_due(rows, changes)
 
 
 @app.task(bind=True, name="ordersync.poll", acks_late=True, max_retries=None)
@@ -239,10 +261,11 @@ def poll(self: Task, store: str, full: bool = False) -> dict[str, Any]:
     try:
         with ctx.engine.locker.hold(f"poll:{store}", 600.0):
             feed = connector.iter_orders(since, lookback_seconds=lookback)
-            seen = list(dict.fromkeys(change.id for change in feed))
+            changes = {change.id: change for change in feed}  # the last row of an order read twice wins
+            seen = list(changes)
             lane = "backfill" if full or len(seen) > SMALL_POLL else "realtime"
             drive([(route.name, store, order_id) for order_id in seen for route, _ in routes], reason="poll",
-                  lane=lane, cursor=(store, feed.cursor))
+                  lane=lane, cursor=(store, feed.cursor), changes=changes)
     except RateLimited as error:
         return _retry(self, error.retry_after, store=store, full=full)  # type: ignore[no-any-return]
     except LockBusy:
@@ -300,7 +323,7 @@ def sweep_route(self: Task, route: str) -> dict[str, Any]:
     """Sweep one route by list (see :mod:`workers.sweep`): read both stores' lists, compare them with the
     bindings, and record and publish a reconcile for each order that differs, with its list row (a paused
     route keeps them as deferred work instead)."""
-    from workers.sweep import Lists, plan_route, reconcile_kwargs, sweep_keys
+    from workers.sweep import Lists, drive_plan, plan_route, sweep_keys
 
     ctx = context.current()
     try:
@@ -315,8 +338,7 @@ def sweep_route(self: Task, route: str) -> dict[str, Any]:
         for _, store, order_id in keys:
             ctx.store.defer_work(route, store, order_id)
         return {"route": route, "compared": plan.compared, "unchanged": plan.unchanged, "deferred": len(keys)}
-    kwargs = {key: reconcile_kwargs(item) for key, item in zip(keys, plan.items, strict=True)}
-    published = drive(keys, reason="sweep", lane="backfill", kwargs=kwargs)
+    published = drive_plan(plan)
     return {"route": route, "compared": plan.compared, "unchanged": plan.unchanged, "reconciles": len(keys),
             "published": published}
 

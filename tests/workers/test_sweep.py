@@ -58,14 +58,14 @@ def test_sweep_across_workers_follows_the_due_rows_until_done(shops: Shops, stor
     from rich.console import Console
     from rich.progress import Progress
 
-    from sync.sweep import SweepItem
+    from sync.sweep import SweepItem, SweepPlan
     from workers.commands.sweep import _across_workers
 
     orders = [shops.order(), shops.order()]
     keys = [("us-to-ro", "us", order_id) for order_id in orders]
-    items = [("us-to-ro", SweepItem("us", order_id, False, "new")) for order_id in orders]
+    plan = SweepPlan("us-to-ro", tuple(SweepItem("us", order_id, False, "new") for order_id in orders), 2, 0)
     with Progress(console=Console(file=io.StringIO())) as progress:
-        outcome = _across_workers(shops.ctx, items, progress, wait=True)  # the test broker runs them inline
+        outcome = _across_workers(shops.ctx, [plan], progress, wait=True)  # the test broker runs them inline
     assert outcome == {"reconciled": 2}
     assert {r.lane for r in store.due_rows(keys)} == {"backfill"}
     assert {r.status for r in store.due_rows(keys)} == {"done"}

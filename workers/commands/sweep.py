@@ -51,7 +51,7 @@ def sweep(route: Annotated[str | None, typer.Option(help="Only this route.")] = 
         if cfg.settings.broker_url.startswith("memory"):
             outcomes = _inline(items, progress)
         else:
-            outcomes = _across_workers(ctx, items, progress, wait)
+            outcomes = _across_workers(ctx, plans, progress, wait)
     table = Table(title="Sweep summary", title_justify="left")
     table.add_column("what")
     table.add_column("orders", justify="right")
@@ -86,31 +86,27 @@ def _progress() -> Progress:
 
 
 def _inline(items: list[tuple[str, SweepItem]], progress: Progress) -> Counter[str]:
-    """Reconcile every planned order in this process (embedded broker)."""
+    """Reconcile every planned order in this process (embedded broker), with its list row."""
     from workers.app import app as celery_app
-    from workers.sweep import reconcile_kwargs
-    from workers.tasks import reconcile
+    from workers.tasks import reconcile, reconcile_kwargs
 
     celery_app.conf.task_always_eager = True
     outcomes: Counter[str] = Counter()
     bar = progress.add_task("reconciling what differs", total=len(items))
     for route, item in items:
         result = reconcile.apply(args=(route, item.store, item.order_id),
-                                 kwargs=reconcile_kwargs(item)).get(disable_sync_subtasks=False)
+                                 kwargs=reconcile_kwargs(item.deep, item.change)).get(disable_sync_subtasks=False)
         outcomes[str(result.get("outcome"))] += 1
         progress.advance(bar)
     return outcomes
 
 
-def _across_workers(ctx: context.Context, items: list[tuple[str, SweepItem]], progress: Progress,
-                    wait: bool) -> Counter[str]:
+def _across_workers(ctx: context.Context, plans: list[SweepPlan], progress: Progress, wait: bool) -> Counter[str]:
     """Record the planned orders as due work, publish them to the backfill queue, follow them until done."""
-    from workers.sweep import reconcile_kwargs
-    from workers.tasks import drive
+    from workers.sweep import drive_plan, sweep_keys
 
-    keys: list[DueKey] = [(route, item.store, item.order_id) for route, item in items]
-    kwargs = {key: reconcile_kwargs(item) for key, (_, item) in zip(keys, items, strict=True)}
-    published = drive(keys, reason="sweep", lane="backfill", kwargs=kwargs)
+    keys: list[DueKey] = [key for plan in plans for key in sweep_keys(plan)]
+    published = sum(drive_plan(plan) for plan in plans)
     if published < len(keys):
         err.print(f"[yellow]{len(keys) - published} reconcile(s) could not be queued now;[/] the watchdog "
                   "publishes them when the broker answers.")
