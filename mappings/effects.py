@@ -11,6 +11,9 @@ Known effects (see ``../shared/platforms/bigcommerce.md``):
 - **BigCommerce create**: ``POST /v2/orders`` answers the whole order row (status, totals, currency,
   stamps); its products, addresses and shipments are sub-resources the answer only links to, so the
   bundle's line ids are unknown until a read (the engine reads before a write that needs them).
+- **MerchantPro create**: ``POST /api/v2/orders`` answers "an individual resource representing the
+  record that was just added" (``../shared/seeds/merchantpro-orders.txt``): the order as ``GET`` serves
+  it, line items and their ids included.
 - **BigCommerce ``PUT`` of ``status_id``** sets that status and its label.
 - **BigCommerce shipment**: the items count as shipped, and the order moves to Shipped (2) when every
   item is shipped, else to Partially Shipped (3).
@@ -28,11 +31,14 @@ from mappings.bigcommerce import ORDER_STATUS_LABELS
 __all__ = ["after_create", "after_write"]
 
 
-def after_create(platform: str, payload: WriteModel, answer: dict[str, Any]) -> dict[str, Any] | None:
-    """The new mirror's bundle from the create's answer, or ``None`` where only a read tells it."""
-    if platform != "bigcommerce" or not isinstance(answer.get("status_id"), int):
-        return None
-    return {"order": dict(answer), "products": [], "shipping_addresses": [], "shipments": [], "coupons": []}
+def after_create(platform: str, answer: dict[str, Any]) -> tuple[dict[str, Any], bool] | None:
+    """The new mirror's bundle from the create's answer, and whether it holds the platform's ids (lines,
+    addresses) as a read would; ``None`` where only a read tells the new order's state."""
+    if platform == "bigcommerce" and isinstance(answer.get("status_id"), int):
+        return {"order": dict(answer), "products": [], "shipping_addresses": [], "shipments": [], "coupons": []}, False
+    if platform == "merchantpro" and answer.get("id") is not None and isinstance(answer.get("line_items"), list):
+        return dict(answer), True
+    return None
 
 
 def after_write(platform: str, bundle: dict[str, Any], kind: str, payload: WriteModel | None,

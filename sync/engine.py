@@ -467,10 +467,10 @@ class Engine:
         binding = self.store.update_binding(binding.id, target_id=created_id, target_number=number, state="linked",
                                             pending_since=None)
         platform = self.runtime.store_config(other).platform
-        predicted = effects.after_create(platform, payload, answer) if answer and \
+        predicted = effects.after_create(platform, answer) if answer and \
             not connector.capabilities.reprices_from_catalog else None
         if predicted is not None:
-            target, known = self.runtime.to_neutral(other, predicted), _Known(predicted, read=False)
+            target, known = self.runtime.to_neutral(other, predicted[0]), _Known(*predicted)
         else:
             target, known = self._read_mirror(binding, other, connector, created_id)
         self._check_drift(route, binding, source, target, other, lines=known.read)
