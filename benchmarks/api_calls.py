@@ -92,7 +92,8 @@ class PairFigures:
 def _count(stats: dict[str, Any]) -> tuple[int, int]:
     """(all requests, successful writes) from a simulator's stats."""
     total = int(stats["total"])
-    writes = sum(n for route, n in stats["by_route"].items() if route.split(" ", 1)[0] in WRITE_METHODS)
+    writes = sum(n for route, n in stats["by_route"].items()
+                 if route.split(" ", 1)[0] in WRITE_METHODS and not route.endswith("graphql"))  # GraphQL: reads
     return total, writes
 
 

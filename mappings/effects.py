@@ -18,6 +18,9 @@ Known effects (see ``../shared/platforms/bigcommerce.md``):
 - **BigCommerce shipment**: the items count as shipped, and the order moves to Shipped (2) when every
   item is shipped, else to Partially Shipped (3).
 - **BigCommerce tracking update**: the shipment's tracking fields change.
+- **CS-Cart status ``PUT``** (the status-only fast path) sets the status letter.
+- **CS-Cart shipment** (``POST /api/shipments`` naming its items): the shipment joins the order, and
+  its ``order_status`` letter, when sent, becomes the order's status.
 """
 
 from __future__ import annotations
@@ -44,10 +47,14 @@ def after_create(platform: str, answer: dict[str, Any]) -> tuple[dict[str, Any],
 def after_write(platform: str, bundle: dict[str, Any], kind: str, payload: WriteModel | None,
                 outcome: dict[str, Any]) -> dict[str, Any] | None:
     """The bundle after a ``status``/``cancel``/``shipment``/``shipment_update`` write, or ``None``."""
-    if platform != "bigcommerce" or payload is None:
+    if payload is None:
         return None
     body = payload.body()
     after = copy.deepcopy(bundle)
+    if platform == "cscart":
+        return _cscart(after, kind, body, str(outcome.get("shipment_id") or ""))
+    if platform != "bigcommerce":
+        return None
     if kind in ("status", "cancel"):
         return _bc_status(after, body)
     if kind == "shipment" and outcome.get("shipment_id"):
@@ -101,3 +108,31 @@ def _bc_tracking(bundle: dict[str, Any], body: dict[str, Any], shipment_id: str)
         if key in body and body[key] is not None:
             shipment[key] = body[key]
     return bundle
+
+
+def _cscart(bundle: dict[str, Any], kind: str, body: dict[str, Any], shipment_id: str) -> dict[str, Any] | None:
+    order = bundle.get("order")
+    if not isinstance(order, dict):
+        return None
+    if kind in ("status", "cancel") and isinstance(body.get("status"), str) and \
+            set(body) <= {"status", "notify_user", "notify_department", "notify_vendor"}:
+        order["status"] = body["status"]
+        return bundle
+    if kind == "shipment" and shipment_id and isinstance(body.get("products"), dict) and body["products"]:
+        bundle.setdefault("shipments", []).append({
+            "shipment_id": shipment_id, "order_id": str(order.get("order_id", "")), "status": body.get("status"),
+            "tracking_number": body.get("tracking_number") or "", "carrier": body.get("carrier") or "",
+            "products": {str(k): int(v) for k, v in body["products"].items()}, "comments": body.get("comments") or "",
+            "shipping_id": body.get("shipping_id"), "shipping": body.get("shipping")})
+        order["shipment_ids"] = _with_id(order.get("shipment_ids"), shipment_id)
+        if body.get("order_status"):
+            order["status"] = body["order_status"]
+        return bundle
+    return None
+
+
+def _with_id(ids: Any, new: str) -> Any:
+    """CS-Cart's ``shipment_ids`` (a list, or a comma-separated string) with one more id."""
+    if isinstance(ids, str) and ids.strip():
+        return f"{ids},{new}"
+    return [*ids, new] if isinstance(ids, list) else [new]
