@@ -304,9 +304,11 @@ class Engine:
             log.info("reference.stamped", target_id=there_id, reference=binding.reference)
         target, known = self._apply_updates(route, binding, source, target, known, other, there_id,
                                             there_connector, result)
+        # What the binding keeps of the mirror: its state after our writes, or as just read on a reverse pass.
+        mirror = {"target_state": known.stored()} if is_origin else \
+            {"target_state": _Known(here.raw, read=True).stored(), "target_updated_at": source.updated_at}
         self.store.update_binding(
-            binding_id,
-            **({"target_state": known.stored(), "target_synced_at": self.clock()} if is_origin else {}),
+            binding_id, target_synced_at=self.clock(), **mirror,
             **({"source_seen_hash": here_hash, "target_seen_hash": content_hash(sync_projection(target))}
                if is_origin else
                {"target_seen_hash": here_hash, "source_seen_hash": content_hash(sync_projection(target))}),
