@@ -9,10 +9,15 @@ counted by each simulator (``/__sim/stats``).
 The minimum a client could do is:
 
 - **mirror**: the source's list pages at the platform's largest page size, plus one GET per order
-  where the list does not carry the order's lines (CS-Cart), plus the writes that reached the
-  target (every POST/PUT/PATCH/DELETE it answered with 2xx: redundant writes are not discounted
-  here, they show in the table's ``writes`` column), plus one SKU look-up per 50 orders;
-- **sweep**: the source's list pages (and one GET per order where the list lacks the lines).
+  where the list does not carry the order's lines (CS-Cart); the target's list pages (the
+  reference index that guards exactly-once reads them; BigCommerce's archived list too); the
+  writes that reached the target (every POST/PUT/PATCH/DELETE it answered with 2xx: redundant
+  writes are not discounted here, they show in the table's ``writes`` column); one SKU look-up per
+  50 orders; and the reads a write or check cannot do without: one per created order on a target
+  that reprices (CS-Cart, EverShop: the price-drift check needs its prices), one per order shipped
+  on BigCommerce (its create answer has no ``order_product_id``, which a shipment must name);
+- **sweep**: the list pages of both sides (and one GET per order where the source list lacks the
+  lines): the sweep compares both lists with the bindings.
 
 The last line reads::
 
@@ -40,6 +45,7 @@ sys.path.insert(0, str(REPO))
 
 from rich.console import Console  # noqa: E402
 
+from mappings import mapping_for  # noqa: E402
 from simulators.app import RequestStats  # noqa: E402
 from tests.workers.cluster import Cluster  # noqa: E402
 from workers.oneshot import run_once  # noqa: E402
@@ -49,6 +55,10 @@ PLATFORMS = ("merchantpro", "bigcommerce", "cscart", "evershop")
 LIST_PAGE = {"bigcommerce": 250, "merchantpro": 100, "cscart": 100, "evershop": 100}
 # Platforms whose order list does not carry the lines: one GET per order is the minimum.
 LIST_LACKS_LINES = {"cscart"}
+# Platforms that list archived orders separately (a second list read).
+ARCHIVED_LIST = {"bigcommerce"}
+# Targets whose create answer lacks the line ids a shipment needs: one read per shipped order.
+CREATE_LACKS_LINE_IDS = {"bigcommerce"}
 TARGET_OPTIONS: dict[str, dict[str, Any]] = {"cscart": {"payment_id": 2, "shipping_id": 1}}
 # Calls are counted, not timed: the clients' own pacing is lifted too.
 UNLIMITED: dict[str, Any] = {"rate_limit": {"requests": 100000, "per_seconds": 1}}
@@ -82,13 +92,26 @@ class PairFigures:
 def _count(stats: dict[str, Any]) -> tuple[int, int]:
     """(all requests, successful writes) from a simulator's stats."""
     total = int(stats["total"])
-    writes = sum(n for route, n in stats["by_route"].items() if route.split(" ", 1)[0] in WRITE_METHODS)
+    writes = sum(n for route, n in stats["by_route"].items()
+                 if route.split(" ", 1)[0] in WRITE_METHODS and not route.endswith("graphql"))  # GraphQL: reads
     return total, writes
 
 
-def _reading_minimum(platform: str, orders: int) -> int:
+def _list_pages(platform: str, orders: int) -> int:
+    """Order-list reads of a whole store at the largest page size (archived orders included)."""
     pages = max(1, math.ceil(orders / LIST_PAGE[platform]))
-    return pages + (orders if platform in LIST_LACKS_LINES else 0)
+    return pages * (2 if platform in ARCHIVED_LIST else 1)
+
+
+def _reading_minimum(platform: str, orders: int) -> int:
+    return _list_pages(platform, orders) + (orders if platform in LIST_LACKS_LINES else 0)
+
+
+def _needed_reads(target: str, created: int, shipped: int) -> int:
+    """Reads of the new mirrors a write or check needs (see the module docstring)."""
+    if mapping_for(target).capabilities.reprices_from_catalog:
+        return created
+    return shipped if target in CREATE_LACKS_LINE_IDS else 0
 
 
 def _reset_counts(cluster: Cluster) -> None:
@@ -120,14 +143,16 @@ def measure(source: str, target: str, orders: int, seed: int, console: Console) 
         run_once(config, console=console)
         src_total, _ = _count(cluster.shops["src"].stats())
         dst_total, writes = _count(cluster.shops["dst"].stats())
-        mirrored = sum(1 for b in cluster.bindings("bench") if b.state == "linked")
-        mirror_min = _reading_minimum(source, orders) + writes + math.ceil(mirrored / 50)
+        linked = [b for b in cluster.bindings("bench") if b.state == "linked"]
+        mirrored, shipped = len(linked), sum(1 for b in linked if b.shipments)
+        mirror_min = (_reading_minimum(source, orders) + _list_pages(target, 0) + writes + math.ceil(mirrored / 50)
+                      + _needed_reads(target, mirrored, shipped))
         _reset_counts(cluster)
         run_once(config, full=True, console=console)
         sweep_src, _ = _count(cluster.shops["src"].stats())
         sweep_dst, _ = _count(cluster.shops["dst"].stats())
     return PairFigures(f"{source}->{target}", orders, mirrored, src_total + dst_total, writes, mirror_min,
-                       sweep_src + sweep_dst, _reading_minimum(source, orders))
+                       sweep_src + sweep_dst, _reading_minimum(source, orders) + _list_pages(target, mirrored))
 
 
 def main() -> None:

@@ -11,10 +11,16 @@ Known effects (see ``../shared/platforms/bigcommerce.md``):
 - **BigCommerce create**: ``POST /v2/orders`` answers the whole order row (status, totals, currency,
   stamps); its products, addresses and shipments are sub-resources the answer only links to, so the
   bundle's line ids are unknown until a read (the engine reads before a write that needs them).
+- **MerchantPro create**: ``POST /api/v2/orders`` answers "an individual resource representing the
+  record that was just added" (``../shared/seeds/merchantpro-orders.txt``): the order as ``GET`` serves
+  it, line items and their ids included.
 - **BigCommerce ``PUT`` of ``status_id``** sets that status and its label.
 - **BigCommerce shipment**: the items count as shipped, and the order moves to Shipped (2) when every
   item is shipped, else to Partially Shipped (3).
 - **BigCommerce tracking update**: the shipment's tracking fields change.
+- **CS-Cart status ``PUT``** (the status-only fast path) sets the status letter.
+- **CS-Cart shipment** (``POST /api/shipments`` naming its items): the shipment joins the order, and
+  its ``order_status`` letter, when sent, becomes the order's status.
 """
 
 from __future__ import annotations
@@ -28,20 +34,27 @@ from mappings.bigcommerce import ORDER_STATUS_LABELS
 __all__ = ["after_create", "after_write"]
 
 
-def after_create(platform: str, payload: WriteModel, answer: dict[str, Any]) -> dict[str, Any] | None:
-    """The new mirror's bundle from the create's answer, or ``None`` where only a read tells it."""
-    if platform != "bigcommerce" or not isinstance(answer.get("status_id"), int):
-        return None
-    return {"order": dict(answer), "products": [], "shipping_addresses": [], "shipments": [], "coupons": []}
+def after_create(platform: str, answer: dict[str, Any]) -> tuple[dict[str, Any], bool] | None:
+    """The new mirror's bundle from the create's answer, and whether it holds the platform's ids (lines,
+    addresses) as a read would; ``None`` where only a read tells the new order's state."""
+    if platform == "bigcommerce" and isinstance(answer.get("status_id"), int):
+        return {"order": dict(answer), "products": [], "shipping_addresses": [], "shipments": [], "coupons": []}, False
+    if platform == "merchantpro" and answer.get("id") is not None and isinstance(answer.get("line_items"), list):
+        return dict(answer), True
+    return None
 
 
 def after_write(platform: str, bundle: dict[str, Any], kind: str, payload: WriteModel | None,
                 outcome: dict[str, Any]) -> dict[str, Any] | None:
     """The bundle after a ``status``/``cancel``/``shipment``/``shipment_update`` write, or ``None``."""
-    if platform != "bigcommerce" or payload is None:
+    if payload is None:
         return None
     body = payload.body()
     after = copy.deepcopy(bundle)
+    if platform == "cscart":
+        return _cscart(after, kind, body, str(outcome.get("shipment_id") or ""))
+    if platform != "bigcommerce":
+        return None
     if kind in ("status", "cancel"):
         return _bc_status(after, body)
     if kind == "shipment" and outcome.get("shipment_id"):
@@ -95,3 +108,31 @@ def _bc_tracking(bundle: dict[str, Any], body: dict[str, Any], shipment_id: str)
         if key in body and body[key] is not None:
             shipment[key] = body[key]
     return bundle
+
+
+def _cscart(bundle: dict[str, Any], kind: str, body: dict[str, Any], shipment_id: str) -> dict[str, Any] | None:
+    order = bundle.get("order")
+    if not isinstance(order, dict):
+        return None
+    if kind in ("status", "cancel") and isinstance(body.get("status"), str) and \
+            set(body) <= {"status", "notify_user", "notify_department", "notify_vendor"}:
+        order["status"] = body["status"]
+        return bundle
+    if kind == "shipment" and shipment_id and isinstance(body.get("products"), dict) and body["products"]:
+        bundle.setdefault("shipments", []).append({
+            "shipment_id": shipment_id, "order_id": str(order.get("order_id", "")), "status": body.get("status"),
+            "tracking_number": body.get("tracking_number") or "", "carrier": body.get("carrier") or "",
+            "products": {str(k): int(v) for k, v in body["products"].items()}, "comments": body.get("comments") or "",
+            "shipping_id": body.get("shipping_id"), "shipping": body.get("shipping")})
+        order["shipment_ids"] = _with_id(order.get("shipment_ids"), shipment_id)
+        if body.get("order_status"):
+            order["status"] = body["order_status"]
+        return bundle
+    return None
+
+
+def _with_id(ids: Any, new: str) -> Any:
+    """CS-Cart's ``shipment_ids`` (a list, or a comma-separated string) with one more id."""
+    if isinstance(ids, str) and ids.strip():
+        return f"{ids},{new}"
+    return [*ids, new] if isinstance(ids, list) else [new]

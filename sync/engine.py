@@ -304,9 +304,11 @@ class Engine:
             log.info("reference.stamped", target_id=there_id, reference=binding.reference)
         target, known = self._apply_updates(route, binding, source, target, known, other, there_id,
                                             there_connector, result)
+        # What the binding keeps of the mirror: its state after our writes, or as just read on a reverse pass.
+        mirror = {"target_state": known.stored()} if is_origin else \
+            {"target_state": _Known(here.raw, read=True).stored(), "target_updated_at": source.updated_at}
         self.store.update_binding(
-            binding_id,
-            **({"target_state": known.stored(), "target_synced_at": self.clock()} if is_origin else {}),
+            binding_id, target_synced_at=self.clock(), **mirror,
             **({"source_seen_hash": here_hash, "target_seen_hash": content_hash(sync_projection(target))}
                if is_origin else
                {"target_seen_hash": here_hash, "source_seen_hash": content_hash(sync_projection(target))}),
@@ -467,10 +469,10 @@ class Engine:
         binding = self.store.update_binding(binding.id, target_id=created_id, target_number=number, state="linked",
                                             pending_since=None)
         platform = self.runtime.store_config(other).platform
-        predicted = effects.after_create(platform, payload, answer) if answer and \
+        predicted = effects.after_create(platform, answer) if answer and \
             not connector.capabilities.reprices_from_catalog else None
         if predicted is not None:
-            target, known = self.runtime.to_neutral(other, predicted), _Known(predicted, read=False)
+            target, known = self.runtime.to_neutral(other, predicted[0]), _Known(*predicted)
         else:
             target, known = self._read_mirror(binding, other, connector, created_id)
         self._check_drift(route, binding, source, target, other, lines=known.read)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -53,20 +54,53 @@ def _reset(cluster: Cluster) -> None:
         shop.simulator.stats = RequestStats()
 
 
-def test_a_mirror_reads_the_target_only_before_shipments_and_keeps_what_it_wrote(pair: Cluster) -> None:
-    assert pair.config is not None
-    _reset(pair)
-    summary = run_once(pair.config, console=QUIET)
+def _mirror_then_sweep(cluster: Cluster) -> list[Any]:
+    """Mirror every source order, check the sweep (which reads every mirror) finds nothing to write."""
+    assert cluster.config is not None
+    _reset(cluster)
+    summary = run_once(cluster.config, console=QUIET)
     assert summary.ok, summary.errors
-    linked = [b for b in pair.bindings("r") if b.state == "linked"]
+    linked = [b for b in cluster.bindings("r") if b.state == "linked"]
     assert linked
-    shipped = sum(1 for b in linked if b.shipments)
-    reads = _requests(pair, "dst")["GET /v2/orders/{id}"]
-    assert reads == shipped, f"{reads} target reads for {shipped} orders with shipments (one read each, before them)"
     assert all(b.target_state and b.target_synced_at for b in linked)
+    stats = _requests(cluster, "dst")
+    swept = run_once(cluster.config, full=True, console=QUIET)
+    assert not swept.applied, f"the kept state differed from the target's: {dict(swept.applied)}"
+    return [linked, stats]
 
-    summary = run_once(pair.config, full=True, console=QUIET)  # the deep sweep reads every mirror
-    assert not summary.applied, f"the kept state differed from BigCommerce's: {dict(summary.applied)}"
+
+def test_a_mirror_reads_bigcommerce_only_before_shipments_and_keeps_what_it_wrote(pair: Cluster) -> None:
+    linked, stats = _mirror_then_sweep(pair)
+    shipped = sum(1 for b in linked if b.shipments)
+    reads = stats["GET /v2/orders/{id}"]
+    assert reads == shipped, f"{reads} target reads for {shipped} orders with shipments (one read each, before them)"
+
+
+@contextmanager
+def _route(tmp_path: Path, source: str, target: str, options: dict[str, Any] | None = None) -> Iterator[Cluster]:
+    cluster = Cluster(tmp=tmp_path, redis_url="memory://", database_url=f"sqlite:///{tmp_path / 'state.db'}")
+    try:
+        cluster.add_shop("src", source, orders=30, seed=21, rate_limit=False)
+        cluster.add_shop("dst", target, orders=0, seed=22, rate_limit=False)
+        cluster.write_config([{"name": "r", "source": "src", "target": "dst"}],
+                             options={"src": UNLIMITED, "dst": {**UNLIMITED, **(options or {})}})
+        context.install(context.Context.build(cluster.config))  # type: ignore[arg-type]
+        yield cluster
+    finally:
+        cluster.close()
+
+
+def test_a_merchantpro_mirror_is_known_from_the_create_answer(tmp_path: Path) -> None:
+    with _route(tmp_path, "bigcommerce", "merchantpro") as cluster:
+        linked, stats = _mirror_then_sweep(cluster)
+        updated = sum(1 for b in linked if b.shipments) + stats["PATCH PATCH /orders/{id}"]
+        assert stats["GET GET /orders/{id}"] <= updated, "a created order was read back"
+
+
+def test_a_cscart_mirror_is_read_once_for_its_prices_and_then_kept(tmp_path: Path) -> None:
+    with _route(tmp_path, "merchantpro", "cscart", {"payment_id": 2, "shipping_id": 1}) as cluster:
+        linked, stats = _mirror_then_sweep(cluster)
+        assert stats["GET /orders/{order_id}"] == len(linked), "one read per new order (CS-Cart reprices), no more"
 
 
 def test_an_unchanged_order_costs_no_target_call(pair: Cluster) -> None:
