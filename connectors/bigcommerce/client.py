@@ -651,7 +651,7 @@ class BigCommerceConnector:
         return ref
 
     def resolve_skus(self, skus: Iterable[str]) -> dict[str, ProductRef]:
-        """The catalog products of many SKUs, ``_SKU_BATCH`` a call (``GET /v3/catalog/variants?sku:in=a,b``).
+        """The catalog products of many SKUs, 50 a call (``GET /v3/catalog/variants?sku:in=a,b``).
 
         Cached for the run like :meth:`resolve_sku`, which then answers from the cache. SKUs not in
         the catalog are left out of the answer (and remembered for ``unknown_sku_ttl`` seconds, so
@@ -668,18 +668,26 @@ class BigCommerceConnector:
                 variants = self._variants({"sku:in": ",".join(chunk)})
             except NotFound:
                 variants = []
+            except Rejected:  # a store that refuses the list filter: one look-up per SKU
+                found.update(self._one_by_one(chunk))
+                continue
             for sku in chunk:
                 ref = _match(sku, variants)
                 if ref is None:
                     self._unknown_skus[sku] = self._monotonic()
                 else:
                     self._sku_cache[sku] = found[sku] = ref
-        for sku in todo:
-            if "," in sku:
-                try:
-                    found[sku] = self.resolve_sku(sku)
-                except UnknownSku:
-                    self._unknown_skus[sku] = self._monotonic()
+        found.update(self._one_by_one([sku for sku in todo if "," in sku]))
+        return found
+
+    def _one_by_one(self, skus: Sequence[str]) -> dict[str, ProductRef]:
+        """:meth:`resolve_sku` for each SKU; the unknown ones are remembered, not raised."""
+        found: dict[str, ProductRef] = {}
+        for sku in skus:
+            try:
+                found[sku] = self.resolve_sku(sku)
+            except UnknownSku:
+                self._unknown_skus[sku] = self._monotonic()
         return found
 
     def _recently_unknown(self, sku: str) -> bool:
