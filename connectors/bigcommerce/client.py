@@ -48,7 +48,7 @@ from connectors.base import (
     reference_in,
 )
 from connectors.bigcommerce import CAPABILITIES
-from connectors.bigcommerce.embedded import EMBED_PARAMS, split_view
+from connectors.bigcommerce.embedded import EMBED_PARAMS, Embedded, split_view
 from connectors.bigcommerce.webhooks import ORDER_SCOPES, SECRET_HEADER
 from connectors.bigcommerce.wire import (
     BCOrderCreate,
@@ -457,29 +457,32 @@ class BigCommerceConnector:
         its link (five calls, no ``fees``).
         """
         path = _order_path(order_id)
-        order = self.http.get_json(path, params=EMBED_PARAMS if self._embeds() else None)
+        embeds = self._embeds()
+        order = self.http.get_json(path, params=EMBED_PARAMS if embeds else None)
         if not isinstance(order, dict):
             raise Transient(f"GET {path} did not answer an order", platform=PLATFORM)
-        return self._complete(order, path)
+        return self._complete(order, path, split_view(order) if embeds else None)
 
     def hydrate(self, snapshot: dict[str, Any]) -> dict[str, Any]:
         """The :meth:`get_order` bundle from a list row read with :data:`EMBED_PARAMS`.
 
         Lines, shipping addresses and fees come from the row; ``/shipments`` is read only when
         ``items_shipped > 0``, ``/coupons`` only when ``coupon_discount > 0``, ``/products`` only when a
-        consignment has the 50-line ``__warning__``. An order that shipped nothing and has no coupon
-        costs no call. A row read without ``include`` is read again whole with :meth:`get_order`.
+        consignment has the 50-line ``__warning__`` (or the lines do not add up to ``items_total``). An
+        order that shipped nothing and has no coupon costs no call. A row read without ``include`` is
+        read again whole with :meth:`get_order`.
         """
         if not isinstance(snapshot, dict) or not str(snapshot.get("id", "")).strip().isdigit():
             raise InvalidPayload("bigcommerce order row", [("id", "missing or not an order id")])
         path = _order_path(str(snapshot["id"]))
-        if split_view(snapshot) is None:
+        view = split_view(snapshot) if self._embeds() else None
+        if view is None:
             return self.get_order(str(snapshot["id"]))
-        return self._complete(snapshot, path)
+        return self._complete(snapshot, path, view)
 
-    def _complete(self, order: dict[str, Any], path: str) -> dict[str, Any]:
-        """The bundle from an order row: what it embeds, plus the sub-resources it needs, read concurrently."""
-        view = split_view(order) if self._embeds() else None
+    def _complete(self, order: dict[str, Any], path: str, view: Embedded | None) -> dict[str, Any]:
+        """The bundle from an order row: what it embeds (``view``), plus the sub-resources it needs, read
+        concurrently; every sub-resource when the row embeds nothing."""
         if view is None:
             bundle: dict[str, Any] = {"order": order}
             missing: tuple[str, ...] = ("products", "shipping_addresses", "coupons", "shipments")

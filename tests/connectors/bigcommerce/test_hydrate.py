@@ -157,3 +157,14 @@ def test_a_row_without_an_id_is_refused(connector: BigCommerceConnector) -> None
     with pytest.raises(InvalidPayload) as caught:
         connector.hydrate({"consignments": {"shipping": []}})
     assert "id" in str(caught.value)
+
+
+def test_without_embedding_hydrate_reads_the_order_plain(store: Simulator, make_connector: Make) -> None:
+    embedded = next(c for c in make_connector(store).iter_orders(None) if c.id == "100")
+    assert embedded.snapshot is not None
+    plain = make_connector(store, embed_sub_resources=False)
+    assert all(change.snapshot is None for change in plain.iter_orders(None))
+    before = store.stats.total
+    bundle = plain.hydrate(embedded.snapshot)
+    assert store.stats.total - before == 5  # the order and its four sub-resources
+    assert "consignments" not in bundle["order"] or "resource" in bundle["order"]["consignments"]
