@@ -28,6 +28,7 @@ __all__ = [
     "ProductRef",
     "ProgressCallback",
     "ReferenceLister",
+    "SkuBatchResolver",
     "WebhookEvent",
     "merge_options",
     "only_referenced",
@@ -298,6 +299,18 @@ class ReferenceLister(Protocol):
 
         Each change has ``reference`` set; the feed's cursor continues the read next time.
         """
+        ...
+
+
+@runtime_checkable
+class SkuBatchResolver(Protocol):
+    """A connector that resolves many SKUs in one call (BigCommerce ``sku:in``), so the runtime can look up
+    every SKU of an order (or of a list page) at once; :meth:`Connector.resolve_sku` then answers from
+    the connector's cache. Optional: detect it with ``isinstance(connector, SkuBatchResolver)``."""
+
+    def resolve_skus(self, skus: Iterable[str]) -> dict[str, ProductRef]:
+        """The target products of the SKUs found (unknown SKUs are left out; ``resolve_sku`` raises for
+        them); every answer is cached for the run."""
         ...
 
 

@@ -40,6 +40,8 @@ class TargetContext:
     - ``statuses``: the target store's status table (defaults plus overrides).
     - ``catalog``: SKU → target product; raises ``UnknownSku``. ``None`` when offline
       (``ordersync translate``): payloads then carry SKUs and a warning says ids are resolved at sync.
+    - ``catalog_batch``: looks many SKUs up at once and caches them for ``catalog`` (BigCommerce
+      ``sku:in``); ``None`` when the target has no batch look-up. Called through :meth:`prefetch`.
     - ``options``: the store's write defaults (CS-Cart ``payment_id``/``shipping_id``, EverShop
       shipping method, carrier names, ``notify_customer``).
     - ``current``: the target order as it is now, mapped to neutral (for status and shipment diffs:
@@ -51,6 +53,7 @@ class TargetContext:
     reference: OrderReference | None = None
     statuses: StatusTable | None = None
     catalog: Callable[[str], ProductRef] | None = None
+    catalog_batch: Callable[[list[str]], object] | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
     current: NeutralOrder | None = None
     warnings: list[str] = field(default_factory=list)
@@ -60,6 +63,13 @@ class TargetContext:
         if self.catalog is None or not sku:
             return None
         return self.catalog(sku)
+
+    def prefetch(self, skus: Iterable[str | None]) -> None:
+        """Look every SKU of an order up in one call where the target can, before :meth:`resolve` asks
+        one by one (a no-op offline or without ``catalog_batch``)."""
+        wanted = list(dict.fromkeys(sku for sku in skus if sku))
+        if self.catalog is not None and self.catalog_batch is not None and len(wanted) > 1:
+            self.catalog_batch(wanted)
 
     def warn(self, message: str) -> None:
         """Record something the target cannot carry (once)."""

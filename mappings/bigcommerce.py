@@ -962,6 +962,7 @@ class BigCommerceMapping:
         lines, money in pairs), and anything BigCommerce could still refuse is said in ``ctx``.
         """
         refuse_negative_lines(order, PLATFORM)
+        ctx.prefetch(line.sku for line in order.lines if line.quantity > 0)
         products = [self._product(line, ctx) for line in order.lines if line.quantity > 0]
         if len(products) < len(order.lines):
             ctx.warn("lines with quantity 0 are left out (BigCommerce needs a quantity of at least 1)")

@@ -129,6 +129,8 @@ _LINE_ITEMS_CAP = 50
 """Line items embedded per consignment (``include=consignments.line_items``) before ``__warning__``."""
 _LINE_ITEMS_WARNING = ("Not all line items of this consignment are returned with this response, only 50 are "
                        "included. Please use the `/v2/orders/{order_id}/products` endpoint to fetch all line items.")
+_V3_PAGE_CAP = 250
+"""Catalog V3's largest page: "The maximum number of products returned is 250" (REST overview)."""
 _INCLUDES = frozenset({"consignments", "consignments.line_items", "fees"})
 _SECRET_HEADER = "X-Ordersync-Secret"
 """The custom header a hook is registered with (§6 ``headers``); a store sends it on every callback."""
@@ -1677,7 +1679,8 @@ class Simulator(SimulatorBase):
 
     @staticmethod
     def _v3_page(rows: list[dict[str, Any]], params: Mapping[str, str], path: str) -> Response:
-        limit = _int(params.get("limit", 50), "limit", minimum=1)
+        """One page of a Catalog V3 list with its ``meta.pagination`` (a ``limit`` above 250 serves 250)."""
+        limit = min(_int(params.get("limit", 50), "limit", minimum=1), _V3_PAGE_CAP)
         page = _int(params.get("page", 1), "page", minimum=1)
         total = len(rows)
         chunk = rows[(page - 1) * limit: page * limit]
@@ -1687,12 +1690,16 @@ class Simulator(SimulatorBase):
             "links": {"current": f"?page={page}&limit={limit}"}}}})
 
     async def list_variants(self, request: Request) -> Response:
-        """``GET /v3/catalog/variants`` (filters ``sku``, ``product_id``)."""
+        """``GET /v3/catalog/variants`` (filters ``sku``, ``sku:in`` (comma-separated), ``product_id``;
+        ``page``/``limit``: 50 a page by default, at most 250)."""
         params = request.query_params
         variants: list[_Variant] = list(self.variants.values())
         if "sku" in params:
             found = self.variants_by_sku.get(params["sku"].upper())
             variants = [found] if found is not None else []
+        if "sku:in" in params:
+            wanted = {sku.strip().upper() for sku in params["sku:in"].split(",") if sku.strip()}
+            variants = [v for v in variants if v.sku.upper() in wanted]
         if "product_id" in params:
             product_id = _int(params["product_id"], "product_id")
             variants = [v for v in variants if v.product_id == product_id]

@@ -8,6 +8,8 @@ are ``/v2/...`` and ``/v3/...``. The credential ``token`` goes in ``X-Auth-Token
     page_size = 250            # GET /v2/orders page size (BigCommerce's maximum)
     concurrency = 8            # orders fetched at once by get_orders
     sub_resource_workers = 4   # sub-resources of one order fetched at once
+    embed_sub_resources = true # read orders with include=consignments.line_items,fees (lines in the list)
+    unknown_sku_ttl = 60       # seconds a SKU found missing by a batch look-up is not asked again
     clock_skew_seconds = 5     # the change feed's signpost sits this far before the poll start
     check_before_create = false  # look the reference up before every POST /v2/orders
     reference_includes_archived = true  # find_by_reference also searches archived orders
@@ -21,7 +23,7 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -46,6 +48,7 @@ from connectors.base import (
     reference_in,
 )
 from connectors.bigcommerce import CAPABILITIES
+from connectors.bigcommerce.embedded import EMBED_PARAMS, Embedded, split_view
 from connectors.bigcommerce.webhooks import ORDER_SCOPES, SECRET_HEADER
 from connectors.bigcommerce.wire import (
     BCOrderCreate,
@@ -90,6 +93,8 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "page_size": 250,
     "concurrency": 8,
     "sub_resource_workers": 4,
+    "embed_sub_resources": True,
+    "unknown_sku_ttl": 60.0,
     "clock_skew_seconds": 5.0,
     "check_before_create": False,
     "reference_includes_archived": True,
@@ -260,6 +265,13 @@ def _store_root(base_url: str) -> str:
     return root
 
 
+_SKU_BATCH = 50  # SKUs per sku:in look-up (keeps the query string short)
+_VARIANT_PAGE = 250  # Catalog V3's largest page
+
+_LINKED = frozenset({"products", "shipping_addresses", "coupons"})
+"""Sub-resources the order links to (followed by their ``resource``); the others sit at fixed paths."""
+
+
 def _order_path(order_id: str) -> str:
     text = str(order_id).strip()
     if not text.isdigit():
@@ -299,6 +311,8 @@ class BigCommerceConnector:
         self._pool: ThreadPoolExecutor | None = None
         self._pool_lock = threading.Lock()
         self._sku_cache: dict[str, ProductRef] = {}
+        self._unknown_skus: dict[str, float] = {}
+        self._monotonic: Callable[[], float] = time.monotonic
         self._now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     # -- reads ------------------------------------------------------------------------------------
@@ -319,7 +333,8 @@ class BigCommerceConnector:
         """
         return ChangeFeed(self._feed(since, lookback_seconds), since)
 
-    def _feed(self, since: CursorState | None, lookback: float) -> Generator[OrderChange, None, CursorState]:
+    def _feed(self, since: CursorState | None, lookback: float, *,
+              embed: bool = True) -> Generator[OrderChange, None, CursorState]:
         signpost = self._now() - timedelta(seconds=float(self.options["clock_skew_seconds"]))
         lower: datetime | None = None
         if since and since.get("modified_since"):
@@ -334,15 +349,19 @@ class BigCommerceConnector:
         passes = [False, True] if self.options.get("read_archived", True) else [False]
         for archived in passes:
             try:
-                yield from self._pages(lower, limit, seen, archived)
+                yield from self._pages(lower, limit, seen, archived, embed=embed and self._embeds())
             except Rejected:
                 if not archived:
                     raise  # a store that refuses is_deleted: archived orders come by webhook only
         return {"modified_since": signpost.isoformat()}
 
     def _pages(self, lower: datetime | None, limit: int, seen: dict[int, datetime | None],
-               archived: bool) -> Generator[OrderChange, None, None]:
-        """Page through one list (live or archived orders) from ``lower``, re-reading if rows shifted."""
+               archived: bool, *, embed: bool) -> Generator[OrderChange, None, None]:
+        """Page through one list (live or archived orders) from ``lower``, re-reading if rows shifted.
+
+        With ``embed`` the pages are asked with :data:`EMBED_PARAMS`, and each change carries its row as
+        ``snapshot`` (for :meth:`hydrate`) with the time its page was read.
+        """
         for _ in range(3):
             shifted = False
             page = 1
@@ -352,7 +371,10 @@ class BigCommerceConnector:
                     params["min_date_modified"] = lower.isoformat(timespec="seconds")
                 if archived:
                     params["is_deleted"] = "true"
+                if embed:
+                    params.update(EMBED_PARAMS)
                 rows = self.http.get_json("/v2/orders", params=params)
+                read_at = self._now()
                 if not rows:
                     break  # 204 past the last page (or [])
                 if not isinstance(rows, list):
@@ -368,7 +390,8 @@ class BigCommerceConnector:
                         continue
                     seen[summary.id] = modified
                     yield OrderChange(id=str(summary.id), updated_at=modified, number=str(summary.id),
-                                      reference=reference_in([summary.external_order_id]))
+                                      reference=reference_in([summary.external_order_id]),
+                                      snapshot=row if embed and isinstance(row, dict) else None, read_at=read_at)
                 if len(rows) < limit:
                     break
                 page += 1
@@ -378,8 +401,9 @@ class BigCommerceConnector:
     def iter_references(self, since: CursorState | None) -> ChangeFeed:
         """Orders stamped with our reference (``external_order_id``), live and archived, modified since
         ``since``: the same list pages as :meth:`iter_orders` (250 orders a call), so a store of N orders
-        costs about N/250 calls once, then a page or two per refresh."""
-        return ChangeFeed(only_referenced(self._feed(since, 300.0)), since)
+        costs about N/250 calls once, then a page or two per refresh. The rows are read without
+        ``include`` (only ``external_order_id`` is needed), so the pages stay light."""
+        return ChangeFeed(only_referenced(self._feed(since, 300.0, embed=False)), since)
 
     def _executor(self) -> ThreadPoolExecutor:
         with self._pool_lock:
@@ -421,20 +445,57 @@ class BigCommerceConnector:
                 return rows
             page += 1
 
-    def get_order(self, order_id: str) -> dict[str, Any]:
-        """``{"order", "products", "shipping_addresses", "shipments", "coupons"}`` for one order.
+    def _embeds(self) -> bool:
+        return bool(self.options.get("embed_sub_resources", True))
 
-        The order first, then its sub-resources concurrently, following the order's link objects.
+    def get_order(self, order_id: str) -> dict[str, Any]:
+        """``{"order", "products", "shipping_addresses", "shipments", "coupons", "fees"}`` for one order.
+
+        One ``GET /v2/orders/{id}`` with :data:`EMBED_PARAMS` carries the lines, addresses and fees;
+        then only the sub-resources the order says exist are read (see :meth:`hydrate`). With the
+        option ``embed_sub_resources = false`` the order is read plain and every sub-resource follows
+        its link (five calls, no ``fees``).
         """
         path = _order_path(order_id)
-        order = self.http.get_json(path)
+        embeds = self._embeds()
+        order = self.http.get_json(path, params=EMBED_PARAMS if embeds else None)
         if not isinstance(order, dict):
             raise Transient(f"GET {path} did not answer an order", platform=PLATFORM)
-        bundle: dict[str, Any] = {"order": order}
+        return self._complete(order, path, split_view(order) if embeds else None)
+
+    def hydrate(self, snapshot: dict[str, Any]) -> dict[str, Any]:
+        """The :meth:`get_order` bundle from a list row read with :data:`EMBED_PARAMS`.
+
+        Lines, shipping addresses and fees come from the row; ``/shipments`` is read only when
+        ``items_shipped > 0``, ``/coupons`` only when ``coupon_discount > 0``, ``/products`` only when a
+        consignment has the 50-line ``__warning__`` (or the lines do not add up to ``items_total``). An
+        order that shipped nothing and has no coupon costs no call. A row read without ``include`` is
+        read again whole with :meth:`get_order`.
+        """
+        if not isinstance(snapshot, dict) or not str(snapshot.get("id", "")).strip().isdigit():
+            raise InvalidPayload("bigcommerce order row", [("id", "missing or not an order id")])
+        path = _order_path(str(snapshot["id"]))
+        view = split_view(snapshot) if self._embeds() else None
+        if view is None:
+            return self.get_order(str(snapshot["id"]))
+        return self._complete(snapshot, path, view)
+
+    def _complete(self, order: dict[str, Any], path: str, view: Embedded | None) -> dict[str, Any]:
+        """The bundle from an order row: what it embeds (``view``), plus the sub-resources it needs, read
+        concurrently; every sub-resource when the row embeds nothing."""
+        if view is None:
+            bundle: dict[str, Any] = {"order": order}
+            missing: tuple[str, ...] = ("products", "shipping_addresses", "coupons", "shipments")
+        else:
+            bundle, missing = dict(view.bundle), view.missing
+        if not missing:
+            return bundle
         jobs: dict[str, Future[list[Any]]] = {}
         pool = self._executor()
-        for name in ("products", "shipping_addresses", "coupons", "shipments"):
-            where = self._sub_path(order, name, path) if name != "shipments" else f"{path}/shipments"
+        for name in missing:
+            where: str | list[Any] = f"{path}/{name}"
+            if name in _LINKED:
+                where = self._sub_path(order, name, path)
             if isinstance(where, list):
                 bundle[name] = where
             else:
@@ -442,10 +503,6 @@ class BigCommerceConnector:
         for name, job in jobs.items():
             bundle[name] = job.result()
         return bundle
-
-    def hydrate(self, snapshot: dict[str, Any]) -> dict[str, Any]:
-        """The bundle for a change's list row: read whole with :meth:`get_order` (the list row is not used yet)."""
-        return self.get_order(str(snapshot["id"]))
 
     def get_orders(self, order_ids: Sequence[str]) -> Iterator[tuple[str, dict[str, Any] | Exception]]:
         """Bundles for many orders, ``concurrency`` at a time (every request passes the limiter)."""
@@ -576,34 +633,87 @@ class BigCommerceConnector:
     def resolve_sku(self, sku: str) -> ProductRef:
         """The catalog product and variant for a SKU (``GET /v3/catalog/variants?sku=``), cached.
 
-        ``options`` (option id → value id) are filled only for real variants; a simple product's base
-        variant has none, which tells the mapping to send the product alone.
+        A SKU that :meth:`resolve_skus` just found missing raises :class:`UnknownSku` without a call
+        for ``unknown_sku_ttl`` seconds. ``options`` (option id → value id) are filled only for real
+        variants; a simple product's base variant has none, which tells the mapping to send the
+        product alone.
         """
         cached = self._sku_cache.get(sku)
         if cached is not None:
             return cached
+        if self._recently_unknown(sku):
+            raise UnknownSku(sku, platform=PLATFORM)
         try:
-            data = self.http.get_json("/v3/catalog/variants", params={"sku": sku})
+            variants = self._variants({"sku": sku})
         except NotFound:
             raise UnknownSku(sku, platform=PLATFORM) from None
-        rows = data.get("data") if isinstance(data, dict) else None
-        if not isinstance(rows, list):
-            rows = []
-        variants = [parse_wire(BCVariant, row, what="bigcommerce variant") for row in rows if isinstance(row, dict)]
-        match = next((v for v in variants if v.sku == sku), None) or next(
-            (v for v in variants if v.sku.lower() == sku.lower()), None)
-        if match is None:
+        ref = _match(sku, variants)
+        if ref is None:
             raise UnknownSku(sku, platform=PLATFORM)
-        ref = ProductRef(
-            sku=sku,
-            product_id=str(match.product_id),
-            variant_id=str(match.id),
-            price=match.calculated_price if match.calculated_price is not None else match.price,
-            options={str(value.option_id): str(value.id) for value in match.option_values},
-            stock=match.inventory_level,
-        )
         self._sku_cache[sku] = ref
         return ref
+
+    def resolve_skus(self, skus: Iterable[str]) -> dict[str, ProductRef]:
+        """The catalog products of many SKUs, 50 a call (``GET /v3/catalog/variants?sku:in=a,b``).
+
+        Cached for the run like :meth:`resolve_sku`, which then answers from the cache. SKUs not in
+        the catalog are left out of the answer (and remembered for ``unknown_sku_ttl`` seconds, so
+        :meth:`resolve_sku` raises :class:`UnknownSku` for them without asking again). A SKU with a
+        comma cannot be put in the list and is asked alone.
+        """
+        wanted = list(dict.fromkeys(sku for sku in skus if sku and sku.strip()))
+        found = {sku: self._sku_cache[sku] for sku in wanted if sku in self._sku_cache}
+        todo = [sku for sku in wanted if sku not in found and not self._recently_unknown(sku)]
+        listed = [sku for sku in todo if "," not in sku]
+        for start in range(0, len(listed), _SKU_BATCH):
+            chunk = listed[start:start + _SKU_BATCH]
+            try:
+                variants = self._variants({"sku:in": ",".join(chunk)})
+            except NotFound:
+                variants = []
+            except Rejected:  # a store that refuses the list filter: one look-up per SKU
+                found.update(self._one_by_one(chunk))
+                continue
+            for sku in chunk:
+                ref = _match(sku, variants)
+                if ref is None:
+                    self._unknown_skus[sku] = self._monotonic()
+                else:
+                    self._sku_cache[sku] = found[sku] = ref
+        found.update(self._one_by_one([sku for sku in todo if "," in sku]))
+        return found
+
+    def _one_by_one(self, skus: Sequence[str]) -> dict[str, ProductRef]:
+        """:meth:`resolve_sku` for each SKU; the unknown ones are remembered, not raised."""
+        found: dict[str, ProductRef] = {}
+        for sku in skus:
+            try:
+                found[sku] = self.resolve_sku(sku)
+            except UnknownSku:
+                self._unknown_skus[sku] = self._monotonic()
+        return found
+
+    def _recently_unknown(self, sku: str) -> bool:
+        since = self._unknown_skus.get(sku)
+        return since is not None and self._monotonic() - since < float(self.options["unknown_sku_ttl"])
+
+    def _variants(self, params: Mapping[str, Any]) -> list[BCVariant]:
+        """Every variant ``GET /v3/catalog/variants`` answers for ``params``, page after page (250 a page)."""
+        variants: list[BCVariant] = []
+        page = 1
+        while True:
+            data = self.http.get_json("/v3/catalog/variants", params={**params, "limit": _VARIANT_PAGE, "page": page})
+            rows = data.get("data") if isinstance(data, dict) else None
+            if not isinstance(rows, list):
+                rows = []
+            variants.extend(parse_wire(BCVariant, row, what="bigcommerce variant")
+                            for row in rows if isinstance(row, dict))
+            meta = data.get("meta") if isinstance(data, dict) else None
+            pagination = meta.get("pagination") if isinstance(meta, dict) else None
+            pages = pagination.get("total_pages") if isinstance(pagination, dict) else None
+            if not rows or not isinstance(pages, int) or page >= pages:
+                return variants
+            page += 1
 
     def list_webhooks(self) -> list[dict[str, Any]]:
         """``GET /v3/hooks``: the hooks this API account registered (each token sees only its own)."""
@@ -636,6 +746,22 @@ class BigCommerceConnector:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def _match(sku: str, variants: Sequence[BCVariant]) -> ProductRef | None:
+    """The variant with this SKU (exactly, else ignoring case) as a :class:`ProductRef`."""
+    match = next((v for v in variants if v.sku == sku), None) or next(
+        (v for v in variants if v.sku.lower() == sku.lower()), None)
+    if match is None:
+        return None
+    return ProductRef(
+        sku=sku,
+        product_id=str(match.product_id),
+        variant_id=str(match.id),
+        price=match.calculated_price if match.calculated_price is not None else match.price,
+        options={str(value.option_id): str(value.id) for value in match.option_values},
+        stock=match.inventory_level,
+    )
 
 
 def open_connector(settings: ConnectionSettings, *, transport: httpx.BaseTransport | None = None,

@@ -69,11 +69,13 @@ def test_patient_run_waits_out_long_429s_without_using_attempts() -> None:
 
 
 def test_connector_reads_many_orders_through_a_tiny_window_without_rate_limited() -> None:
-    """The simulator refuses past 8 requests / 0.2 s; the connector (max_wait 0) reads 1 + 12 x 5 requests."""
+    """The simulator refuses past 8 requests / 0.2 s; the connector (max_wait 0) reads 1 + 12 x 5 requests
+    (orders read plain, every sub-resource followed: the most calls a read can take)."""
     sim = Simulator(orders=12, seed=3, rate_limit=(8, 0.2))
     inner = ASGITransport(sim.app, timeout=5.0)
     connector = open_connector(settings(max_wait=0.0, rate_limit={"requests": 8, "per_seconds": 0.2, "burst": 2},
-                                        read_archived=False, concurrency=4), transport=inner)
+                                        read_archived=False, concurrency=4, embed_sub_resources=False),
+                               transport=inner)
     console = Console(file=open("/dev/null", "w"))  # noqa: SIM115 - the display itself is not under test
     try:
         with Progress(console=console) as progress, show_waits(progress) as display:

@@ -747,3 +747,19 @@ def test_bigcommerce_orders_become_other_platform_payloads(shared: Path, platfor
     for name, n in real_neutrals(shared):  # only orders without (SKU'd) lines may be refused
         if name in refused:
             assert not n.lines or any(not line.sku for line in n.lines), name
+
+
+def test_create_payload_looks_every_sku_up_at_once_first() -> None:
+    n = to_neutral(fixture(AU))
+    events: list[Any] = []
+
+    def one(sku: str) -> ProductRef:
+        events.append(sku)
+        return catalog(sku)
+
+    ctx = TargetContext(reference=REF, catalog=one, catalog_batch=lambda skus: events.append(list(skus)))
+    MAPPING.create_payload(n, ctx)
+    skus = [line.sku for line in n.lines if line.sku and line.quantity > 0]
+    assert len(set(skus)) > 1
+    assert events[0] == list(dict.fromkeys(skus))  # the batch comes before any single look-up
+    assert events[1:] == skus

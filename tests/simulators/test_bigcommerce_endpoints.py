@@ -209,3 +209,18 @@ def test_more_than_50_line_items_are_cut_with_a_warning(sim: Simulator, api: htt
     fine = api.get(f"{V2}/orders/{small['id']}", params={"include": "consignments.line_items",
                                                            "consignment_structure": "object"}).json()
     assert "__warning__" not in fine["consignments"]["shipping"][0]
+
+
+def test_variants_filter_by_a_list_of_skus(sim: Simulator, api: httpx.Client) -> None:
+    v3 = "/stores/simstore/v3/catalog/variants"
+    answer = api.get(v3, params={"sku:in": "TEE-M,mug-blk,NOPE-1", "limit": 250})
+    assert answer.status_code == 200
+    assert sorted(row["sku"] for row in answer.json()["data"]) == ["MUG-BLK", "TEE-M"]  # SKUs ignore case
+    assert answer.json()["meta"]["pagination"]["total"] == 2
+    assert api.get(v3, params={"sku:in": "NOPE-1,NOPE-2"}).json()["data"] == []
+    every = api.get(v3, params={"limit": 1000}).json()
+    assert every["meta"]["pagination"]["per_page"] == 250  # Catalog V3 serves at most 250 a page
+    assert len(every["data"]) == min(250, len(sim.variants))
+    paged = api.get(v3, params={"sku:in": "TEE-M,TEE-L,TEE-S", "limit": 2, "page": 2}).json()
+    assert len(paged["data"]) == 1
+    assert paged["meta"]["pagination"]["total_pages"] == 2

@@ -127,7 +127,8 @@ def test_order_modified_during_the_read_is_not_skipped(sim: Simulator, make_conn
     assert order_pages >= 10  # a second pass, because order 1 came back with a newer date
 
 
-def test_get_order_bundle_follows_the_links(sim: Simulator, connector: BigCommerceConnector) -> None:
+def test_get_order_bundle_follows_the_links(sim: Simulator, make_connector: Make) -> None:
+    connector = make_connector(sim, embed_sub_resources=False)
     shipped = next(o for o in sim.orders.values() if o.shipments)
     order = sim.orders[shipped.id]
     order.data["shipping_addresses"] = {"url": "https://api.bigcommerce.com/x", "resource":
