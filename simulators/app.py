@@ -72,7 +72,11 @@ class WindowState:
 
 
 class RateWindow:
-    """A fixed request window (``quota`` requests per ``window`` seconds), as BigCommerce runs it."""
+    """A fixed request window (``quota`` requests per ``window`` seconds), as BigCommerce runs it.
+
+    The first window opens when the object is made; each later one opens where the last one ended
+    (windows are back to back, whether or not requests came). A refused request does not count.
+    """
 
     def __init__(self, quota: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
         self.quota = quota
@@ -85,15 +89,35 @@ class RateWindow:
     def hit(self) -> WindowState:
         """Count one request; ``allowed`` is False once the quota is used up."""
         with self._lock:
-            now = self._clock()
-            if now - self._start >= self.window:
-                self._start = now - ((now - self._start) % self.window)
-                self._used = 0
-            reset = self.window - (now - self._start)
-            if self._used >= self.quota:
-                return WindowState(False, self.quota, 0, self.window, reset)
-            self._used += 1
-            return WindowState(True, self.quota, self.quota - self._used, self.window, reset)
+            state = self.peek()
+            if state.allowed:
+                self.take()
+                return WindowState(True, self.quota, state.remaining - 1, self.window, state.reset_after)
+            return state
+
+    def peek(self) -> WindowState:
+        """The window now, without counting a request (``allowed``: one more would be); callers
+        that combine windows hold :attr:`lock` around :meth:`peek` and :meth:`take`."""
+        now = self._clock()
+        if now - self._start >= self.window:
+            self._start = now - ((now - self._start) % self.window)
+            self._used = 0
+        reset = self.window - (now - self._start)
+        return WindowState(self._used < self.quota, self.quota, self.quota - self._used, self.window, reset)
+
+    def take(self) -> None:
+        """Count one request in the current window (after :meth:`peek` said it is allowed)."""
+        self._used += 1
+
+    @property
+    def lock(self) -> threading.Lock:
+        """The lock that makes peek-then-take atomic."""
+        return self._lock
+
+    def fresh(self, clock: Callable[[], float] | None = None) -> RateWindow:
+        """A window of the same shape whose first window opens now (on ``clock``, else this one's):
+        for restarting the count, and for benchmarks that replay a schedule on a virtual clock."""
+        return RateWindow(self.quota, self.window, clock or self._clock)
 
 
 @dataclass
@@ -101,8 +125,12 @@ class RequestStats:
     """Counts requests per second, per status and per route, for tests and benchmarks."""
 
     total: int = 0
+    refused: int = 0
+    """Requests answered 429 because they exceeded the rate window (injected 429 faults not included)."""
     by_status: Counter[int] = field(default_factory=Counter)
     by_route: Counter[str] = field(default_factory=Counter)
+    ok_by_route: Counter[str] = field(default_factory=Counter)
+    """Like ``by_route``, counting only the 2xx answers (e.g. the writes that took effect)."""
     per_second: Counter[int] = field(default_factory=Counter)
     started: float = field(default_factory=time.time)
 
@@ -111,6 +139,8 @@ class RequestStats:
         self.total += 1
         self.by_status[status] += 1
         self.by_route[f"{method} {route}"] += 1
+        if 200 <= status < 300:
+            self.ok_by_route[f"{method} {route}"] += 1
         self.per_second[int(time.time())] += 1
 
     def peak_rps(self) -> int:
@@ -121,9 +151,11 @@ class RequestStats:
         """JSON-ready summary."""
         return {
             "total": self.total,
+            "refused": self.refused,
             "peak_rps": self.peak_rps(),
             "by_status": {str(k): v for k, v in sorted(self.by_status.items())},
             "by_route": dict(self.by_route.most_common()),
+            "ok_by_route": dict(self.ok_by_route.most_common()),
         }
 
 
@@ -201,6 +233,7 @@ class SimulatorBase:
             await asyncio.sleep(delay)
         state = self.window.hit() if self.window else None
         if state is not None and not state.allowed:
+            self.stats.refused += 1
             return self._with_headers(self.rate_limited_response(state), state)
         denied = self.authenticate(request)
         if denied is not None:
@@ -269,6 +302,7 @@ class SimulatorBase:
         async def reset(request: Request) -> Response:
             self.stats = RequestStats()
             self.faults.clear()
+            self.restart_window()
             return json_response({"ok": True})
 
         return [
@@ -280,6 +314,12 @@ class SimulatorBase:
             Route("/__sim/reset", reset, methods=["POST"]),
             *self.control_routes(),
         ]
+
+    def restart_window(self) -> None:
+        """Start the rate window(s) afresh, full quota, as of now: ``/__sim/reset`` does it so a
+        measurement starts with the budget a quiet store would have, whatever ran before."""
+        if self.window is not None:
+            self.window = self.window.fresh()
 
     def configure_webhooks(self, url: str | None, secret: str | None = None) -> None:
         """Point webhooks at ``url``; platforms override to install their signing with ``secret``."""

@@ -137,11 +137,20 @@ class TwoWindows(RateWindow):
         self.second = RateWindow(per_second, 1.0, clock)
 
     def hit(self) -> WindowState:
-        """Count one request against both windows; the tighter refusal wins."""
-        fast = self.second.hit()
-        if not fast.allowed:
-            return fast
-        return super().hit()
+        """Count one request against both windows when both have room; a refusal counts in neither
+        and reports the window that refused (when both did, the one that reopens later)."""
+        with self.lock:
+            fast, slow = self.second.peek(), self.peek()
+            refusals = [state for state in (fast, slow) if not state.allowed]
+            if refusals:
+                return max(refusals, key=lambda state: state.reset_after)
+            self.second.take()
+            self.take()
+            return WindowState(True, self.quota, slow.remaining - 1, self.window, slow.reset_after)
+
+    def fresh(self, clock: Callable[[], float] | None = None) -> TwoWindows:
+        """Both windows of the same shape, opening now (on ``clock``, else this one's)."""
+        return TwoWindows(self.second.quota, self.quota, clock or self._clock)
 
 
 class _Error(Exception):

@@ -7,8 +7,10 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 
+from connectors.testing import ASGITransport
 from mappings.merchantpro import to_neutral
 from simulators.merchantpro import Simulator, TwoWindows
 from tests.connectors.merchantpro.conftest import Shop
@@ -121,3 +123,55 @@ def test_unknown_paths_answer_merchantpros_error_body(shop: Shop) -> None:
         assert set(answer.json()) == {"error"}
     bad = shop.connect(api_key="nope").http.request("GET", "/api/v2/customers", allow_statuses=(401,))
     assert bad.json()["error"]["name"] == "unauthorized"
+
+
+def test_two_windows_refusal_counts_in_neither_window() -> None:
+    now = [0.0]
+    window = TwoWindows(per_second=2, per_minute=3, clock=lambda: now[0])
+    assert [window.hit().allowed for _ in range(4)] == [True, True, False, False]  # the second's refusals
+    now[0] = 1.0
+    assert window.hit().allowed  # the minute counted 2, not 4: one more fits
+    refused = window.hit()
+    assert not refused.allowed
+    assert abs(refused.reset_after - 59.0) < 1e-9  # the minute refused: wait for it, not for the second
+    now[0] = 60.0
+    assert [window.hit().allowed for _ in range(3)] == [True, True, False]
+
+
+def test_two_windows_report_the_later_reopening_when_both_refuse() -> None:
+    now = [0.0]
+    window = TwoWindows(per_second=1, per_minute=1, clock=lambda: now[0])
+    assert window.hit().allowed
+    assert abs(window.hit().reset_after - 60.0) < 1e-9
+    fresh = window.fresh(lambda: 7.0)
+    assert (fresh.second.quota, fresh.quota, fresh.window) == (1, 1, 60.0)
+    assert fresh.hit().allowed
+
+
+def test_four_a_second_and_eighty_a_minute_answer_429_with_retry_after() -> None:
+    now = [0.0]
+    sim = Simulator(orders=3, seed=2)
+    assert isinstance(sim.window, TwoWindows)
+    assert (sim.window.second.quota, sim.window.quota) == (4, 80)  # the documented defaults
+    sim.window = sim.window.fresh(lambda: now[0])
+    transport = ASGITransport(sim.app)
+    with httpx.Client(transport=transport, base_url="http://sim", auth=("sim-key", "sim-secret")) as client:
+        burst = [client.get("/api/v2/orders").status_code for _ in range(5)]
+        limited = client.get("/api/v2/orders")
+        for second in range(1, 20):  # 4 a second for 19 more seconds: 80 in the minute
+            now[0] = float(second)
+            assert [client.get("/api/v2/orders").status_code for _ in range(4)] == [200] * 4
+        now[0] = 20.0
+        minute = client.get("/api/v2/orders")
+        stats = client.get("/__sim/stats").json()
+        client.post("/__sim/reset")
+        after_reset = client.get("/api/v2/orders").status_code
+    transport.close()
+    assert burst == [200] * 4 + [429]
+    assert limited.status_code == 429
+    assert limited.headers["retry-after"] == "1"
+    assert limited.json()["error"] == {"name": "too_many_requests", "message": "Too many requests, please retry later"}
+    assert minute.status_code == 429
+    assert minute.headers["retry-after"] == "40"
+    assert stats["refused"] == 3
+    assert after_reset == 200
