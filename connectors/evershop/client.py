@@ -110,6 +110,8 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "page_size": 50,
     "state_batch": 25,  # open orders re-read per GraphQL request (aliases)
     "workers": 8,
+    "sku_batch": 50,  # SKUs per ProductsBySku request in resolve_skus (filter sku in a,b,c)
+    "unknown_sku_ttl": 300.0,  # seconds a SKU resolve_skus did not find is not asked again
     "recovery_attempts": 4,  # lookups by cart after a lost POST /api/orders answer
     "recovery_delay": 0.5,
     "reference_scan_pages": 10,  # pages scanned by the no-bridge reference fallback
@@ -447,6 +449,21 @@ def _change(item: dict[str, Any], read_at: datetime, updated_at: datetime | None
                        snapshot=item if whole else None, read_at=read_at if whole else None)
 
 
+def _product_ref(sku: str, product: Mapping[str, Any]) -> ProductRef:
+    """A ``ProductsBySku`` item as a :class:`ProductRef` (price from ``price.regular``, stock from inventory)."""
+    price = product.get("price") or {}
+    regular = price.get("regular") if isinstance(price, dict) else None
+    inventory: dict[str, Any] = product["inventory"] if isinstance(product.get("inventory"), dict) else {}
+    return ProductRef(
+        sku=sku,
+        product_id=str(product.get("productId")),
+        name=product.get("name"),
+        price=parse_decimal(regular["value"]) if isinstance(regular, dict) and regular.get("value") is not None
+        else None,
+        stock=int(inventory["qty"]) if inventory.get("qty") is not None else None,
+    )
+
+
 def _is_open(item: Mapping[str, Any]) -> bool:
     return _code(item, "status") not in CLOSED_STATUSES
 
@@ -517,6 +534,7 @@ class EverShopConnector:
         self._lock = threading.Lock()
         self._sku_cache: dict[str, ProductRef] = {}
         self._sku_status: dict[str, str] = {}
+        self._sku_unknown: dict[str, float] = {}  # SKU -> when resolve_skus did not find it
         self._bridge: tuple[bool, float] | None = None
         self._legacy: bool | None = self.options.get("legacy_shipments")
         self._carriers: frozenset[str] | None = None
@@ -1326,44 +1344,73 @@ class EverShopConnector:
     def resolve_sku(self, sku: str) -> ProductRef:
         """The product with exactly this SKU (admin ``products`` filter ``sku in``); cached.
 
-        Raises :class:`UnknownSku` when the catalog has none. ``product_id`` is EverShop's numeric
-        ``productId`` (what order lines carry); the cart itself only needs the SKU.
+        Raises :class:`UnknownSku` when the catalog has none (also, without asking again, for a SKU
+        :meth:`resolve_skus` did not find within ``unknown_sku_ttl`` seconds). ``product_id`` is
+        EverShop's numeric ``productId`` (what order lines carry); the cart itself only needs the SKU.
         """
         with self._lock:
             cached = self._sku_cache.get(sku)
+            unknown_at = self._sku_unknown.get(sku)
         if cached is not None:
             return cached
+        if unknown_at is not None and self._clock() - unknown_at < float(self.options["unknown_sku_ttl"]):
+            raise UnknownSku(sku, platform=PLATFORM)
         if not sku or "," in sku:
             raise UnknownSku(sku, platform=PLATFORM)  # the sku filter splits on commas
-        data = self.graphql(queries.PRODUCTS_BY_SKU, {"filters": _filters(("sku", "in", sku), ("limit", "eq", 5))})
+        found = self._products_by_sku([sku], limit=5)
+        if sku not in found:
+            raise UnknownSku(sku, platform=PLATFORM)
+        return found[sku]
+
+    def resolve_skus(self, skus: Iterable[str]) -> dict[str, ProductRef]:
+        """The products of many SKUs, ``sku_batch`` (50) to a request: EverShop's admin ``products``
+        filter ``sku`` takes ``in`` with a comma-separated list (``value.split(',')`` in
+        ``registerDefaultProductCollectionFilters``).
+
+        Cached for the run like :meth:`resolve_sku`, which then answers from the cache. SKUs not in the
+        catalog are left out of the answer and remembered for ``unknown_sku_ttl`` seconds; a SKU with a
+        comma cannot be listed and is left out (:meth:`resolve_sku` raises :class:`UnknownSku` for it).
+        """
+        wanted = list(dict.fromkeys(sku for sku in skus if sku))
+        with self._lock:
+            found = {sku: self._sku_cache[sku] for sku in wanted if sku in self._sku_cache}
+        todo = [sku for sku in wanted if sku not in found and "," not in sku]
+        size = max(1, int(self.options["sku_batch"]))
+        for chunk in _chunks(todo, size):
+            answer = self._products_by_sku(chunk, limit=len(chunk))
+            found.update(answer)
+            now = self._clock()
+            with self._lock:
+                self._sku_unknown.update({sku: now for sku in chunk if sku not in answer})
+        return found
+
+    def _products_by_sku(self, skus: Sequence[str], *, limit: int) -> dict[str, ProductRef]:
+        """One ``ProductsBySku`` request for these SKUs (none with a comma); exact matches, cached."""
+        data = self.graphql(queries.PRODUCTS_BY_SKU,
+                            {"filters": _filters(("sku", "in", ",".join(skus)), ("limit", "eq", limit))})
         collection = data.get("products")
         items = collection.get("items") if isinstance(collection, dict) else None
-        product = next((p for p in items or [] if isinstance(p, dict) and p.get("sku") == sku), None)
-        if product is None:
-            raise UnknownSku(sku, platform=PLATFORM)
-        price = product.get("price") or {}
-        regular = price.get("regular") if isinstance(price, dict) else None
-        inventory: dict[str, Any] = product["inventory"] if isinstance(product.get("inventory"), dict) else {}
-        ref = ProductRef(
-            sku=sku,
-            product_id=str(product.get("productId")),
-            name=product.get("name"),
-            price=parse_decimal(regular["value"]) if isinstance(regular, dict) and regular.get("value") is not None
-            else None,
-            stock=int(inventory["qty"]) if inventory.get("qty") is not None else None,
-        )
-        with self._lock:
-            self._sku_cache[sku] = ref
-            self._sku_status[sku] = str(product.get("status"))
-        return ref
+        found: dict[str, ProductRef] = {}
+        for product in items or []:
+            sku = product.get("sku") if isinstance(product, dict) else None
+            if not isinstance(sku, str) or sku not in skus or sku in found:
+                continue
+            found[sku] = _product_ref(sku, product)
+            with self._lock:
+                self._sku_cache[sku] = found[sku]
+                self._sku_status[sku] = str(product.get("status"))
+                self._sku_unknown.pop(sku, None)
+        return found
 
     def forget_sku(self, sku: str | None = None) -> None:
         """Drop one SKU (or all) from the cache, e.g. after changing the catalog."""
         with self._lock:
             if sku is None:
                 self._sku_cache.clear()
+                self._sku_unknown.clear()
             else:
                 self._sku_cache.pop(sku, None)
+                self._sku_unknown.pop(sku, None)
 
 
 def open_connector(settings: ConnectionSettings, *, transport: httpx.BaseTransport | None = None,
