@@ -16,7 +16,7 @@ from graphql import parse
 
 from connectors.errors import InvalidPayload, UnknownSku
 from connectors.evershop import queries
-from connectors.evershop.client import EverShopConnector, holds_order
+from connectors.evershop.client import holds_order
 from mappings.evershop import to_neutral
 from simulators.evershop import Simulator
 from tests.connectors.evershop.test_client_simulator import connect, plan, ref
@@ -49,7 +49,8 @@ def test_every_seeded_order_hydrates_from_its_page_with_no_request(seeded: Simul
         assert seeded.stats.total - sent <= 2  # a token and one page of 50 (no per-order read)
         for change in changes:
             assert change.snapshot is not None
-            assert change.read_at is not None and change.read_at >= before
+            assert change.read_at is not None
+            assert change.read_at >= before
             sent = seeded.stats.total
             bundle = connector.hydrate(change.snapshot)
             assert seeded.stats.total == sent, "hydrate made a request"
@@ -68,7 +69,8 @@ def test_changed_open_orders_are_read_whole_in_one_batch() -> None:
         feed = connector.iter_orders(None)
         list(feed)
         cursor = feed.cursor
-        assert cursor is not None and set(targets) <= set(cursor["open"])
+        assert cursor is not None
+        assert set(targets) <= set(cursor["open"])
         for uuid in targets:
             connector.cancel_order(uuid)
         sent = sim.stats.total

@@ -36,7 +36,8 @@ def test_every_seeded_order_hydrates_from_its_row_with_no_request(shop: Shop) ->
     assert shop.sim.stats.total == 1  # one list page of 100 carries all 40 orders
     for change in changes:
         assert change.snapshot is not None
-        assert change.read_at is not None and change.read_at >= before
+        assert change.read_at is not None
+        assert change.read_at >= before
         sent = shop.sim.stats.total
         bundle = connector.hydrate(change.snapshot)
         assert shop.sim.stats.total == sent, "hydrate made a request"
@@ -50,11 +51,13 @@ def test_rechecked_open_orders_carry_their_row_too(shop: Shop, connector: Mercha
     feed = connector.iter_orders(None)
     list(feed)
     cursor = feed.cursor
-    assert cursor is not None and cursor["open"]
+    assert cursor is not None
+    assert cursor["open"]
     order_id = next(iter(cursor["open"]))
     connector.update_shipment(order_id, "awb:x", MerchantProShipmentUpdate(shipping_awb="AWB-1"))
     changed = [c for c in connector.iter_orders(cursor) if c.id == order_id]
-    assert len(changed) == 1 and changed[0].snapshot is not None
+    assert len(changed) == 1
+    assert changed[0].snapshot is not None
     sent = shop.sim.stats.total
     assert connector.hydrate(changed[0].snapshot)["shipping_awb"] == "AWB-1"
     assert shop.sim.stats.total == sent
@@ -80,7 +83,8 @@ def test_the_feed_asks_for_whole_rows_at_the_page_cap(shop: Shop) -> None:
         changes = list(connector.iter_orders(None))
     finally:
         connector.close()
-    assert len(changes) == 230 and all(c.snapshot is not None for c in changes)
+    assert len(changes) == 230
+    assert all(c.snapshot is not None for c in changes)
     lists = [url for url in transport.urls if url.path == "/api/v2/orders"]
     assert len(lists) == 3  # 100 + 100 + 30
     for url in lists:
