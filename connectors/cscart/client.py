@@ -7,7 +7,16 @@ and still honours 429/503 with ``Retry-After`` from hosts and WAFs.
 Reading changes: ``updated_at_from`` (4.13+) with ``sort_by=order_id&sort_order=asc`` paging.
 Stores that ignore it (older ones silently drop unknown parameters) are detected with a probe
 and read by creation window (``period=C&time_from&time_to``) plus re-reads of their non-final
-orders by ``order_id=1,2,3``. Writing: one POST per order (never retried blindly), then the total
+orders by ``order_id=1,2,3``.
+
+The plain order list has no products (its rows are the short ``orders`` columns, not even
+``updated_at``), but ``get_orders_data=1`` makes ``Api/Entities/Orders::index`` answer every row
+with ``getOrderData()``, the very body ``GET /api/orders/{id}`` answers (4.13.2 and MV 4.14 core;
+platform notes §A3). The feed asks for it (option ``full_rows``), so each change carries the order
+as its ``snapshot`` with ``status`` and ``updated_at``, and :meth:`CsCartConnector.hydrate` only adds
+the shipments, one call and only when the row lists ``shipment_ids``. A store that ignores the
+parameter answers short rows: those changes carry no snapshot and cost one ``GET`` per order (plus
+its shipments), the minimum there. Writing: one POST per order (never retried blindly), then the total
 correction and the status as follow-up PUTs; the reference lives in the admin notes.
 """
 
@@ -47,6 +56,7 @@ from connectors.cscart.wire import (
     CsCartOrderCreate,
     CsCartOrderLine,
     CsCartOrderList,
+    CsCartOrderRow,
     CsCartOrderUpdate,
     CsCartProductList,
     CsCartShipmentCreate,
@@ -63,6 +73,7 @@ from connectors.errors import (
     AuthFailed,
     Conflict,
     ConnectorError,
+    InvalidPayload,
     NotFound,
     OutcomeUnknown,
     RateLimited,
@@ -86,6 +97,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "watch_days": 30,
     "reference_window_seconds": 2 * 86400,
     "workers": 4,
+    "full_rows": True,  # ask the change feed's list for whole orders (get_orders_data=1)
 }
 """Store options and their defaults. ``updated_at_filter``: ``auto`` (probe), ``true`` or ``false``."""
 
@@ -257,10 +269,23 @@ class CsCartConnector:
         return f"/stores/{company}/orders" if company not in (None, "", 0, "0") else "/orders"
 
     def _list_orders(self, params: Mapping[str, Any]) -> tuple[CsCartOrderList, httpx.Response]:
+        listing, _rows, response = self._list_rows(params)
+        return listing, response
+
+    def _list_rows(self, params: Mapping[str, Any]
+                   ) -> tuple[CsCartOrderList, list[dict[str, Any]], httpx.Response]:
+        """One list page: parsed, the raw rows in the same order, and the response."""
         data, response = self._get("/orders", params)
         if isinstance(data, dict) and "orders" in data and isinstance(data["orders"], dict):
             data = {**data, "orders": list(data["orders"].values())}  # customised stores key rows by id
-        return parse_cscart(CsCartOrderList, data, what="CS-Cart order list"), response
+        listing = parse_cscart(CsCartOrderList, data, what="CS-Cart order list")
+        raws = data.get("orders") if isinstance(data, dict) else None
+        rows = [row if isinstance(row, dict) else {} for row in raws] if isinstance(raws, list) else []
+        return listing, rows, response
+
+    def _feed_params(self) -> dict[str, Any]:
+        """What the change feed adds to its list calls: whole rows (``get_orders_data=1``) unless switched off."""
+        return {"get_orders_data": 1} if self.options.get("full_rows", True) else {}
 
     # -- reading ----------------------------------------------------------------------------------
     def iter_orders(self, since: CursorState | None, *, lookback_seconds: float = 300.0) -> ChangeFeed:
@@ -329,8 +354,10 @@ class CsCartConnector:
             previous: int | None = None
             shrank = False
             while True:
-                query = {**params, "sort_by": "order_id", "sort_order": "asc", "page": page, "items_per_page": size}
-                listing, response = self._list_orders(query)
+                query = {**params, **self._feed_params(), "sort_by": "order_id", "sort_order": "asc", "page": page,
+                         "items_per_page": size}
+                read_at = datetime.now(UTC)
+                listing, raws, response = self._list_rows(query)
                 if server_now is not None and page == 1:
                     when = _server_time(response)
                     if when is not None:
@@ -338,13 +365,11 @@ class CsCartConnector:
                 total = listing.params.total_items
                 shrank = shrank or (previous is not None and total < previous)
                 previous = total
-                for row in listing.orders:
+                for row, raw in zip(listing.orders, raws, strict=False):
                     if row.order_id in seen or row.is_parent_order:
                         continue
                     seen.add(row.order_id)
-                    yield OrderChange(id=row.order_id, number=row.order_id,
-                                      updated_at=datetime.fromtimestamp(row.updated_at, UTC)
-                                      if row.updated_at else None)
+                    yield _change(row, raw, read_at)
                 if page >= max(1, -(-total // size)) or not listing.orders:
                     break
                 page += 1
@@ -373,20 +398,23 @@ class CsCartConnector:
         size = int(self.options["page_size"])
         page = 1
         while True:
-            listing, _ = self._list_orders({**params, "sort_by": "order_id", "sort_order": "asc", "page": page,
-                                            "items_per_page": size})
+            read_at = datetime.now(UTC)
+            listing, raws, _ = self._list_rows({**params, **self._feed_params(), "sort_by": "order_id",
+                                                "sort_order": "asc", "page": page, "items_per_page": size})
             note(listing)
-            for row in listing.orders:
+            for row, raw in zip(listing.orders, raws, strict=False):
                 if row.order_id not in seen and not row.is_parent_order:
                     seen.add(row.order_id)
-                    yield OrderChange(id=row.order_id, number=row.order_id)
+                    yield _change(row, raw, read_at)
             if page >= max(1, -(-listing.params.total_items // size)) or not listing.orders:
                 break
             page += 1
         # 2. re-read the orders still open, and report those whose status or total moved
         for chunk_start in range(0, len(watch), 100):
             ids = list(watch)[chunk_start:chunk_start + 100]
-            listing, _ = self._list_orders({"order_id": ",".join(ids), "items_per_page": len(ids), "page": 1})
+            read_at = datetime.now(UTC)
+            listing, raws, _ = self._list_rows({"order_id": ",".join(ids), **self._feed_params(),
+                                                "items_per_page": len(ids), "page": 1})
             note(listing)
             returned = {row.order_id for row in listing.orders}
             for order_id in ids:
@@ -395,12 +423,12 @@ class CsCartConnector:
                         seen.add(order_id)
                         yield OrderChange(id=order_id, number=order_id)
                     watch.pop(order_id, None)
-            for row in listing.orders:
+            for row, raw in zip(listing.orders, raws, strict=False):
                 previous = watch.get(row.order_id)
                 current = rows[row.order_id]
                 if previous is not None and list(current[:2]) != list(previous[:2]) and row.order_id not in seen:
                     seen.add(row.order_id)
-                    yield OrderChange(id=row.order_id, number=row.order_id)
+                    yield _change(row, raw, read_at)
         # 3. the next watch list: every non-final order seen, created within watch_days
         for order_id, (status, total, created) in rows.items():
             if status in final or (created and created < keep_after):
@@ -414,6 +442,10 @@ class CsCartConnector:
         order, _ = self._get(f"/orders/{order_id}")
         if not isinstance(order, dict) or not order:
             raise NotFound(f"order {order_id} not found", platform=PLATFORM, status=404)
+        return self._bundle(order_id, order)
+
+    def _bundle(self, order_id: str, order: dict[str, Any]) -> dict[str, Any]:
+        """The bundle around an order detail: its shipments read only when it lists some (or does not say)."""
         bundle: dict[str, Any] = {"order": order, "shipments": []}
         if "shipment_ids" not in order or parse_id_list(order.get("shipment_ids")):
             bundle["shipments"] = self.list_shipments(order_id)
@@ -437,8 +469,20 @@ class CsCartConnector:
             page += 1
 
     def hydrate(self, snapshot: dict[str, Any]) -> dict[str, Any]:
-        """The bundle for a change's list row: read whole with :meth:`get_order` (the list row is not used yet)."""
-        return self.get_order(str(snapshot["order_id"]))
+        """What :meth:`get_order` answers, from a ``get_orders_data=1`` list row (a whole order detail).
+
+        Only the shipments are fetched, and only when the row's ``shipment_ids`` lists some: no call
+        for an unshipped order. A short row (a store that ignored ``get_orders_data``; the feed never
+        attaches those) is read by its ``order_id`` with :meth:`get_order`; a row without
+        ``order_id`` is an :class:`InvalidPayload` naming ``order_id``.
+        """
+        raw_id = snapshot.get("order_id") if isinstance(snapshot, dict) else None
+        order_id = str(raw_id).strip() if raw_id not in (None, "", 0, "0") else ""
+        if not order_id:
+            raise InvalidPayload("CS-Cart order row", [("order_id", "missing: the list row has no order id")])
+        if not holds_order(snapshot):
+            return self.get_order(order_id)
+        return self._bundle(order_id, dict(snapshot))
 
     def get_orders(self, order_ids: Sequence[str]) -> Iterator[tuple[str, dict[str, Any] | Exception]]:
         """Bundles for many orders, ``workers`` at a time, within the rate limit."""
@@ -709,6 +753,19 @@ class CsCartConnector:
             page += 1
         self.statuses = out
         return out
+
+
+def holds_order(row: Mapping[str, Any]) -> bool:
+    """Whether a list row is a whole order detail (``get_orders_data=1``), not a short list row."""
+    return "products" in row and "order_id" in row
+
+
+def _change(row: CsCartOrderRow, raw: dict[str, Any], read_at: datetime) -> OrderChange:
+    """A feed change from a list row: its modification stamp, and the row as snapshot when it is whole."""
+    whole = holds_order(raw)
+    return OrderChange(id=row.order_id, number=row.order_id,
+                       updated_at=datetime.fromtimestamp(row.updated_at, UTC) if row.updated_at else None,
+                       snapshot=raw if whole else None, read_at=read_at if whole else None)
 
 
 def open_connector(settings: ConnectionSettings, *, transport: httpx.BaseTransport | None = None,

@@ -10,7 +10,9 @@ EverShop 2.x (verified against 2.2.1, see ``docs/platforms/evershop.md``) is an 
 - **Reads** are GraphQL only (:mod:`connectors.evershop.queries`). ``updated_at`` never changes and
   cannot be filtered, so the change feed finds new orders by ``order_id`` (the bridge extension's
   filter, or paging the default ``order_id DESC`` collection) and re-reads the *open* orders it
-  tracks in its cursor, batched, reporting those whose state changed.
+  tracks in its cursor, batched, reporting those whose state changed. Every change carries the whole
+  order as its ``snapshot`` (the page selects what ``order(uuid)`` selects; changed open orders are
+  read whole in one aliased batch), so :meth:`EverShopConnector.hydrate` costs no call.
 - **Creates** go through the guest cart flow; ``POST /api/orders`` is the point of no return and is
   never retried blindly: a lost answer or "Cart not found" is resolved by looking the order up by
   its cart (bridge ``cart_id`` filter). Our reference is stamped as the order metafield
@@ -57,6 +59,7 @@ from connectors.errors import (
     AuthFailed,
     Conflict,
     ConnectorError,
+    InvalidPayload,
     NotFound,
     OutcomeUnknown,
     RateLimited,
@@ -107,6 +110,8 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "page_size": 50,
     "state_batch": 25,  # open orders re-read per GraphQL request (aliases)
     "workers": 8,
+    "sku_batch": 50,  # SKUs per ProductsBySku request in resolve_skus (filter sku in a,b,c)
+    "unknown_sku_ttl": 300.0,  # seconds a SKU resolve_skus did not find is not asked again
     "recovery_attempts": 4,  # lookups by cart after a lost POST /api/orders answer
     "recovery_delay": 0.5,
     "reference_scan_pages": 10,  # pages scanned by the no-bridge reference fallback
@@ -432,6 +437,33 @@ def _fingerprint(item: Mapping[str, Any]) -> str:
     return hashlib.sha1(orjson.dumps(state), usedforsecurity=False).hexdigest()[:16]
 
 
+def holds_order(item: Mapping[str, Any]) -> bool:
+    """Whether an order object carries every field ``get_order`` selects (a whole order, not a light row)."""
+    return item.keys() >= queries.ORDER_KEYS
+
+
+def _change(item: dict[str, Any], read_at: datetime, updated_at: datetime | None) -> OrderChange:
+    """A feed change for an order object; a whole one rides along as the snapshot."""
+    whole = holds_order(item)
+    return OrderChange(id=str(item["uuid"]), number=item.get("orderNumber"), updated_at=updated_at,
+                       snapshot=item if whole else None, read_at=read_at if whole else None)
+
+
+def _product_ref(sku: str, product: Mapping[str, Any]) -> ProductRef:
+    """A ``ProductsBySku`` item as a :class:`ProductRef` (price from ``price.regular``, stock from inventory)."""
+    price = product.get("price") or {}
+    regular = price.get("regular") if isinstance(price, dict) else None
+    inventory: dict[str, Any] = product["inventory"] if isinstance(product.get("inventory"), dict) else {}
+    return ProductRef(
+        sku=sku,
+        product_id=str(product.get("productId")),
+        name=product.get("name"),
+        price=parse_decimal(regular["value"]) if isinstance(regular, dict) and regular.get("value") is not None
+        else None,
+        stock=int(inventory["qty"]) if inventory.get("qty") is not None else None,
+    )
+
+
 def _is_open(item: Mapping[str, Any]) -> bool:
     return _code(item, "status") not in CLOSED_STATUSES
 
@@ -502,6 +534,7 @@ class EverShopConnector:
         self._lock = threading.Lock()
         self._sku_cache: dict[str, ProductRef] = {}
         self._sku_status: dict[str, str] = {}
+        self._sku_unknown: dict[str, float] = {}  # SKU -> when resolve_skus did not find it
         self._bridge: tuple[bool, float] | None = None
         self._legacy: bool | None = self.options.get("legacy_shipments")
         self._carriers: frozenset[str] | None = None
@@ -590,7 +623,7 @@ class EverShopConnector:
         with self._lock:
             if self._bridge is not None and now < self._bridge[1]:
                 return self._bridge[0]
-        page = self._orders_page(_filters(("order_id", "eq", 0), ("limit", "eq", 1)))
+        page = self._orders_page(_filters(("order_id", "eq", 0), ("limit", "eq", 1)), light=True)
         applied = any(f.get("key") == "order_id" for f in page.get("currentFilters") or [] if isinstance(f, dict))
         with self._lock:
             self._bridge = (applied, now + float(self.options["bridge_cache_seconds"]))
@@ -635,15 +668,27 @@ class EverShopConnector:
         return order
 
     def hydrate(self, snapshot: dict[str, Any]) -> dict[str, Any]:
-        """The bundle for a change's list row: read whole with :meth:`get_order` (the list row is not used yet)."""
-        return self.get_order(str(snapshot["uuid"]))
+        """What :meth:`get_order` answers, from a change's snapshot: the order object itself, no call.
+
+        Feed snapshots select exactly :data:`~connectors.evershop.queries.ORDER_FIELDS` (EverShop has no
+        order sub-resources to fetch). A light object (a reference row) is read whole with one call; an
+        object without ``uuid`` is an :class:`InvalidPayload` naming ``uuid``.
+        """
+        uuid = snapshot.get("uuid") if isinstance(snapshot, dict) else None
+        if not isinstance(uuid, str) or not uuid:
+            raise InvalidPayload("EverShop order row", [("uuid", "missing: the row has no order uuid")])
+        if not holds_order(snapshot):
+            return self.get_order(uuid)
+        return dict(snapshot)
 
     def get_orders(self, order_ids: Sequence[str]) -> Iterator[tuple[str, dict[str, Any] | Exception]]:
         """Many orders, fetched on a few threads (every request still passes the rate limiter)."""
         return fan_out(self.get_order, order_ids, workers=int(self.options["workers"]))
 
-    def _orders_page(self, filters: list[dict[str, str]]) -> dict[str, Any]:
-        data = self.graphql(queries.ORDERS_PAGE, {"filters": filters})
+    def _orders_page(self, filters: list[dict[str, str]], *, light: bool = False) -> dict[str, Any]:
+        """One page of the admin order collection: whole orders, or ``light`` ones (lookups, probes)."""
+        document = queries.ORDERS_LIGHT_PAGE if light else queries.ORDERS_PAGE
+        data = self.graphql(document, {"filters": filters})
         page = data.get("orders")
         if not isinstance(page, dict):
             raise Transient("orders collection missing from the answer", platform=PLATFORM)
@@ -655,8 +700,9 @@ class EverShopConnector:
             raise NotFound(f"order {order_id} not found", platform=PLATFORM)
         return order
 
-    def _order_states(self, uuids: Sequence[str]) -> dict[str, dict[str, Any] | None]:
-        document = queries.order_states_document(len(uuids))
+    def _order_states(self, uuids: Sequence[str], *, whole: bool = False) -> dict[str, dict[str, Any] | None]:
+        """Many orders in one aliased request: light state, or ``whole`` orders; a missing one is ``None``."""
+        document = queries.order_states_document(len(uuids), whole=whole)
         data = self.graphql(document, {f"u{i}": uuid for i, uuid in enumerate(uuids)})
         out: dict[str, dict[str, Any] | None] = {}
         for i, uuid in enumerate(uuids):
@@ -686,7 +732,7 @@ class EverShopConnector:
         cursor = _Cursor.load(since)
         fresh = self._new_orders(cursor)
         reported: set[str] = set()
-        for item in fresh:
+        for item, read_at in fresh:
             uuid = str(item["uuid"])
             order_id = int(item["orderId"])
             created = _created_ms(item)
@@ -696,10 +742,12 @@ class EverShopConnector:
                 cursor.open[uuid] = [order_id, _fingerprint(item)]
             else:
                 cursor.open.pop(uuid, None)
-            yield OrderChange(id=uuid, number=item.get("orderNumber"),
-                              updated_at=datetime.fromtimestamp(created / 1000, tz=UTC) if created else None)
+            yield _change(item, read_at,
+                          datetime.fromtimestamp(created / 1000, tz=UTC) if created else None)
         pending = [uuid for uuid in cursor.open if uuid not in reported]
-        for chunk in _chunks(pending, max(1, int(self.options["state_batch"]))):
+        batch = max(1, int(self.options["state_batch"]))
+        changed: list[str] = []
+        for chunk in _chunks(pending, batch):
             states = self._order_states(chunk)
             for uuid in chunk:
                 state = states.get(uuid)
@@ -708,11 +756,20 @@ class EverShopConnector:
                     continue
                 fingerprint = _fingerprint(state)
                 if fingerprint != cursor.open[uuid][1]:
-                    yield OrderChange(id=uuid, number=state.get("orderNumber"))
+                    changed.append(uuid)
                 if _is_open(state):
                     cursor.open[uuid] = [int(state.get("orderId") or cursor.open[uuid][0]), fingerprint]
                 else:
                     cursor.open.pop(uuid, None)
+        for chunk in _chunks(changed, batch):
+            read_at = datetime.now(UTC)
+            wholes = self._order_states(chunk, whole=True)
+            for uuid in chunk:
+                whole = wholes.get(uuid)
+                if whole is None:
+                    yield OrderChange(id=uuid)  # gone between the two reads: the engine's read sees the 404
+                else:
+                    yield _change(whole, read_at, None)
         self._settle(cursor, lookback_seconds)
         return cursor.dump()
 
@@ -728,23 +785,27 @@ class EverShopConnector:
                 cursor.watermark = max(cursor.watermark, int(key))
         cursor.recent = {k: v for k, v in cursor.recent.items() if int(k) > cursor.watermark}
 
-    def _new_orders(self, cursor: _Cursor) -> list[dict[str, Any]]:
+    def _new_orders(self, cursor: _Cursor, *, light: bool = False) -> list[tuple[dict[str, Any], datetime]]:
+        """Orders placed after the cursor's watermark (not in its ``recent`` window), ``order_id``
+        ascending, each with the time its page was read; whole orders unless ``light``."""
         size = max(1, int(self.options["page_size"]))
-        out: list[dict[str, Any]] = []
+        out: list[tuple[dict[str, Any], datetime]] = []
         if self.bridge_available():
             after = cursor.watermark
             while True:
+                read_at = datetime.now(UTC)
                 page = self._orders_page(_filters(("order_id", "gt", after), ("od", "eq", "asc"),
-                                                  ("limit", "eq", size), ("page", "eq", 1)))
+                                                  ("limit", "eq", size), ("page", "eq", 1)), light=light)
                 items = [i for i in page.get("items") or [] if isinstance(i, dict)]
-                out.extend(i for i in items if str(i.get("orderId")) not in cursor.recent)
+                out.extend((i, read_at) for i in items if str(i.get("orderId")) not in cursor.recent)
                 if len(items) < size:
                     break
                 after = max(int(i["orderId"]) for i in items)
         else:
             number = 1
             while True:
-                page = self._orders_page(_filters(("limit", "eq", size), ("page", "eq", number)))
+                read_at = datetime.now(UTC)
+                page = self._orders_page(_filters(("limit", "eq", size), ("page", "eq", number)), light=light)
                 items = [i for i in page.get("items") or [] if isinstance(i, dict)]
                 done = False
                 for item in items:
@@ -752,11 +813,11 @@ class EverShopConnector:
                         done = True
                         break
                     if str(item.get("orderId")) not in cursor.recent:
-                        out.append(item)
+                        out.append((item, read_at))
                 if done or len(items) < size:
                     break
                 number += 1
-        unique = {int(i["orderId"]): i for i in out}
+        unique = {int(i["orderId"]): (i, at) for i, at in out}
         return [unique[k] for k in sorted(unique)]
 
     # -- references -----------------------------------------------------------------------------
@@ -789,7 +850,7 @@ class EverShopConnector:
             watermark = 0
         settle_ms = int((time.time() - float(self.options.get("reference_settle_seconds", 600))) * 1000)
         settled = True
-        for item in self._new_orders(_Cursor(watermark=watermark)):
+        for item, _read_at in self._new_orders(_Cursor(watermark=watermark), light=True):
             reference = self._ref_of(item)
             if settled and (reference is not None or _created_ms(item) < settle_ms):
                 watermark = max(watermark, int(item["orderId"]))
@@ -799,7 +860,7 @@ class EverShopConnector:
         return {"watermark": watermark}
 
     def _orders_by_cart(self, cart_id: str) -> list[dict[str, Any]]:
-        page = self._orders_page(_filters(("cart_id", "eq", _cart_key(cart_id)), ("limit", "eq", 5)))
+        page = self._orders_page(_filters(("cart_id", "eq", _cart_key(cart_id)), ("limit", "eq", 5)), light=True)
         if not any(f.get("key") == "cart_id" for f in page.get("currentFilters") or [] if isinstance(f, dict)):
             raise Transient("the bridge's cart_id filter was not applied", platform=PLATFORM)
         return [i for i in page.get("items") or [] if isinstance(i, dict)]
@@ -840,7 +901,8 @@ class EverShopConnector:
             pairs: list[tuple[str, str, Any]] = [("limit", "eq", size), ("page", "eq", number)]
             if ref.email:
                 pairs.insert(0, ("email", "eq", ref.email))
-            items = [i for i in self._orders_page(_filters(*pairs)).get("items") or [] if isinstance(i, dict)]
+            page = self._orders_page(_filters(*pairs), light=True)
+            items = [i for i in page.get("items") or [] if isinstance(i, dict)]
             for item in items:
                 if self._ref_of(item) == ref.key:
                     return item
@@ -1023,7 +1085,7 @@ class EverShopConnector:
     def _match_recent_unstamped(self, plan: EverShopCreatePlan, key: str, started: float | None
                                 ) -> dict[str, Any] | None:
         """Without the bridge: our order among the customer's newest orders (stamp or same lines)."""
-        page = self._orders_page(_filters(("email", "eq", plan.customer_email), ("limit", "eq", 20)))
+        page = self._orders_page(_filters(("email", "eq", plan.customer_email), ("limit", "eq", 20)), light=True)
         wanted: dict[str, int] = {}
         for line in plan.items:
             wanted[line.sku] = wanted.get(line.sku, 0) + line.qty
@@ -1282,44 +1344,73 @@ class EverShopConnector:
     def resolve_sku(self, sku: str) -> ProductRef:
         """The product with exactly this SKU (admin ``products`` filter ``sku in``); cached.
 
-        Raises :class:`UnknownSku` when the catalog has none. ``product_id`` is EverShop's numeric
-        ``productId`` (what order lines carry); the cart itself only needs the SKU.
+        Raises :class:`UnknownSku` when the catalog has none (also, without asking again, for a SKU
+        :meth:`resolve_skus` did not find within ``unknown_sku_ttl`` seconds). ``product_id`` is
+        EverShop's numeric ``productId`` (what order lines carry); the cart itself only needs the SKU.
         """
         with self._lock:
             cached = self._sku_cache.get(sku)
+            unknown_at = self._sku_unknown.get(sku)
         if cached is not None:
             return cached
+        if unknown_at is not None and self._clock() - unknown_at < float(self.options["unknown_sku_ttl"]):
+            raise UnknownSku(sku, platform=PLATFORM)
         if not sku or "," in sku:
             raise UnknownSku(sku, platform=PLATFORM)  # the sku filter splits on commas
-        data = self.graphql(queries.PRODUCTS_BY_SKU, {"filters": _filters(("sku", "in", sku), ("limit", "eq", 5))})
+        found = self._products_by_sku([sku], limit=5)
+        if sku not in found:
+            raise UnknownSku(sku, platform=PLATFORM)
+        return found[sku]
+
+    def resolve_skus(self, skus: Iterable[str]) -> dict[str, ProductRef]:
+        """The products of many SKUs, ``sku_batch`` (50) to a request: EverShop's admin ``products``
+        filter ``sku`` takes ``in`` with a comma-separated list (``value.split(',')`` in
+        ``registerDefaultProductCollectionFilters``).
+
+        Cached for the run like :meth:`resolve_sku`, which then answers from the cache. SKUs not in the
+        catalog are left out of the answer and remembered for ``unknown_sku_ttl`` seconds; a SKU with a
+        comma cannot be listed and is left out (:meth:`resolve_sku` raises :class:`UnknownSku` for it).
+        """
+        wanted = list(dict.fromkeys(sku for sku in skus if sku))
+        with self._lock:
+            found = {sku: self._sku_cache[sku] for sku in wanted if sku in self._sku_cache}
+        todo = [sku for sku in wanted if sku not in found and "," not in sku]
+        size = max(1, int(self.options["sku_batch"]))
+        for chunk in _chunks(todo, size):
+            answer = self._products_by_sku(chunk, limit=len(chunk))
+            found.update(answer)
+            now = self._clock()
+            with self._lock:
+                self._sku_unknown.update({sku: now for sku in chunk if sku not in answer})
+        return found
+
+    def _products_by_sku(self, skus: Sequence[str], *, limit: int) -> dict[str, ProductRef]:
+        """One ``ProductsBySku`` request for these SKUs (none with a comma); exact matches, cached."""
+        data = self.graphql(queries.PRODUCTS_BY_SKU,
+                            {"filters": _filters(("sku", "in", ",".join(skus)), ("limit", "eq", limit))})
         collection = data.get("products")
         items = collection.get("items") if isinstance(collection, dict) else None
-        product = next((p for p in items or [] if isinstance(p, dict) and p.get("sku") == sku), None)
-        if product is None:
-            raise UnknownSku(sku, platform=PLATFORM)
-        price = product.get("price") or {}
-        regular = price.get("regular") if isinstance(price, dict) else None
-        inventory: dict[str, Any] = product["inventory"] if isinstance(product.get("inventory"), dict) else {}
-        ref = ProductRef(
-            sku=sku,
-            product_id=str(product.get("productId")),
-            name=product.get("name"),
-            price=parse_decimal(regular["value"]) if isinstance(regular, dict) and regular.get("value") is not None
-            else None,
-            stock=int(inventory["qty"]) if inventory.get("qty") is not None else None,
-        )
-        with self._lock:
-            self._sku_cache[sku] = ref
-            self._sku_status[sku] = str(product.get("status"))
-        return ref
+        found: dict[str, ProductRef] = {}
+        for product in items or []:
+            sku = product.get("sku") if isinstance(product, dict) else None
+            if not isinstance(sku, str) or sku not in skus or sku in found:
+                continue
+            found[sku] = _product_ref(sku, product)
+            with self._lock:
+                self._sku_cache[sku] = found[sku]
+                self._sku_status[sku] = str(product.get("status"))
+                self._sku_unknown.pop(sku, None)
+        return found
 
     def forget_sku(self, sku: str | None = None) -> None:
         """Drop one SKU (or all) from the cache, e.g. after changing the catalog."""
         with self._lock:
             if sku is None:
                 self._sku_cache.clear()
+                self._sku_unknown.clear()
             else:
                 self._sku_cache.pop(sku, None)
+                self._sku_unknown.pop(sku, None)
 
 
 def open_connector(settings: ConnectionSettings, *, transport: httpx.BaseTransport | None = None,

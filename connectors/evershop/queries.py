@@ -25,8 +25,10 @@ __all__ = [
     "LIGHT_ORDER_FIELDS",
     "ORDER",
     "ORDERS_BY_FILTER",
+    "ORDERS_LIGHT_PAGE",
     "ORDERS_PAGE",
     "ORDER_FIELDS",
+    "ORDER_KEYS",
     "ORDER_STATE",
     "ORDER_UNSHIPPED",
     "PRODUCTS_BY_SKU",
@@ -90,6 +92,17 @@ ORDER_FIELDS = (
 )
 """Every order field the mapping reads (``mappings.evershop.to_neutral`` input is this object)."""
 
+ORDER_KEYS = frozenset({
+    "orderId", "uuid", "orderNumber", "status", "paymentStatus", "shipmentStatus", "currency", "customerId",
+    "customerGroupId", "customerEmail", "customerFullName", "userIp", "coupon", "noShippingRequired",
+    "shippingFeeExclTax", "shippingFeeInclTax", "shippingTaxAmount", "discountAmount", "subTotal", "subTotalInclTax",
+    "subTotalWithDiscount", "subTotalWithDiscountInclTax", "taxAmount", "taxAmountBeforeDiscount", "totalTaxAmount",
+    "grandTotal", "totalQty", "totalWeight", "shippingMethodName", "shippingMethodData", "paymentMethod",
+    "paymentMethodName", "shippingNote", "createdAt", "updatedAt", "items", "shippingAddress", "billingAddress",
+    "shipments", "unshippedItems", "metaData", "activities", "paymentTransactions",
+})
+"""The top-level keys :data:`ORDER_FIELDS` selects: an order object holding all of them is a whole order."""
+
 ORDER = "query OrderByUuid($uuid: String!) {\n  order(uuid: $uuid) {" + ORDER_FIELDS + "  }\n}\n"
 """One order by uuid, with everything (admin endpoint: ``metaData`` and ``activities`` are admin-only)."""
 
@@ -108,14 +121,28 @@ ORDERS_PAGE = (
     "  orders(filters: $filters) {\n"
     "    total\n"
     "    currentFilters { key operation value }\n"
+    "    items {" + ORDER_FIELDS + "    }\n"
+    "  }\n"
+    "}\n"
+)
+"""A page of the admin order collection with whole orders (``items`` are the same ``Order`` type that
+``order(uuid)`` answers, selected with :data:`ORDER_FIELDS`), so the change feed's page carries every
+order it reports and no per-order read follows. ``total`` and ``currentFilters``; never ``currentPage``."""
+
+ORDERS_LIGHT_PAGE = (
+    "query OrdersLightPage($filters: [FilterInput]) {\n"
+    "  orders(filters: $filters) {\n"
+    "    total\n"
+    "    currentFilters { key operation value }\n"
     "    items {" + LIGHT_ORDER_FIELDS + "    }\n"
     "  }\n"
     "}\n"
 )
-"""A page of the admin order collection (``total`` and ``currentFilters``; never ``currentPage``)."""
+"""A page of the admin order collection with the light fields only (ids, statuses, shipments,
+metafields): the bridge probe, reference scans and lookups by cart or e-mail need no more."""
 
-ORDERS_BY_FILTER = ORDERS_PAGE
-"""Reference lookups use the same light page (cart id, email filters)."""
+ORDERS_BY_FILTER = ORDERS_LIGHT_PAGE
+"""Reference lookups use the light page (cart id, email filters)."""
 
 ORDER_STATE = (
     "query OrderState($uuid: String!) {\n"
@@ -180,14 +207,18 @@ STORE_SETUP = (
 GraphQL ``metafieldDefinitions`` resolver answers ``[]`` to JWT clients, verified on 2.2.1.)"""
 
 
-def order_states_document(count: int) -> str:
-    """One document reading ``count`` orders' light state at once (``o0 .. o{count-1}`` aliases).
+def order_states_document(count: int, *, whole: bool = False) -> str:
+    """One document reading ``count`` orders at once (``o0 .. o{count-1}`` aliases): their light state,
+    or with ``whole`` every field :data:`ORDER_FIELDS` selects.
 
-    EverShop cannot filter orders by update time, so the change feed re-reads every open order on
-    each poll; batching them as aliases keeps that to one request per ``count`` orders.
+    EverShop cannot filter orders by update time, so the change feed re-reads every open order's light
+    state on each poll (one request per ``count`` orders), then reads only the changed ones whole, again
+    ``count`` to a request.
     """
     if count < 1:
         raise ValueError("count must be at least 1")
     params = ", ".join(f"$u{i}: String!" for i in range(count))
-    fields = "".join(f"  o{i}: order(uuid: $u{i}) {{{LIGHT_ORDER_FIELDS}  }}\n" for i in range(count))
-    return f"query OrderStates({params}) {{\n{fields}}}\n"
+    selection = ORDER_FIELDS if whole else LIGHT_ORDER_FIELDS
+    fields = "".join(f"  o{i}: order(uuid: $u{i}) {{{selection}  }}\n" for i in range(count))
+    name = "OrdersWhole" if whole else "OrderStates"
+    return f"query {name}({params}) {{\n{fields}}}\n"

@@ -8,7 +8,15 @@ to send anything until the lock should be over, instead of prolonging it.
 The change feed has no modified-since filter to lean on (none is confirmed for orders), so it
 reads new orders with ``created_after`` (the high-water ``date_created`` minus the lookback, sent as
 a date) and re-reads every *open* order (shipping not final, or payment still awaited) by ``ids=``
-batches of at most 100, comparing ``date_modified`` with the value stored in the cursor.
+batches of at most 100 (the documented page cap), comparing ``date_modified`` with the value stored
+in the cursor.
+
+Both reads ask for whole rows with ``include=line_items`` (the list's only documented side-load), so
+every change carries its list row as ``snapshot`` and :meth:`MerchantProConnector.hydrate` turns it
+into the ``get_order`` answer with no call. Which order fields are "list type" (served without
+``include``) is not legible in our copy of the API page; a row that lacks a field the mapping reads
+(see :data:`ROW_FIELDS`) is therefore read whole with one ``GET /orders/{id}`` instead of being
+guessed, and the option ``list_include`` can name more fields for the list to side-load.
 """
 
 from __future__ import annotations
@@ -75,8 +83,15 @@ __all__ = ["DEFAULT_BUCKET", "DEFAULT_OPTIONS", "LockedOut", "MerchantProConnect
 PLATFORM = "merchantpro"
 ORDERS = "/api/v2/orders"
 PRODUCTS = "/api/v2/products"
-PAGE = 100
-FEED_FIELDS = "id,payment_status,shipping_status,date_created,date_modified"
+PAGE = 100  # "The maximum number of records per page cannot exceed 100." (API page, Pagination)
+
+ROW_FIELDS = frozenset({
+    "payment_status", "payment_method_code", "payment_transaction_id", "shipping_status", "shipping_method_id",
+    "shipping_carrier_id", "shipping_awb", "shipping_amount", "total_amount", "currency", "coupon_code",
+    "customer_email", "date_created", "date_modified", "date_shipped", "date_delivered", "tags", "internal_notes",
+    "billing_name", "shipping_name", "line_items",
+})
+"""Documented order fields the mapping reads: a list row holds the order only when it has every one."""
 
 # 4 req/s and 80/min, both fixed windows: a burst of 2 plus 78/min never puts more than 80 requests in any
 # minute nor more than 4 in any second, so the shop never has to refuse one (a burst of 4 at 80/min could
@@ -87,6 +102,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "lockout_seconds": 300.0,  # how long to stay quiet after a 403 without Retry-After
     "workers": 3,  # fan-out threads for get_orders (the budget is small)
     "created_after_precision": "date",  # the docs only show dates for created_after
+    "list_include": "line_items",  # side-loads asked of the order list (fields not "list type")
     "cursor_version": 1,
 }
 
@@ -183,16 +199,33 @@ class MerchantProConnector:
     def _json(self, method: str, path: str, **kwargs: Any) -> Any:
         return decode_json(self._call(method, path, **kwargs), PLATFORM)
 
+    def _whole_rows(self) -> dict[str, str]:
+        """List parameters for rows that hold the order: ``include=`` the side-loads (lines)."""
+        include = str(self.options.get("list_include") or "line_items")
+        if "line_items" not in include.split(","):
+            include = f"line_items,{include}"
+        return {"include": include}
+
     def _page(self, params: dict[str, Any]) -> Iterator[MerchantProOrder]:
-        """Every row of a filtered order list, following ``meta.links.next`` and checking offsets."""
+        """Every row of a filtered order list, parsed (see :meth:`_rows`)."""
+        for row, _raw, _read_at in self._rows(params):
+            yield row
+
+    def _rows(self, params: dict[str, Any]) -> Iterator[tuple[MerchantProOrder, dict[str, Any], datetime]]:
+        """Every row of a filtered order list as ``(parsed, raw, read_at)``, following ``meta.links.next``
+        and checking offsets; ``read_at`` is when the row's page was asked for (UTC)."""
         query = {**params, "start": 0, "limit": PAGE}
         while True:
+            read_at = datetime.now(UTC)
             data = self._json("GET", ORDERS, params=query)
             page = parse_lenient(MerchantProOrderList, data, what="MerchantPro order list")
             if page.meta.count.start != int(query["start"]):
                 raise Transient(f"order list answered offset {page.meta.count.start} for start={query['start']}",
                                 platform=PLATFORM)
-            yield from page.data
+            raws = data.get("data") if isinstance(data, dict) else None
+            for index, row in enumerate(page.data):
+                raw = raws[index] if isinstance(raws, list) and isinstance(raws[index], dict) else {}
+                yield row, raw, read_at
             next_link = page.meta.links.next
             if not next_link or not page.data:
                 return
@@ -220,7 +253,7 @@ class MerchantProConnector:
             if row.shipping_status not in FINAL_SHIPPING_STATUSES or row.payment_status in OPEN_PAYMENT_STATUSES:
                 open_now[_rid(row)] = _stamp(row.date_modified)
 
-        params: dict[str, Any] = {"sort": "date_created", "fields": FEED_FIELDS}
+        params: dict[str, Any] = {"sort": "date_created", **self._whole_rows()}
         floor: datetime | None = None
         if high_at is not None:
             floor = high_at - timedelta(seconds=lookback)
@@ -228,7 +261,7 @@ class MerchantProConnector:
                 params["created_after"] = floor.date().isoformat()
             else:
                 params["created_after"] = floor.isoformat()
-        for row in self._page(params):
+        for row, raw, read_at in self._rows(params):
             order_id = _rid(row)
             if order_id in seen:
                 continue
@@ -242,12 +275,12 @@ class MerchantProConnector:
                 continue  # an open order we already saw, unchanged
             if floor is not None and created is not None and created < floor and order_id not in open_before:
                 continue  # before the window (date-granular filter) and not one we track
-            yield OrderChange(id=order_id, updated_at=_utc(row.date_modified), number=order_id)
+            yield _change(order_id, row, raw, read_at)
         recheck = [order_id for order_id in open_before if order_id not in seen]
         for start in range(0, len(recheck), PAGE):
             batch = recheck[start:start + PAGE]
             found: set[str] = set()
-            for row in self._page({"ids": ",".join(batch), "fields": FEED_FIELDS}):
+            for row, raw, read_at in self._rows({"ids": ",".join(batch), **self._whole_rows()}):
                 order_id = _rid(row)
                 if order_id in seen or order_id not in open_before:
                     continue
@@ -256,7 +289,7 @@ class MerchantProConnector:
                 remember(row)
                 modified = _stamp(row.date_modified)
                 if modified is None or modified != open_before[order_id]:
-                    yield OrderChange(id=order_id, updated_at=_utc(row.date_modified), number=order_id)
+                    yield _change(order_id, row, raw, read_at)
             for gone in batch:
                 if gone not in found:
                     yield OrderChange(id=gone, updated_at=None, number=gone)  # deleted: let the engine see it
@@ -275,8 +308,19 @@ class MerchantProConnector:
         return data
 
     def hydrate(self, snapshot: dict[str, Any]) -> dict[str, Any]:
-        """The bundle for a change's list row: read whole with :meth:`get_order` (the list row is not used yet)."""
-        return self.get_order(str(snapshot["id"]))
+        """What :meth:`get_order` answers, from a list row read with ``include=line_items``: the row itself.
+
+        MerchantPro has no order sub-resources (one AWB slot on the order, lines side-loaded), so a row
+        holding every field in :data:`ROW_FIELDS` costs no call. A row lacking one (a shop whose list
+        leaves that field out) is read whole with one ``GET``; a row without an ``id`` is an
+        :class:`InvalidPayload` naming ``id``.
+        """
+        order_id = id_text(snapshot.get("id")) if isinstance(snapshot, dict) else None
+        if order_id is None:
+            raise InvalidPayload("MerchantPro order row", [("id", "missing: the list row has no order id")])
+        if not holds_order(snapshot):
+            return self.get_order(order_id)
+        return dict(snapshot)
 
     def get_orders(self, order_ids: Sequence[str]) -> Iterator[tuple[str, dict[str, Any] | Exception]]:
         """Many order details, a few at a time (MerchantPro's budget is 4 req/s)."""
@@ -439,6 +483,18 @@ class MerchantProConnector:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def holds_order(row: dict[str, Any]) -> bool:
+    """Whether a list row carries the whole order: its lines and every field in :data:`ROW_FIELDS`."""
+    return isinstance(row.get("line_items"), list) and row.keys() >= ROW_FIELDS
+
+
+def _change(order_id: str, row: MerchantProOrder, raw: dict[str, Any], read_at: datetime) -> OrderChange:
+    """A feed change; the raw row rides along as ``snapshot`` when it holds the whole order."""
+    whole = holds_order(raw)
+    return OrderChange(id=order_id, updated_at=_utc(row.date_modified), number=order_id,
+                       snapshot=raw if whole else None, read_at=read_at if whole else None)
 
 
 def _rid(row: MerchantProOrder) -> str:

@@ -386,13 +386,13 @@ class FakeShop:
                     {"orderItemId": int(i["orderItemId"]), "productSku": i["productSku"], "qtyOrdered": i["qty"],
                      "qtyUnshipped": i["qty"] - shipped.get(i["orderItemId"], 0)} for i in found[0]["items"]]
             return httpx.Response(200, json={"data": {"order": order}})
-        if op == "OrderStates":
+        if op in ("OrderStates", "OrdersWhole"):
             data = {}
             for key, value in variables.items():
                 found = [o for o in self.orders if o["uuid"] == value]
                 data["o" + key[1:]] = self._public_copy(found[0]) if found else None
             return httpx.Response(200, json={"data": data})
-        if op == "OrdersPage":
+        if op in ("OrdersPage", "OrdersLightPage"):
             return httpx.Response(200, json={"data": {"orders": self._orders_page(variables.get("filters") or [])}})
         if op == "ProductsBySku":
             wanted = next(f["value"] for f in variables["filters"] if f["key"] == "sku").split(",")

@@ -307,6 +307,16 @@ def test_unknown_answer_without_order_stays_unknown(live: EverShopConnector, set
 # -- list, shipments, payment, delivery, cancel ----------------------------------------------------------------
 
 
+def test_resolve_skus_reads_the_batch_in_one_query(live: EverShopConnector, setup: StoreSetup) -> None:
+    live.forget_sku()
+    found = live.resolve_skus([SKU_A, SKU_B, f"OSL-{RUN}-NONE"])
+    assert set(found) == {SKU_A, SKU_B}
+    assert found[SKU_A].price == Decimal("25.00")
+    assert found[SKU_B].product_id == setup.products[SKU_B].product_id
+    with pytest.raises(UnknownSku):
+        live.resolve_sku(f"OSL-{RUN}-NONE")
+
+
 def test_list_by_order_id_and_change_feed(live: EverShopConnector, setup: StoreSetup) -> None:
     a = live.create_order(plan((SKU_A, 1), tag="feed"), ref("feed-a"))
     b = live.create_order(plan((SKU_B, 1), tag="feed"), ref("feed-b"))
@@ -319,15 +329,23 @@ def test_list_by_order_id_and_change_feed(live: EverShopConnector, setup: StoreS
     assert uuids.index(a.id) < uuids.index(b.id)
     assert all(int(o["orderId"]) >= first_id for o in page["items"])
     feed = live.iter_orders({"watermark": first_id - 1})
-    seen = [c.id for c in feed]
+    changes = list(feed)
+    seen = [c.id for c in changes]
     assert seen.index(a.id) < seen.index(b.id)
+    for change in changes:  # the page carries the whole order: hydrate is the order(uuid) answer
+        assert change.snapshot is not None
+        assert live.hydrate(change.snapshot) == live.get_order(change.id)
     cursor = feed.cursor
     assert cursor is not None
     assert {a.id, b.id} <= set(cursor["open"])
     live.cancel_order(b.id)
-    changed = [c.id for c in live.iter_orders(cursor)]
+    again = list(live.iter_orders(cursor))
+    changed = [c.id for c in again]
     assert b.id in changed
     assert a.id not in changed
+    whole = next(c for c in again if c.id == b.id)  # read whole in the aliased batch
+    assert whole.snapshot is not None
+    assert live.hydrate(whole.snapshot) == live.get_order(b.id)
 
 
 def test_shipments_tracking_capture_delivery(live: EverShopConnector, setup: StoreSetup) -> None:
