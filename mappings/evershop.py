@@ -1054,6 +1054,7 @@ class EverShopMapping:
         ``expected_grand_total`` records the source total for the engine's drift report.
         """
         refuse_negative_lines(order, PLATFORM)
+        ctx.prefetch(line.sku for line in order.lines if line.parent_line_id is None)  # one sku-in query
         problems: list[tuple[str, str]] = []
         items: list[EverShopCartItem] = []
         for index, line in enumerate(order.lines):
