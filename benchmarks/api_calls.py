@@ -8,16 +8,18 @@ counted by each simulator (``/__sim/stats``).
 
 The minimum a client could do is:
 
-- **mirror**: the source's list pages at the platform's largest page size, plus one GET per order
-  where the list does not carry the order's lines (CS-Cart); the target's list pages (the
+- **mirror**: the source's list pages at the platform's largest page size, plus the sub-resources
+  a list row cannot carry, one call each where the row says they exist (BigCommerce shipments when
+  ``items_shipped > 0`` and coupons when ``coupon_discount > 0``; CS-Cart shipments when
+  ``shipment_ids`` lists some); the target's list pages (the
   reference index that guards exactly-once reads them; BigCommerce's archived list too); the
   writes that reached the target (every POST/PUT/PATCH/DELETE it answered with 2xx: redundant
   writes are not discounted here, they show in the table's ``writes`` column); one SKU look-up per
   50 orders; and the reads a write or check cannot do without: one per created order on a target
   that reprices (CS-Cart, EverShop: the price-drift check needs its prices), one per order shipped
   on BigCommerce (its create answer has no ``order_product_id``, which a shipment must name);
-- **sweep**: the list pages of both sides (and one GET per order where the source list lacks the
-  lines): the sweep compares both lists with the bindings.
+- **sweep**: the list pages of both sides: the sweep compares both lists with the bindings (an
+  unchanged order needs no sub-resource).
 
 The last line reads::
 
@@ -45,16 +47,16 @@ sys.path.insert(0, str(REPO))
 
 from rich.console import Console  # noqa: E402
 
+from connectors.cscart.wire import parse_id_list  # noqa: E402
 from mappings import mapping_for  # noqa: E402
 from simulators.app import RequestStats  # noqa: E402
 from tests.workers.cluster import Cluster  # noqa: E402
+from workers import context  # noqa: E402
 from workers.oneshot import run_once  # noqa: E402
 
 PLATFORMS = ("merchantpro", "bigcommerce", "cscart", "evershop")
 # The largest order-list page each platform serves (../shared/platforms/*.md).
 LIST_PAGE = {"bigcommerce": 250, "merchantpro": 100, "cscart": 100, "evershop": 100}
-# Platforms whose order list does not carry the lines: one GET per order is the minimum.
-LIST_LACKS_LINES = {"cscart"}
 # Platforms that list archived orders separately (a second list read).
 ARCHIVED_LIST = {"bigcommerce"}
 # Targets whose create answer lacks the line ids a shipment needs: one read per shipped order.
@@ -103,8 +105,19 @@ def _list_pages(platform: str, orders: int) -> int:
     return pages * (2 if platform in ARCHIVED_LIST else 1)
 
 
-def _reading_minimum(platform: str, orders: int) -> int:
-    return _list_pages(platform, orders) + (orders if platform in LIST_LACKS_LINES else 0)
+def _sub_resources(platform: str, row: dict[str, Any]) -> int:
+    """Calls an order's list row says it needs beside the row (see the module docstring)."""
+    if platform == "bigcommerce":
+        return int(int(row.get("items_shipped") or 0) > 0) + int(float(row.get("coupon_discount") or 0) > 0)
+    if platform == "cscart":
+        return int(bool(parse_id_list(row.get("shipment_ids"))))
+    return 0
+
+
+def _source_reads(cluster: Cluster, platform: str) -> int:
+    """The source's list pages plus the sub-resources its rows need (read before counting starts)."""
+    changes = list(context.current().runtime.connector("src").iter_orders(None))
+    return _list_pages(platform, len(changes)) + sum(_sub_resources(platform, c.snapshot or {}) for c in changes)
 
 
 def _needed_reads(target: str, created: int, shipped: int) -> int:
@@ -139,20 +152,22 @@ def measure(source: str, target: str, orders: int, seed: int, console: Console) 
             _pair(Path(folder), source, target, orders, seed) as cluster:
         config = cluster.config
         assert config is not None
+        context.install(context.Context.build(config))
+        source_reads = _source_reads(cluster, source)
         _reset_counts(cluster)
         run_once(config, console=console)
         src_total, _ = _count(cluster.shops["src"].stats())
         dst_total, writes = _count(cluster.shops["dst"].stats())
         linked = [b for b in cluster.bindings("bench") if b.state == "linked"]
         mirrored, shipped = len(linked), sum(1 for b in linked if b.shipments)
-        mirror_min = (_reading_minimum(source, orders) + _list_pages(target, 0) + writes + math.ceil(mirrored / 50)
+        mirror_min = (source_reads + _list_pages(target, 0) + writes + math.ceil(mirrored / 50)
                       + _needed_reads(target, mirrored, shipped))
         _reset_counts(cluster)
         run_once(config, full=True, console=console)
         sweep_src, _ = _count(cluster.shops["src"].stats())
         sweep_dst, _ = _count(cluster.shops["dst"].stats())
     return PairFigures(f"{source}->{target}", orders, mirrored, src_total + dst_total, writes, mirror_min,
-                       sweep_src + sweep_dst, _reading_minimum(source, orders) + _list_pages(target, mirrored))
+                       sweep_src + sweep_dst, _list_pages(source, orders) + _list_pages(target, mirrored))
 
 
 def main() -> None:
