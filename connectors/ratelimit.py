@@ -116,32 +116,41 @@ class TokenBucket:
 
     A 429 or ``remaining == 0`` empties the bucket until the reported reset; ``remaining`` below the
     local count lowers the local count, so other clients' use of a shared quota is respected.
+
+    A platform that counts a fixed window and says what is left of it (BigCommerce's
+    ``X-Rate-Limit-Requests-Left`` with ``X-Rate-Limit-Time-Reset-Ms``) is taken at its word: until
+    that window resets, the bucket may spend what the platform reports left, less
+    :data:`WINDOW_RESERVE`, instead of trickling at the average rate; so a backfill uses each whole
+    window, as the quota allows, and still stops before the platform would refuse.
     """
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, sleep: Callable[[float], None] = time.sleep):
         self._clock = clock
         self._sleep = sleep
         self._lock = threading.Lock()
-        self._state: dict[str, tuple[float, float, float]] = {}  # key -> (tokens, updated, blocked_until)
+        self._state: dict[str, _Bucket] = {}
 
-    def _refill(self, key: str, spec: BucketSpec, now: float) -> tuple[float, float]:
-        tokens, updated, blocked_until = self._state.get(key, (spec.burst, now, 0.0))
-        tokens = min(spec.burst, tokens + (now - updated) * spec.rate)
-        return tokens, blocked_until
+    def _refill(self, key: str, spec: BucketSpec, now: float) -> _Bucket:
+        state = self._state.get(key) or _Bucket(spec.burst, now)
+        if now < state.granted_until:  # the platform's count of its current window rules
+            return _Bucket(state.tokens, now, state.blocked_until, state.granted_until)
+        tokens = min(max(spec.burst, 0.0), min(state.tokens, spec.burst) + (now - state.updated) * spec.rate)
+        return _Bucket(tokens, now, state.blocked_until)
 
     def _wait_needed(self, key: str, spec: BucketSpec) -> float:
         """Take a token if one is there (return 0), else say how long until one is."""
         with self._lock:
             now = self._clock()
-            tokens, blocked_until = self._refill(key, spec, now)
-            if now < blocked_until:
-                self._state[key] = (tokens, now, blocked_until)
-                return blocked_until - now
-            if tokens >= 1.0 - 1e-9:  # a refill that lands a rounding error short of a token is a token
-                self._state[key] = (max(0.0, tokens - 1.0), now, blocked_until)
+            state = self._refill(key, spec, now)
+            self._state[key] = state
+            if now < state.blocked_until:
+                return state.blocked_until - now
+            if state.tokens >= 1.0 - 1e-9:  # a refill that lands a rounding error short of a token is a token
+                state.tokens = max(0.0, state.tokens - 1.0)
                 return 0.0
-            self._state[key] = (tokens, now, blocked_until)
-            return (1.0 - tokens) / spec.rate
+            if now < state.granted_until:  # the window is spent: wait for its reset, then the average rate
+                return state.granted_until - now
+            return (1.0 - state.tokens) / spec.rate
 
     def acquire(self, key: str, spec: BucketSpec, *, max_wait: float) -> None:
         """Take a token, sleeping while the wait fits in what is left of ``max_wait``."""
@@ -159,15 +168,31 @@ class TokenBucket:
         """Apply a platform's budget report to the local bucket."""
         with self._lock:
             now = self._clock()
-            tokens, blocked_until = self._refill(key, spec, now)
+            state = self._refill(key, spec, now)
             if signal.retry_after is not None:
-                blocked_until = max(blocked_until, now + signal.retry_after)
-                tokens = 0.0
+                state.blocked_until = max(state.blocked_until, now + signal.retry_after)
+                state.tokens, state.granted_until = 0.0, 0.0
             if signal.remaining is not None:
-                tokens = min(tokens, float(signal.remaining))
+                left = float(signal.remaining) - WINDOW_RESERVE
+                if signal.reset_after is not None and signal.reset_after > 0 and signal.remaining > 0:
+                    state.tokens, state.granted_until = max(0.0, left), now + signal.reset_after
+                else:
+                    state.tokens = min(state.tokens, float(signal.remaining))
                 if signal.remaining <= 0 and signal.reset_after is not None:
-                    blocked_until = max(blocked_until, now + signal.reset_after)
-            self._state[key] = (tokens, now, blocked_until)
+                    state.blocked_until = max(state.blocked_until, now + signal.reset_after)
+            self._state[key] = state
+
+
+WINDOW_RESERVE = 2.0
+"""Requests of a platform's reported window left unspent, for a response that overtook an older one."""
+
+
+@dataclass
+class _Bucket:
+    tokens: float
+    updated: float
+    blocked_until: float = 0.0
+    granted_until: float = 0.0
 
 
 WaitHook = Callable[[str, str, float], None]
