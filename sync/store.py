@@ -8,7 +8,7 @@ keys record the recovery point first). Unique constraints turn races into "alrea
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,7 +20,7 @@ from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import and_, case, event, func, insert, text, update
+from sqlalchemy import and_, bindparam, case, event, func, insert, or_, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -43,8 +43,8 @@ from sync.models import (
     utcnow,
 )
 
-__all__ = ["NOTE_MAX", "DeliveryOutcome", "DueKey", "InboxEntry", "NewDelivery", "SchemaOutdated", "Store",
-           "StoreUnavailable", "alembic_config", "require_store", "shown_url"]
+__all__ = ["NOTE_MAX", "ClaimedEvent", "DeliveryOutcome", "DueKey", "InboxEntry", "NewDelivery", "SchemaOutdated",
+           "Store", "StoreUnavailable", "alembic_config", "overdue_inbox_clause", "require_store", "shown_url"]
 
 log = structlog.get_logger("ordersync.store")
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -105,6 +105,30 @@ class DeliveryOutcome:
     duplicates: int = 0
     unpublished: list[int] = field(default_factory=list)
     delivery_id: int | None = None
+
+
+@dataclass(frozen=True)
+class ClaimedEvent:
+    """An inbox row the relay claimed, with the status and publish time it had before (to undo the claim)."""
+
+    id: int
+    status: str
+    published_at: datetime | None
+
+
+def overdue_inbox_clause(received_before: datetime, published_before: datetime | None) -> Any:
+    """Inbox rows overdue for a publish: the one definition the relay, the watchdog and ``status`` share.
+
+    A row is overdue when it is still ``received`` (never reached the broker) since before
+    ``received_before``, or — with ``published_before`` — ``enqueued`` and never handled since its
+    last publish before ``published_before`` (its message was lost with the broker or its worker).
+    """
+    unpublished = and_(_INBOX.c.status == "received", _INBOX.c.received_at < received_before)
+    if published_before is None:
+        return unpublished
+    lost = and_(_INBOX.c.status == "enqueued", _INBOX.c.processed_at.is_(None),
+                func.coalesce(_INBOX.c.published_at, _INBOX.c.received_at) < published_before)
+    return or_(unpublished, lost)
 
 
 # A batch of deliveries of one store in one statement (PostgreSQL): the events already in the inbox
@@ -565,24 +589,44 @@ class Store:
                               .values(status="enqueued", published_at=utcnow()))
         return int(result.rowcount or 0)
 
-    def relay_unpublished(self, older_than: datetime, limit: int,
-                          publish: Callable[[list[int]], list[int]]) -> tuple[int, int]:
-        """Hand inbox rows still ``received`` since before ``older_than`` to ``publish``.
+    def claim_overdue_inbox(self, received_before: datetime, published_before: datetime | None, limit: int,
+                            *, now: datetime | None = None) -> list[ClaimedEvent]:
+        """Claim inbox rows the relay must publish (again): marks them ``enqueued`` at ``now``, returns them.
 
-        ``publish`` gets the ids and returns those whose message reached the broker; they are marked
-        ``enqueued`` in the same transaction. On PostgreSQL the rows are locked (``SKIP LOCKED``), so
-        two relays never publish the same row at once. Returns ``(found, published)``.
+        Overdue rows (:func:`overdue_inbox_clause`): still ``received`` since before
+        ``received_before``, or ``enqueued`` and never handled since a publish before
+        ``published_before``. The claim is committed *before* anything is published, so no row lock
+        is held while a broker answers (or does not), and every relay — the ``serve`` thread, the
+        ``ordersync.relay`` beat task, the watchdog — sees the row as freshly published at once: a
+        row is claimed by one of them per grace period, never twice. The update re-checks the
+        condition, so two relays racing for a row (SQLite, or PostgreSQL past ``SKIP LOCKED``) get
+        it once. Rows a publish then fails for go back with :meth:`release_claims`; rows whose
+        process died after the claim are overdue again ``published_before`` later.
         """
+        now = now or utcnow()
+        overdue = overdue_inbox_clause(received_before, published_before)
         with self.engine.begin() as conn:
-            query = (_INBOX.select().with_only_columns(_INBOX.c.id)
-                     .where(_INBOX.c.status == "received", _INBOX.c.received_at < older_than)
-                     .order_by(_INBOX.c.id).limit(limit).with_for_update(skip_locked=True))
-            ids = [row_id for (row_id,) in conn.execute(query)]
-            if not ids:
-                return 0, 0
-            published = publish(ids)
-            self._mark_published(conn, published)
-        return len(ids), len(published)
+            query = (_INBOX.select().with_only_columns(_INBOX.c.id, _INBOX.c.status, _INBOX.c.published_at)
+                     .where(overdue).order_by(_INBOX.c.id).limit(limit).with_for_update(skip_locked=True))
+            before = {row_id: ClaimedEvent(row_id, status, published_at)
+                      for row_id, status, published_at in conn.execute(query)}
+            if not before:
+                return []
+            claimed = conn.execute(update(_INBOX).where(_INBOX.c.id.in_(list(before)), overdue)
+                                   .values(status="enqueued", published_at=now).returning(_INBOX.c.id))
+            return sorted((before[row_id] for (row_id,) in claimed), key=lambda event: event.id)
+
+    def release_claims(self, claims: Sequence[ClaimedEvent], claimed_at: datetime) -> int:
+        """Undo :meth:`claim_overdue_inbox` for rows whose publish failed (unless a worker handled them since)."""
+        if not claims:
+            return 0
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(_INBOX).where(_INBOX.c.id == bindparam("row_id"), _INBOX.c.status == "enqueued",
+                                     _INBOX.c.published_at == claimed_at)
+                .values(status=bindparam("old_status"), published_at=bindparam("old_published_at")),
+                [{"row_id": c.id, "old_status": c.status, "old_published_at": c.published_at} for c in claims])
+            return int(result.rowcount or 0)
 
     def delivery_payload(self, inbox_id: int) -> str | None:
         """The raw body an inbox event arrived in (its delivery's, or its own for pre-0002 rows)."""
@@ -871,12 +915,11 @@ class Store:
             ).where(Binding.state == "pending", col(Binding.pending_since) < older_than)
             return [(b, o) for b, o in s.exec(query.order_by(col(Binding.pending_since))).all()]
 
-    def unpublished_inbox(self, older_than: datetime, *, limit: int | None = None) -> list[InboxEvent]:
-        """Inbox events received before ``older_than`` and never handled (no ``processed_at``)."""
+    def unpublished_inbox(self, received_before: datetime, published_before: datetime | None = None, *,
+                          limit: int | None = None) -> list[InboxEvent]:
+        """Inbox events the relay would publish (again) now: see :func:`overdue_inbox_clause`."""
         with self.session() as s:
-            query = select(InboxEvent).where(col(InboxEvent.status).in_(["received", "enqueued"]),
-                                             col(InboxEvent.processed_at).is_(None),
-                                             col(InboxEvent.received_at) < older_than)
+            query = select(InboxEvent).where(overdue_inbox_clause(received_before, published_before))
             query = query.order_by(col(InboxEvent.id))
             if limit:
                 query = query.limit(limit)
