@@ -133,18 +133,21 @@ def overdue_inbox_clause(received_before: datetime, published_before: datetime |
 
 
 # A batch of deliveries of one store in one statement (PostgreSQL): the events already in the inbox
-# (``known``), the new ones (first delivery wins within the batch), a payload row for each delivery
-# with new events (ids drawn first so events can point to them), and the new events (a concurrent
-# insert of the same key is skipped). Rows: (kind, delivery index, inbox id, status, delivery id).
+# (``known``: looked up by ``= ANY(keys)`` on the unique index, so the cost does not grow with the
+# inbox — a join on the unnested keys let the planner hash-scan every row of the store), the new
+# ones (first delivery wins within the batch), a payload row for each delivery with new events (ids
+# drawn first so events can point to them), and the new events (a concurrent insert of the same
+# key is skipped). Rows: (kind, delivery index, inbox id, status, delivery id).
 _PG_ADD_DELIVERIES = """
 WITH v AS (
     SELECT * FROM unnest(CAST(:idx AS integer[]), CAST(:keys AS varchar[]), CAST(:topics AS varchar[]),
                          CAST(:orders AS varchar[])) AS t(idx, event_key, topic, order_id)
 ), known AS (
-    SELECT v.idx, i.id, i.status FROM v JOIN inbox i ON i.store = :store AND i.event_key = v.event_key
+    SELECT v.idx, i.id, i.status, i.event_key FROM inbox i JOIN v ON v.event_key = i.event_key
+    WHERE i.store = :store AND i.event_key = ANY(CAST(:keys AS varchar[]))
 ), fresh AS (
     SELECT DISTINCT ON (v.event_key) v.* FROM v
-    WHERE NOT EXISTS (SELECT 1 FROM inbox i WHERE i.store = :store AND i.event_key = v.event_key)
+    WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.event_key = v.event_key)
     ORDER BY v.event_key, v.idx
 ), p AS MATERIALIZED (
     SELECT t.idx, t.payload, nextval(pg_get_serial_sequence('deliveries', 'id')) AS id
