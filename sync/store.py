@@ -133,8 +133,10 @@ def overdue_inbox_clause(received_before: datetime, published_before: datetime |
 
 
 # A batch of deliveries of one store in one statement (PostgreSQL): the events already in the inbox
-# (``known``: looked up by ``= ANY(keys)`` on the unique index, so the cost does not grow with the
-# inbox — a join on the unnested keys let the planner hash-scan every row of the store), the new
+# (``known``: one unique-index lookup per key, whatever the table statistics say — OFFSET 0 keeps
+# the planner from turning the lookups into a join; a join on the
+# unnested keys, or ``= ANY(keys)``, let the planner scan every inbox row of the store per batch
+# while the statistics were stale, e.g. on a fresh database: the cost grew with the inbox), the new
 # ones (first delivery wins within the batch), a payload row for each delivery with new events (ids
 # drawn first so events can point to them), and the new events (a concurrent insert of the same
 # key is skipped). Rows: (kind, delivery index, inbox id, status, delivery id).
@@ -143,8 +145,9 @@ WITH v AS (
     SELECT * FROM unnest(CAST(:idx AS integer[]), CAST(:keys AS varchar[]), CAST(:topics AS varchar[]),
                          CAST(:orders AS varchar[])) AS t(idx, event_key, topic, order_id)
 ), known AS (
-    SELECT v.idx, i.id, i.status, i.event_key FROM inbox i JOIN v ON v.event_key = i.event_key
-    WHERE i.store = :store AND i.event_key = ANY(CAST(:keys AS varchar[]))
+    SELECT v.idx, i.id, i.status, i.event_key FROM v CROSS JOIN LATERAL (
+        SELECT inbox.id, inbox.status, inbox.event_key FROM inbox
+        WHERE inbox.store = :store AND inbox.event_key = v.event_key OFFSET 0) AS i
 ), fresh AS (
     SELECT DISTINCT ON (v.event_key) v.* FROM v
     WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.event_key = v.event_key)
@@ -592,7 +595,10 @@ class Store:
 
     @staticmethod
     def _mark_published(conn: Any, inbox_ids: Sequence[int]) -> int:
-        result = conn.execute(update(_INBOX).where(_INBOX.c.id.in_(list(inbox_ids)), _INBOX.c.status == "received")
+        # ``(status = 'received') IS TRUE`` cannot use the status index: the rows are found by primary
+        # key. With stale statistics (a fresh database) PostgreSQL otherwise read every `received` row.
+        result = conn.execute(update(_INBOX).where(_INBOX.c.id.in_(list(inbox_ids)),
+                                                   (_INBOX.c.status == "received").is_(True))
                               .values(status="enqueued", published_at=utcnow()))
         return int(result.rowcount or 0)
 
