@@ -18,6 +18,7 @@ import contextlib
 import queue
 import threading
 from collections.abc import Callable, Sequence
+from typing import Any
 
 import structlog
 
@@ -94,11 +95,10 @@ class DeliveryWriter:
                 for item in batch:
                     self._store([item])
                 return
-            _settle(batch[0], error)
+            _settle(batch, [error])
             return
         self._publish([event for outcome in outcomes for event in outcome.unpublished])
-        for item, outcome in zip(batch, outcomes, strict=True):
-            _settle(item, outcome)
+        _settle(batch, outcomes)
 
     def _publish(self, inbox_ids: list[int]) -> None:
         if not inbox_ids or self.after_commit is None:
@@ -112,16 +112,21 @@ class DeliveryWriter:
             log.info("webhook.publish_deferred", events=len(inbox_ids))
 
 
-def _settle(item: _Item, result: DeliveryOutcome | BaseException) -> None:
-    _, loop, future = item
+def _settle(batch: list[_Item], results: Sequence[DeliveryOutcome | BaseException]) -> None:
+    """Answer a batch's requests: one wake-up of each event loop for the whole batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[DeliveryOutcome], Any]]] = {}
+    for (_, loop, future), result in zip(batch, results, strict=True):
+        by_loop.setdefault(loop, []).append((future, result))
+    for loop, answers in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop (shutdown): nobody waits for the answer
+            loop.call_soon_threadsafe(_apply, answers)
 
-    def apply() -> None:
+
+def _apply(answers: list[tuple[asyncio.Future[DeliveryOutcome], Any]]) -> None:
+    for future, result in answers:
         if future.done():  # the client went away meanwhile; the delivery is stored all the same
-            return
+            continue
         if isinstance(result, BaseException):
             future.set_exception(result)
         else:
             future.set_result(result)
-
-    with contextlib.suppress(RuntimeError):  # a closed loop (shutdown): nobody waits for the answer
-        loop.call_soon_threadsafe(apply)
