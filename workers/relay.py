@@ -10,13 +10,14 @@ The intake is an outbox (:meth:`sync.store.Store.add_delivery`): an event is fir
   (the broker is down or hung) instead of piling up threads that wait on it.
 - :func:`relay_once` is the **one** re-drive path of the inbox. It runs as a thread in
   ``ordersync serve`` (:class:`Relay`), as the ``ordersync.relay`` beat task and inside every
-  watchdog run, and publishes every event still ``received`` after ``relay_grace`` and every event
-  published but never handled :data:`~workers.tasks.REDRIVE_AFTER` after its last publish (five
-  times that while the realtime queue holds messages: they are probably waiting their turn). Rows
-  are claimed before they are published (:meth:`sync.store.Store.claim_overdue_inbox`), so whichever
-  of them runs first re-drives an event, once per grace period. A failed, hung or restarted broker
-  therefore delays events but loses none. Publishing twice is harmless anyway:
-  ``handle_webhook`` is state-based.
+  watchdog run, with one grace setting, ``relay_grace``: it publishes every event still
+  ``received`` ``relay_grace`` after it was stored, and every event published but never handled
+  :data:`REDRIVE_FACTOR` grace periods after its last publish (its message was lost with the
+  broker or its worker; :data:`BUSY_FACTOR` times later while the realtime queue holds messages:
+  they are probably waiting their turn). Rows are claimed before they are published
+  (:meth:`sync.store.Store.claim_overdue_inbox`), so whichever of them runs first re-drives an
+  event, once per grace period. A failed, hung or restarted broker therefore delays events but
+  loses none. Publishing twice is harmless anyway: ``handle_webhook`` is state-based.
 - :func:`publish_and_mark` publishes fresh events and marks them published: the intake (through
   :meth:`Publisher.submit`) and ``ordersync replay`` use it.
 """
@@ -38,14 +39,16 @@ from sync.models import utcnow
 from sync.store import Store
 from workers.redis_client import redact_url
 
-__all__ = ["BUSY_FACTOR", "Publisher", "Relay", "publish_and_mark", "publisher_for", "relay_once"]
+__all__ = ["BUSY_FACTOR", "REDRIVE_FACTOR", "Publisher", "Relay", "publish_and_mark", "publisher_for", "relay_once"]
 
 log = structlog.get_logger("ordersync.relay")
 RELAY_BATCH = 500
 PIPELINE = 100
 """Messages written to the broker per round trip."""
+REDRIVE_FACTOR = 2
+"""Grace periods after its last publish before an event never handled is published again."""
 BUSY_FACTOR = 5
-"""While the realtime queue holds messages, published events are re-driven this many grace periods late."""
+"""While the realtime queue holds messages, that re-drive waits this many times longer."""
 
 
 class Publisher:
@@ -260,15 +263,13 @@ def relay_once(store: Store, publisher: Publisher, *, grace: float, redrive_afte
     """Publish every overdue inbox event once; returns how many were published.
 
     Overdue: still ``received`` ``grace`` seconds after it was stored, or published and never
-    handled ``redrive_after`` seconds (default :data:`workers.tasks.REDRIVE_AFTER`) after its last
+    handled ``redrive_after`` seconds (default: :data:`REDRIVE_FACTOR` grace periods) after its last
     publish — :data:`BUSY_FACTOR` times that while the realtime queue holds messages (``busy``;
     ``None``: ask the broker). Each batch is claimed first, so a concurrent relay (another process,
     the beat task, the watchdog) skips it; what fails to publish is released for the next round.
     """
     if redrive_after is None:
-        from workers.tasks import REDRIVE_AFTER
-
-        redrive_after = REDRIVE_AFTER
+        redrive_after = REDRIVE_FACTOR * grace
     now = now or utcnow()
     if busy is None:
         busy = publisher.realtime_backlog() > 0

@@ -131,10 +131,10 @@ def overdue_report(store: Store, *, now: datetime | None = None, limit: int = 20
     ``due_work``: due rows past their re-drive time; ``pending_creates``: bindings ``pending`` past
     :data:`PENDING_GRACE` with their create ledger status (``unknown``/``started``/none);
     ``unpublished_webhooks``: inbox events the relay would publish (again) now — never published
-    after ``relay_grace``, or never handled after ``REDRIVE_AFTER``. Each has a
+    after ``relay_grace``, or never handled two grace periods after their last publish. Each has a
     ``count`` and its ``items`` (oldest first, at most ``limit``).
     """
-    from workers.tasks import REDRIVE_AFTER
+    from workers.relay import REDRIVE_FACTOR
 
     now = now or utcnow()
 
@@ -143,8 +143,8 @@ def overdue_report(store: Store, *, now: datetime | None = None, limit: int = 20
 
     due = store.overdue_work(now, limit=BATCH)
     stuck = store.stuck_creates(now - timedelta(seconds=PENDING_GRACE))
-    inbox = store.unpublished_inbox(now - timedelta(seconds=relay_grace), now - timedelta(seconds=REDRIVE_AFTER),
-                                    limit=BATCH)
+    inbox = store.unpublished_inbox(now - timedelta(seconds=relay_grace),
+                                    now - timedelta(seconds=REDRIVE_FACTOR * relay_grace), limit=BATCH)
     return {
         "due_work": {"count": len(due), "items": [
             {"route": r.route, "store": r.store, "order_id": r.order_id, "reason": r.reason, "attempts": r.attempts,

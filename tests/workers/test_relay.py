@@ -15,16 +15,18 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 import pytest
+from sqlmodel import Session
 
-from sync.models import utcnow
+from sync.models import InboxEvent, utcnow
 from sync.store import Store
 from tests.sync.conftest import pg_url, store  # noqa: F401 - fixtures: the store on SQLite and PostgreSQL
 from tests.sync.test_engine import Shops
 from tests.workers.test_watchdog import shops  # noqa: F401 - fixture: the engine shops on that store
 from workers import tasks, watchdog
-from workers.relay import Publisher, Relay, publisher_for, relay_once
+from workers.relay import BUSY_FACTOR, REDRIVE_FACTOR, Publisher, Relay, publisher_for, relay_once
 
-LATER = timedelta(seconds=tasks.REDRIVE_AFTER + 1)
+GRACE = 30.0
+LATER = timedelta(seconds=REDRIVE_FACTOR * GRACE + 1)
 
 
 class Broker:
@@ -73,32 +75,42 @@ def _status(store: Store, inbox_id: int) -> str:  # noqa: F811
 def test_an_event_is_redriven_once_per_grace_period_whichever_beat_task_runs(
         shops: Shops, broker: Broker, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
     """The relay beat task, the watchdog and the serve thread all run; the event goes out once per period."""
-    monkeypatch.setattr(shops.ctx.config.settings, "relay_grace", 0.0)
+    monkeypatch.setattr(shops.ctx.config.settings, "relay_grace", GRACE)
     [event] = _events(shops.ctx.store, 1)
+    _age(shops.ctx.store, event, GRACE + 1)  # its own publish was lost before it was marked
+    publisher = publisher_for(shops.ctx.config.settings)
     assert tasks.relay_inbox.apply().get() == {"published": 1}
     assert watchdog.run(shops.ctx).inbox == 0
-    thread = Relay(shops.ctx.store, publisher_for(shops.ctx.config.settings), grace=0.0, interval=0.02)
+    thread = Relay(shops.ctx.store, publisher, grace=GRACE, interval=0.02)
     thread.start()
     time.sleep(0.3)
     thread.stop()
     thread.join(5)
     assert tasks.relay_inbox.apply().get() == {"published": 0}
     assert broker.sent == [event]
-    row = shops.ctx.store.inbox_event(event)
-    assert row is not None
-    assert row.status == "enqueued"
+    assert _status(shops.ctx.store, event) == "enqueued"
     later = utcnow() + LATER  # published, never handled: its message was lost with the broker
     assert watchdog.run(shops.ctx, now=later).inbox == 1
-    assert relay_once(shops.ctx.store, publisher_for(shops.ctx.config.settings), grace=0, now=later) == 0
+    assert relay_once(shops.ctx.store, publisher, grace=GRACE, now=later) == 0
     assert watchdog.run(shops.ctx, now=later + timedelta(seconds=5)).inbox == 0
     assert broker.sent == [event, event]
     again = later + LATER
-    assert relay_once(shops.ctx.store, publisher_for(shops.ctx.config.settings), grace=0, now=again) == 1
+    assert relay_once(shops.ctx.store, publisher, grace=GRACE, now=again) == 1
     assert watchdog.run(shops.ctx, now=again).inbox == 0
     assert broker.sent == [event, event, event]
     shops.ctx.store.mark_inbox(event, "processed")
     assert watchdog.run(shops.ctx, now=again + LATER + LATER).inbox == 0
     assert broker.sent == [event, event, event]
+
+
+def _age(store: Store, inbox_id: int, seconds: float) -> None:  # noqa: F811
+    """Move an event's arrival ``seconds`` into the past."""
+    with Session(store.engine) as s:
+        row = s.get(InboxEvent, inbox_id)
+        assert row is not None
+        row.received_at = utcnow() - timedelta(seconds=seconds)
+        s.add(row)
+        s.commit()
 
 
 def test_an_event_within_its_grace_period_is_left_to_its_own_publisher(store: Store, broker: Broker) -> None:  # noqa: F811
@@ -115,13 +127,13 @@ def test_what_the_broker_did_not_take_is_released_for_the_next_round(store: Stor
     ids = _events(store, 4)
     publisher = Publisher.__new__(Publisher)
     broker.accept = 1
-    assert relay_once(store, publisher, grace=0, busy=False) == 1
+    assert relay_once(store, publisher, grace=0, redrive_after=60, busy=False) == 1
     assert [_status(store, i) for i in ids] == ["enqueued", "received", "received", "received"]
     assert [e.id for e in store.unpublished_inbox(utcnow())] == ids[1:]
     broker.accept = None
-    assert relay_once(store, publisher, grace=0, busy=False) == 3
+    assert relay_once(store, publisher, grace=0, redrive_after=60, busy=False) == 3
     assert sorted(broker.sent) == ids
-    assert relay_once(store, publisher, grace=0, busy=False) == 0
+    assert relay_once(store, publisher, grace=0, redrive_after=60, busy=False) == 0
 
 
 def test_a_publish_that_raises_releases_its_claims(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: F811
@@ -133,7 +145,7 @@ def test_a_publish_that_raises_releases_its_claims(store: Store, monkeypatch: py
 
     monkeypatch.setattr(Publisher, "publish", broken)
     with pytest.raises(RuntimeError):
-        relay_once(store, Publisher.__new__(Publisher), grace=0, busy=False)
+        relay_once(store, Publisher.__new__(Publisher), grace=0, redrive_after=60, busy=False)
     assert {_status(store, i) for i in ids} == {"received"}
 
 
@@ -143,10 +155,13 @@ def test_a_busy_realtime_queue_delays_only_the_redrive_of_published_events(store
     publisher = Publisher.__new__(Publisher)
     later = utcnow() + LATER
     unpublished, _ = store.add_inbox(store="us", event_key="evt-new", topic="t", order_id="9", payload="{}")
-    assert relay_once(store, publisher, grace=0, busy=True, now=later) == 1
+    assert relay_once(store, publisher, grace=GRACE, busy=True, now=later) == 1
     assert broker.sent == [unpublished.id]
-    assert relay_once(store, publisher, grace=0, busy=False, now=later) == 1
+    assert relay_once(store, publisher, grace=GRACE, busy=False, now=later) == 1
     assert broker.sent == [unpublished.id, published]
+    busy_wait = timedelta(seconds=BUSY_FACTOR * REDRIVE_FACTOR * GRACE + 1)  # both were published at `later`
+    assert relay_once(store, publisher, grace=GRACE, busy=True, now=later + busy_wait - LATER) == 0
+    assert relay_once(store, publisher, grace=GRACE, busy=True, now=later + busy_wait) == 2
 
 
 @pytest.mark.postgres
@@ -161,7 +176,7 @@ def test_relays_racing_on_postgresql_publish_each_event_once(pg_url: str, broker
 
         def relay() -> None:
             start.wait()
-            counts.append(relay_once(state, publisher, grace=0, busy=False, limit=20))
+            counts.append(relay_once(state, publisher, grace=0, redrive_after=60, busy=False, limit=20))
 
         threads = [threading.Thread(target=relay) for _ in range(4)]
         for thread in threads:

@@ -59,7 +59,7 @@ def test_a_replayed_webhook_is_published_and_marked_published(shops: Shops, sent
     assert (row.event_key, row.status, row.order_id) == ("merchantpro:r-1", "enqueued", "4101")
     assert row.published_at is not None
     assert sent == [row.id]
-    assert relay_once(shops.ctx.store, publisher_for(shops.ctx.config.settings), grace=0) == 0
+    assert relay_once(shops.ctx.store, publisher_for(shops.ctx.config.settings), grace=30) == 0
     assert sent == [row.id]
     resolved = shops.ctx.store.attention_item(item.id)
     assert resolved is not None
@@ -84,7 +84,8 @@ def test_a_replay_the_broker_refuses_is_left_to_the_relay(shops: Shops, sent: li
     assert outcome == "accepted 1 event(s), 0 duplicate(s); 1 left to the relay (broker unavailable)"
     assert _inbox(shops) == [("merchantpro:r-3", "received")]
     monkeypatch.setattr(Publisher, "publish", lambda self, ids: list(ids))
-    assert relay_once(shops.ctx.store, publisher_for(shops.ctx.config.settings), grace=0, busy=False) == 1
+    publisher = publisher_for(shops.ctx.config.settings)
+    assert relay_once(shops.ctx.store, publisher, grace=0, redrive_after=60, busy=False) == 1
     assert _inbox(shops) == [("merchantpro:r-3", "enqueued")]
 
 
