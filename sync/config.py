@@ -212,8 +212,10 @@ class ProcessSettings(BaseSettings):
                                     "used instead of reading it again (0: always read the order itself).")
     publish_timeout: float = Field(default=2.0, gt=0, description="Broker connect/read timeout of the webhook "
                                    "intake's publisher (seconds); past it the relay publishes later.")
-    relay_grace: float = Field(default=30.0, ge=0, description="Events still unpublished this long after "
-                               "they were stored are published by the relay.")
+    relay_grace: float = Field(default=30.0, ge=0, description="Webhook events still unpublished this long "
+                               "after they were stored are published by the relay; events published but never "
+                               "handled, twice this long after their last publish (ten times while the realtime "
+                               "queue holds messages).")
     relay_interval: float = Field(default=10.0, ge=0, description="How often `serve` runs the relay (0: never; "
                                   "beat runs it too).")
     console_password: SecretStr | None = Field(

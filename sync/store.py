@@ -8,19 +8,21 @@ keys record the recovery point first). Unique constraints turn races into "alrea
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import orjson
 import structlog
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import and_, case, event, func, insert, text, update
+from sqlalchemy import and_, bindparam, case, event, func, insert, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
@@ -43,8 +45,8 @@ from sync.models import (
     utcnow,
 )
 
-__all__ = ["NOTE_MAX", "DeliveryOutcome", "DueKey", "InboxEntry", "NewDelivery", "SchemaOutdated", "Store",
-           "StoreUnavailable", "alembic_config", "require_store", "shown_url"]
+__all__ = ["NOTE_MAX", "ClaimedEvent", "DeliveryOutcome", "DueKey", "InboxEntry", "NewDelivery", "SchemaOutdated",
+           "Store", "StoreUnavailable", "alembic_config", "overdue_inbox_clause", "require_store", "shown_url"]
 
 log = structlog.get_logger("ordersync.store")
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -107,23 +109,53 @@ class DeliveryOutcome:
     delivery_id: int | None = None
 
 
+@dataclass(frozen=True)
+class ClaimedEvent:
+    """An inbox row the relay claimed, with the status and publish time it had before (to undo the claim)."""
+
+    id: int
+    status: str
+    published_at: datetime | None
+
+
+def overdue_inbox_clause(received_before: datetime, published_before: datetime | None) -> Any:
+    """Inbox rows overdue for a publish: the one definition the relay, the watchdog and ``status`` share.
+
+    A row is overdue when it is still ``received`` (never reached the broker) since before
+    ``received_before``, or — with ``published_before`` — ``enqueued`` and never handled since its
+    last publish before ``published_before`` (its message was lost with the broker or its worker).
+    """
+    unpublished = and_(_INBOX.c.status == "received", _INBOX.c.received_at < received_before)
+    if published_before is None:
+        return unpublished
+    lost = and_(_INBOX.c.status == "enqueued", _INBOX.c.processed_at.is_(None),
+                func.coalesce(_INBOX.c.published_at, _INBOX.c.received_at) < published_before)
+    return or_(unpublished, lost)
+
+
 # A batch of deliveries of one store in one statement (PostgreSQL): the events already in the inbox
-# (``known``), the new ones (first delivery wins within the batch), a payload row for each delivery
-# with new events (ids drawn first so events can point to them), and the new events (a concurrent
-# insert of the same key is skipped). Rows: (kind, delivery index, inbox id, status, delivery id).
+# (``known``: one unique-index lookup per key, whatever the table statistics say — OFFSET 0 keeps
+# the planner from turning the lookups into a join; a join on the
+# unnested keys, or ``= ANY(keys)``, let the planner scan every inbox row of the store per batch
+# while the statistics were stale, e.g. on a fresh database: the cost grew with the inbox), the new
+# ones (first delivery wins within the batch), a payload row for each delivery with new events (ids
+# drawn first so events can point to them), and the new events (a concurrent insert of the same
+# key is skipped). Rows: (kind, delivery index, inbox id, status, delivery id).
 _PG_ADD_DELIVERIES = """
 WITH v AS (
-    SELECT * FROM unnest(CAST(:idx AS integer[]), CAST(:keys AS varchar[]), CAST(:topics AS varchar[]),
-                         CAST(:orders AS varchar[])) AS t(idx, event_key, topic, order_id)
+    SELECT * FROM json_to_recordset(CAST(:events AS json)) AS t(idx integer, event_key varchar, topic varchar,
+                                                                order_id varchar)
 ), known AS (
-    SELECT v.idx, i.id, i.status FROM v JOIN inbox i ON i.store = :store AND i.event_key = v.event_key
+    SELECT v.idx, i.id, i.status, i.event_key FROM v CROSS JOIN LATERAL (
+        SELECT inbox.id, inbox.status, inbox.event_key FROM inbox
+        WHERE inbox.store = :store AND inbox.event_key = v.event_key OFFSET 0) AS i
 ), fresh AS (
     SELECT DISTINCT ON (v.event_key) v.* FROM v
-    WHERE NOT EXISTS (SELECT 1 FROM inbox i WHERE i.store = :store AND i.event_key = v.event_key)
+    WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.event_key = v.event_key)
     ORDER BY v.event_key, v.idx
 ), p AS MATERIALIZED (
     SELECT t.idx, t.payload, nextval(pg_get_serial_sequence('deliveries', 'id')) AS id
-    FROM unnest(CAST(:pidx AS integer[]), CAST(:payloads AS text[])) AS t(idx, payload)
+    FROM json_to_recordset(CAST(:payloads AS json)) AS t(idx integer, payload text)
     WHERE t.idx IN (SELECT fresh.idx FROM fresh)
 ), d AS (
     INSERT INTO deliveries (id, store, payload, events, received_at)
@@ -139,6 +171,13 @@ SELECT 'new' AS kind, p.idx, ins.id, 'received' AS status, p.id AS delivery_id F
 UNION ALL
 SELECT 'old', known.idx, known.id, known.status, NULL FROM known
 """
+# One fixed statement (prepared once per connection, unlike an IN list of varying length). The rows
+# are found through the status index: few rows are `received` at any moment.
+_PG_MARK_PUBLISHED = ("UPDATE inbox SET status = 'enqueued', published_at = %(now)s "
+                      "WHERE id = ANY(CAST(%(ids)s AS integer[])) AND status = 'received'")
+# The same statement in psycopg's parameter style, run as it is: the intake runs it for every batch,
+# and building and compiling a TextClause each time cost more than the rest of the call.
+_PG_ADD_DELIVERIES_DRIVER = re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", _PG_ADD_DELIVERIES)
 
 _INBOX = InboxEvent.__table__  # type: ignore[attr-defined]
 _DELIVERIES = Delivery.__table__  # type: ignore[attr-defined]
@@ -482,12 +521,14 @@ class Store:
         for store in dict.fromkeys(d.store for d in deliveries):
             mine = [(index, d) for index, d in enumerate(deliveries) if d.store == store]
             events = [(index, e) for index, d in mine for e in d.events]
-            params = {"store": store, "received_at": now, "idx": [index for index, _ in events],
-                      "keys": [e.event_key for _, e in events], "topics": [e.topic for _, e in events],
-                      "orders": [e.order_id for _, e in events], "pidx": [index for index, _ in mine],
-                      "payloads": [d.payload for _, d in mine]}
+            # two JSON documents rather than eight arrays: adapting Python lists cost more than the statement
+            rows_in = [{"idx": index, "event_key": e.event_key, "topic": e.topic, "order_id": e.order_id}
+                       for index, e in events]
+            payloads = [{"idx": index, "payload": d.payload} for index, d in mine]
+            params = {"store": store, "received_at": now, "events": orjson.dumps(rows_in).decode(),
+                      "payloads": orjson.dumps(payloads).decode()}
             with self._autocommit.connect() as conn:
-                rows = conn.execute(text(_PG_ADD_DELIVERIES), params).all()
+                rows = conn.exec_driver_sql(_PG_ADD_DELIVERIES_DRIVER, params).all()
             for kind, index, row_id, status, delivery_id in rows:
                 outcome = outcomes[index]
                 if kind == "new":
@@ -555,8 +596,11 @@ class Store:
         """``received`` → ``enqueued`` for rows whose message reached the broker (others untouched)."""
         if not inbox_ids:
             return 0
-        engine = self._autocommit if self.engine.dialect.name == "postgresql" else self.engine
-        with engine.begin() as conn:
+        if self.engine.dialect.name == "postgresql":  # one fixed statement (prepared once per connection)
+            with self._autocommit.connect() as conn:
+                result = conn.exec_driver_sql(_PG_MARK_PUBLISHED, {"ids": list(inbox_ids), "now": utcnow()})
+                return int(result.rowcount or 0)
+        with self.engine.begin() as conn:
             return self._mark_published(conn, inbox_ids)
 
     @staticmethod
@@ -565,24 +609,44 @@ class Store:
                               .values(status="enqueued", published_at=utcnow()))
         return int(result.rowcount or 0)
 
-    def relay_unpublished(self, older_than: datetime, limit: int,
-                          publish: Callable[[list[int]], list[int]]) -> tuple[int, int]:
-        """Hand inbox rows still ``received`` since before ``older_than`` to ``publish``.
+    def claim_overdue_inbox(self, received_before: datetime, published_before: datetime | None, limit: int,
+                            *, now: datetime | None = None) -> list[ClaimedEvent]:
+        """Claim inbox rows the relay must publish (again): marks them ``enqueued`` at ``now``, returns them.
 
-        ``publish`` gets the ids and returns those whose message reached the broker; they are marked
-        ``enqueued`` in the same transaction. On PostgreSQL the rows are locked (``SKIP LOCKED``), so
-        two relays never publish the same row at once. Returns ``(found, published)``.
+        Overdue rows (:func:`overdue_inbox_clause`): still ``received`` since before
+        ``received_before``, or ``enqueued`` and never handled since a publish before
+        ``published_before``. The claim is committed *before* anything is published, so no row lock
+        is held while a broker answers (or does not), and every relay — the ``serve`` thread, the
+        ``ordersync.relay`` beat task, the watchdog — sees the row as freshly published at once: a
+        row is claimed by one of them per grace period, never twice. The update re-checks the
+        condition, so two relays racing for a row (SQLite, or PostgreSQL past ``SKIP LOCKED``) get
+        it once. Rows a publish then fails for go back with :meth:`release_claims`; rows whose
+        process died after the claim are overdue again ``published_before`` later.
         """
+        now = now or utcnow()
+        overdue = overdue_inbox_clause(received_before, published_before)
         with self.engine.begin() as conn:
-            query = (_INBOX.select().with_only_columns(_INBOX.c.id)
-                     .where(_INBOX.c.status == "received", _INBOX.c.received_at < older_than)
-                     .order_by(_INBOX.c.id).limit(limit).with_for_update(skip_locked=True))
-            ids = [row_id for (row_id,) in conn.execute(query)]
-            if not ids:
-                return 0, 0
-            published = publish(ids)
-            self._mark_published(conn, published)
-        return len(ids), len(published)
+            query = (_INBOX.select().with_only_columns(_INBOX.c.id, _INBOX.c.status, _INBOX.c.published_at)
+                     .where(overdue).order_by(_INBOX.c.id).limit(limit).with_for_update(skip_locked=True))
+            before = {row_id: ClaimedEvent(row_id, status, published_at)
+                      for row_id, status, published_at in conn.execute(query)}
+            if not before:
+                return []
+            claimed = conn.execute(update(_INBOX).where(_INBOX.c.id.in_(list(before)), overdue)
+                                   .values(status="enqueued", published_at=now).returning(_INBOX.c.id))
+            return sorted((before[row_id] for (row_id,) in claimed), key=lambda event: event.id)
+
+    def release_claims(self, claims: Sequence[ClaimedEvent], claimed_at: datetime) -> int:
+        """Undo :meth:`claim_overdue_inbox` for rows whose publish failed (unless a worker handled them since)."""
+        if not claims:
+            return 0
+        with self.engine.begin() as conn:
+            result = conn.execute(
+                update(_INBOX).where(_INBOX.c.id == bindparam("row_id"), _INBOX.c.status == "enqueued",
+                                     _INBOX.c.published_at == claimed_at)
+                .values(status=bindparam("old_status"), published_at=bindparam("old_published_at")),
+                [{"row_id": c.id, "old_status": c.status, "old_published_at": c.published_at} for c in claims])
+            return int(result.rowcount or 0)
 
     def delivery_payload(self, inbox_id: int) -> str | None:
         """The raw body an inbox event arrived in (its delivery's, or its own for pre-0002 rows)."""
@@ -871,12 +935,11 @@ class Store:
             ).where(Binding.state == "pending", col(Binding.pending_since) < older_than)
             return [(b, o) for b, o in s.exec(query.order_by(col(Binding.pending_since))).all()]
 
-    def unpublished_inbox(self, older_than: datetime, *, limit: int | None = None) -> list[InboxEvent]:
-        """Inbox events received before ``older_than`` and never handled (no ``processed_at``)."""
+    def unpublished_inbox(self, received_before: datetime, published_before: datetime | None = None, *,
+                          limit: int | None = None) -> list[InboxEvent]:
+        """Inbox events the relay would publish (again) now: see :func:`overdue_inbox_clause`."""
         with self.session() as s:
-            query = select(InboxEvent).where(col(InboxEvent.status).in_(["received", "enqueued"]),
-                                             col(InboxEvent.processed_at).is_(None),
-                                             col(InboxEvent.received_at) < older_than)
+            query = select(InboxEvent).where(overdue_inbox_clause(received_before, published_before))
             query = query.order_by(col(InboxEvent.id))
             if limit:
                 query = query.limit(limit)

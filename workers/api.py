@@ -15,9 +15,9 @@
 5. **store** the delivery and its new events in one transaction, off the event loop (status
    ``received``; duplicates by event key are not stored again); deliveries that arrive together
    share that transaction (:mod:`workers.writer`);
-6. answer ``202``; then **publish** after the commit, in the publisher's threads with broker
-   timeouts (:mod:`workers.relay`). A failed or hung broker never fails the request: the relay
-   publishes whatever is still ``received`` after a grace period.
+6. answer ``202``; the writer hands the committed events to the publisher, which **publishes**
+   them in its own threads with broker timeouts (:mod:`workers.relay`). A failed or hung broker
+   never fails the request: the relay publishes whatever is still ``received`` after a grace period.
 
 A state store that cannot be reached is ``503`` (the platform retries), never ``500``.
 Also ``GET /healthz`` (the process and its event loop are up), ``GET /readyz`` (database and
@@ -153,10 +153,13 @@ def _park(store: str, raw: bytes, headers: Mapping[str, str], reason: str,
 
 def _writer(api: FastAPI, ctx: context.Context) -> DeliveryWriter:
     found: DeliveryWriter | None = getattr(api.state, "writer", None)
-    if found is None or found.store is not ctx.store:
+    publisher = _publisher(api, ctx)
+    if found is None or found.store is not ctx.store or api.state.writer_publisher is not publisher:
         if found is not None:
             found.close()
-        found = api.state.writer = DeliveryWriter(ctx.store)
+        store = ctx.store
+        found = api.state.writer = DeliveryWriter(store, after_commit=lambda ids: publisher.submit(store, ids))
+        api.state.writer_publisher = publisher
     return found
 
 
@@ -191,8 +194,7 @@ async def _intake(store: str, request: Request) -> Response:
             log.warning("webhook.too_many_events", events=error.count, attention_id=item)
             raise _Refused(413, str(error)) from None
         outcome = await _writer(request.app, ctx).write(NewDelivery(store, payload_text(raw), tuple(entries)))
-        if outcome.unpublished and not _publisher(request.app, ctx).submit(ctx.store, outcome.unpublished):
-            log.info("webhook.publish_deferred", events=len(outcome.unpublished))
+        request.state.intake_counts = (len(outcome.accepted), outcome.duplicates)  # for IntakeMetrics
         log.info("webhook.accepted", accepted=len(outcome.accepted), duplicates=outcome.duplicates)
         return JSONResponse({"accepted": len(outcome.accepted), "duplicates": outcome.duplicates,
                              "events": [entry.event_key for entry in entries]}, status_code=202)

@@ -310,7 +310,7 @@ def status(config: ConfigOption = None,
     items = store.attention(limit=limit)
     from workers.watchdog import overdue_report
 
-    overdue = overdue_report(store, limit=limit)
+    overdue = overdue_report(store, limit=limit, relay_grace=cfg.settings.relay_grace)
     warnings = store.warnings(limit=limit)
     if as_json:
         data = {

@@ -8,9 +8,18 @@ The intake is an outbox (:meth:`sync.store.Store.add_delivery`): an event is fir
   (kombu's Redis ``socket_connect_timeout`` / ``socket_timeout``, no connection retries), in a
   small thread pool with a bounded backlog. After a failure it stops trying for a few seconds
   (the broker is down or hung) instead of piling up threads that wait on it.
-- :class:`Relay` (a thread in ``ordersync serve``; also the ``ordersync.relay`` beat task) publishes
-  every event still ``received`` after a grace period. A failed, hung or restarted broker therefore
-  delays events but loses none. Publishing twice is harmless: ``handle_webhook`` is state-based.
+- :func:`relay_once` is the **one** re-drive path of the inbox. It runs as a thread in
+  ``ordersync serve`` (:class:`Relay`), as the ``ordersync.relay`` beat task and inside every
+  watchdog run, with one grace setting, ``relay_grace``: it publishes every event still
+  ``received`` ``relay_grace`` after it was stored, and every event published but never handled
+  :data:`REDRIVE_FACTOR` grace periods after its last publish (its message was lost with the
+  broker or its worker; :data:`BUSY_FACTOR` times later while the realtime queue holds messages:
+  they are probably waiting their turn). Rows are claimed before they are published
+  (:meth:`sync.store.Store.claim_overdue_inbox`), so whichever of them runs first re-drives an
+  event, once per grace period. A failed, hung or restarted broker therefore delays events but
+  loses none. Publishing twice is harmless anyway: ``handle_webhook`` is state-based.
+- :func:`publish_and_mark` publishes fresh events and marks them published: the intake (through
+  :meth:`Publisher.submit`) and ``ordersync replay`` use it.
 """
 
 from __future__ import annotations
@@ -19,9 +28,10 @@ import contextlib
 import threading
 import time
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+import redis
 import structlog
 
 from sync.config import ProcessSettings
@@ -29,10 +39,16 @@ from sync.models import utcnow
 from sync.store import Store
 from workers.redis_client import redact_url
 
-__all__ = ["Publisher", "Relay", "publisher_for", "relay_once"]
+__all__ = ["BUSY_FACTOR", "REDRIVE_FACTOR", "Publisher", "Relay", "publish_and_mark", "publisher_for", "relay_once"]
 
 log = structlog.get_logger("ordersync.relay")
 RELAY_BATCH = 500
+PIPELINE = 100
+"""Messages written to the broker per round trip."""
+REDRIVE_FACTOR = 2
+"""Grace periods after its last publish before an event never handled is published again."""
+BUSY_FACTOR = 5
+"""While the realtime queue holds messages, that re-drive waits this many times longer."""
 
 
 class Publisher:
@@ -123,8 +139,8 @@ class Publisher:
         while (work := self._take()) is not None:
             store, inbox_ids = work
             try:
-                published = self.publish(inbox_ids) if not self.broker_down else []
-                store.mark_published(published)
+                if not self.broker_down:
+                    publish_and_mark(store, self, inbox_ids)
             except Exception as error:  # noqa: BLE001 - the rows stay `received`; the relay retries them
                 log.warning("publish.not_recorded", error=f"{type(error).__name__}: {error}",
                             events=len(inbox_ids))
@@ -135,26 +151,39 @@ class Publisher:
     def publish(self, inbox_ids: Sequence[int]) -> list[int]:
         """Publish one message per id; returns the ids that reached the broker.
 
-        Stops at the first failure and after :attr:`batch_seconds`: each message is bounded by the
-        connect/read timeouts, the batch by this deadline.
+        The messages are Celery's own (``handle_webhook.apply_async``), sent :data:`PIPELINE` at a
+        time in one Redis round trip (kombu's ``Producer.batch``): a round trip per message cost
+        more than everything else the intake does. Stops at the first failure (a chunk that failed
+        counts as not published; any of its messages that did arrive are only published twice
+        later, which ``handle_webhook`` tolerates) and after :attr:`batch_seconds`: each round trip
+        is bounded by the connect/read timeouts, the batch by this deadline.
         """
-        from workers.tasks import handle_webhook
-
         if self.eager:
             return self._run_inline(inbox_ids)
         done: list[int] = []
         deadline = time.monotonic() + self.batch_seconds
-        for inbox_id in inbox_ids:
+        for start in range(0, len(inbox_ids), PIPELINE):
             if time.monotonic() > deadline:  # a slow broker: the relay publishes the rest later
                 log.warning("publish.slow", published=len(done), left=len(inbox_ids) - len(done))
                 break
+            chunk = list(inbox_ids[start:start + PIPELINE])
             try:
-                handle_webhook.apply_async(args=(inbox_id,), connection=self._connection(), retry=False)
+                self._send(chunk)
             except Exception as error:  # noqa: BLE001 - any broker failure: leave the rest to the relay
                 self._failed(error)
                 break
-            done.append(inbox_id)
+            done += chunk
         return done
+
+    def _send(self, inbox_ids: list[int]) -> None:
+        """One ``handle_webhook`` message per id, written to the broker in one pipelined round trip."""
+        from workers.tasks import handle_webhook
+
+        producer = self._producer()
+        with producer.batch(max_size=len(inbox_ids)):
+            for inbox_id in inbox_ids:
+                # declare=[]: the queue was declared once with the producer, not again per message
+                handle_webhook.apply_async(args=(inbox_id,), producer=producer, retry=False, declare=[])
 
     def _run_inline(self, inbox_ids: Sequence[int]) -> list[int]:
         """Embedded broker: ``handle_webhook`` runs here (it marks the rows handled itself)."""
@@ -167,21 +196,38 @@ class Publisher:
                 log.exception("publish.inline_failed", inbox_id=inbox_id)
         return list(inbox_ids)
 
-    def _connection(self) -> Any:
-        connection = getattr(self._local, "connection", None)
-        if connection is None:
-            from workers.app import app
+    def realtime_backlog(self) -> int:
+        """Messages waiting in the realtime queue (0 for the embedded broker, or when it cannot be read)."""
+        if self.eager:
+            return 0
+        from workers.app import queue_for
+
+        try:
+            with redis.Redis.from_url(self.broker_url, socket_timeout=self.timeout,
+                                      socket_connect_timeout=self.timeout) as client:
+                return int(client.llen(queue_for("realtime")))
+        except Exception:  # noqa: BLE001 - unreadable: treat as idle, so lost events are re-driven
+            return 0
+
+    def _producer(self) -> Any:
+        """This thread's producer on its own broker connection (short timeouts, no retries)."""
+        producer = getattr(self._local, "producer", None)
+        if producer is None:
+            from workers.app import app, queue_for
 
             options = {"socket_connect_timeout": self.timeout, "socket_timeout": self.timeout,
                        "retry_on_timeout": False, "max_retries": 0}
             connection = app.connection_for_write(self.broker_url, connect_timeout=self.timeout,
                                                   transport_options=options)
             self._local.connection = connection
-        return connection
+            producer = app.amqp.Producer(connection, auto_declare=False)
+            producer.maybe_declare(app.amqp.queues[queue_for("realtime")])
+            self._local.producer = producer
+        return producer
 
     def _failed(self, error: Exception) -> None:
         connection = getattr(self._local, "connection", None)
-        self._local.connection = None
+        self._local.connection = self._local.producer = None
         if connection is not None:
             with contextlib.suppress(Exception):  # the connection is broken already
                 connection.release()
@@ -202,14 +248,44 @@ def publisher_for(settings: ProcessSettings) -> Publisher:
         return found
 
 
-def relay_once(store: Store, publisher: Publisher, *, grace: float, limit: int = RELAY_BATCH) -> int:
-    """Publish every inbox event still ``received`` after ``grace`` seconds; returns how many were published."""
-    older_than = utcnow() - timedelta(seconds=grace)
+def publish_and_mark(store: Store, publisher: Publisher, inbox_ids: Sequence[int]) -> list[int]:
+    """Publish fresh inbox events and mark those that reached the broker ``enqueued``; returns them.
+
+    What is not published stays ``received``: :func:`relay_once` takes it after the grace period.
+    """
+    published = publisher.publish(inbox_ids)
+    store.mark_published(published)
+    return published
+
+
+def relay_once(store: Store, publisher: Publisher, *, grace: float, redrive_after: float | None = None,
+               busy: bool | None = None, now: datetime | None = None, limit: int = RELAY_BATCH) -> int:
+    """Publish every overdue inbox event once; returns how many were published.
+
+    Overdue: still ``received`` ``grace`` seconds after it was stored, or published and never
+    handled ``redrive_after`` seconds (default: :data:`REDRIVE_FACTOR` grace periods) after its last
+    publish — :data:`BUSY_FACTOR` times that while the realtime queue holds messages (``busy``;
+    ``None``: ask the broker). Each batch is claimed first, so a concurrent relay (another process,
+    the beat task, the watchdog) skips it; what fails to publish is released for the next round.
+    """
+    if redrive_after is None:
+        redrive_after = REDRIVE_FACTOR * grace
+    now = now or utcnow()
+    if busy is None:
+        busy = publisher.realtime_backlog() > 0
+    received_before = now - timedelta(seconds=grace)
+    published_before = now - timedelta(seconds=redrive_after * (BUSY_FACTOR if busy else 1))
     total = 0
     while True:
-        found, published = store.relay_unpublished(older_than, limit, publisher.publish)
-        total += published
-        if found < limit or published < found:
+        claims = store.claim_overdue_inbox(received_before, published_before, limit, now=now)
+        published: set[int] = set()
+        try:
+            if claims:
+                published = set(publisher.publish([claim.id for claim in claims]))
+        finally:  # what did not reach the broker is overdue again at once (not a grace period later)
+            store.release_claims([claim for claim in claims if claim.id not in published], now)
+        total += len(published)
+        if len(claims) < limit or len(published) < len(claims):
             break
     if total:
         log.info("relay.published", events=total)

@@ -8,7 +8,10 @@ or :func:`run` in-process) the watchdog looks at the store and publishes again:
   published, :data:`workers.tasks.PUBLISH_GRACE` when it never was);
 - **pending creates** older than :data:`PENDING_GRACE` (the create's answer was lost or its worker
   died: the engine looks the order up by its reference before any new create);
-- **webhook events** stored in the inbox and never handled (:func:`redrive_inbox`).
+- **webhook events** stored in the inbox and never published or never handled: the watchdog runs
+  the intake's relay (:func:`workers.relay.relay_once`), the one re-drive path of the inbox, with its
+  one grace setting (``relay_grace``) — the same pass the ``serve`` thread and the
+  ``ordersync.relay`` beat task run, so an event is re-driven once whichever of them comes first.
 
 While a lane's queue holds messages, work already handed to it is probably waiting its turn:
 only that lane's rows that never reached the broker are published then, so a backlog is not
@@ -38,8 +41,6 @@ __all__ = ["BATCH", "PENDING_GRACE", "Redriven", "broker_backlog", "format_age",
 log = structlog.get_logger("ordersync.watchdog")
 PENDING_GRACE = float(os.environ.get("ORDERSYNC_PENDING_GRACE", "120"))
 """Seconds a binding may stay ``pending`` (create in flight) before the watchdog re-drives it."""
-INBOX_GRACE = float(os.environ.get("ORDERSYNC_INBOX_GRACE", "60"))
-"""Seconds a stored webhook event may wait unhandled before the watchdog publishes it again."""
 BATCH = 2000
 """Most rows of each kind re-driven per run (the next run takes the rest)."""
 LANES = ("realtime", "backfill")
@@ -82,7 +83,7 @@ def run(ctx: context.Context | None = None, *, now: datetime | None = None) -> R
     result = Redriven(backlog=sum(backlog.values()))
     stuck = _arm_stuck_creates(ctx, now)
     result.pending = len(stuck)
-    result.inbox = redrive_inbox(ctx, now - timedelta(seconds=INBOX_GRACE), busy=backlog["realtime"] > 0)
+    result.inbox = redrive_inbox(ctx, now, busy=backlog["realtime"] > 0)
     rows = [row for lane in LANES
             for row in ctx.store.overdue_work(now, limit=BATCH, unpublished_only=backlog[lane] > 0, lane=lane)]
     result.due = publish_due([*stuck, *rows])
@@ -100,27 +101,16 @@ def _arm_stuck_creates(ctx: context.Context, now: datetime) -> list[DueWork]:
     return ctx.store.record_due(fresh, reason="pending", lane="realtime") if fresh else []
 
 
-def redrive_inbox(ctx: context.Context, older_than: datetime, *, busy: bool = False) -> int:
-    """Publish ``handle_webhook`` again for inbox events received before ``older_than`` and never handled.
+def redrive_inbox(ctx: context.Context, now: datetime, *, busy: bool = False) -> int:
+    """Run the inbox relay (:func:`workers.relay.relay_once`) as of ``now``; returns how many events it published.
 
-    The one place the watchdog touches the webhook inbox: when the intake's relay
-    (``workers/relay.py``) publishes unpublished events itself, point this function at it.
-    While the queues are busy only events older than five grace periods are taken.
+    The watchdog owns no inbox logic of its own: the relay decides what is overdue and claims it,
+    so a watchdog and a relay running side by side never publish an event twice.
     """
-    from workers.tasks import handle_webhook
+    from workers.relay import publisher_for, relay_once
 
-    if busy:
-        older_than -= timedelta(seconds=4 * INBOX_GRACE)
-    published = 0
-    try:
-        for event in ctx.store.unpublished_inbox(older_than, limit=BATCH):
-            handle_webhook.apply_async((event.id,), queue=queue_for("realtime"))
-            published += 1
-    except Exception as error:
-        if app.conf.task_always_eager:
-            raise
-        log.warning("watchdog.inbox_publish_failed", published=published, reason=f"{type(error).__name__}: {error}")
-    return published
+    settings = ctx.config.settings
+    return relay_once(ctx.store, publisher_for(settings), grace=settings.relay_grace, busy=busy, now=now)
 
 
 @app.task(bind=True, name="ordersync.watchdog", acks_late=True, max_retries=None)
@@ -134,14 +124,18 @@ def watchdog(self: Task) -> dict[str, Any]:
         return {"reason": "another watchdog is running"}
 
 
-def overdue_report(store: Store, *, now: datetime | None = None, limit: int = 20) -> dict[str, Any]:
+def overdue_report(store: Store, *, now: datetime | None = None, limit: int = 20,
+                   relay_grace: float = 30.0) -> dict[str, Any]:
     """Overdue work and stuck items with their age in seconds, for ``ordersync status``.
 
     ``due_work``: due rows past their re-drive time; ``pending_creates``: bindings ``pending`` past
     :data:`PENDING_GRACE` with their create ledger status (``unknown``/``started``/none);
-    ``unpublished_webhooks``: inbox events not handled after :data:`INBOX_GRACE`. Each has a
+    ``unpublished_webhooks``: inbox events the relay would publish (again) now — never published
+    after ``relay_grace``, or never handled two grace periods after their last publish. Each has a
     ``count`` and its ``items`` (oldest first, at most ``limit``).
     """
+    from workers.relay import REDRIVE_FACTOR
+
     now = now or utcnow()
 
     def age(since: datetime | None) -> float:
@@ -149,7 +143,8 @@ def overdue_report(store: Store, *, now: datetime | None = None, limit: int = 20
 
     due = store.overdue_work(now, limit=BATCH)
     stuck = store.stuck_creates(now - timedelta(seconds=PENDING_GRACE))
-    inbox = store.unpublished_inbox(now - timedelta(seconds=INBOX_GRACE), limit=BATCH)
+    inbox = store.unpublished_inbox(now - timedelta(seconds=relay_grace),
+                                    now - timedelta(seconds=REDRIVE_FACTOR * relay_grace), limit=BATCH)
     return {
         "due_work": {"count": len(due), "items": [
             {"route": r.route, "store": r.store, "order_id": r.order_id, "reason": r.reason, "attempts": r.attempts,

@@ -2,11 +2,13 @@
 
 Every delivery must be committed before its ``202``; committing each one alone costs a
 transaction (and a WAL flush) per request and a thread-pool hop per request. The
-:class:`DeliveryWriter` runs a couple of threads that take every delivery waiting at that moment
-and store them with :meth:`sync.store.Store.add_deliveries` in one transaction: under load a
-batch holds many deliveries, when idle it holds one, so latency stays one transaction.
-If a batch fails, each of its deliveries is retried in a transaction of its own, so one bad
-delivery fails only its own request.
+:class:`DeliveryWriter` collects the deliveries of one event-loop iteration on the loop itself and
+hands them to its threads in one go; a thread takes every delivery waiting at that moment and
+stores them with :meth:`sync.store.Store.add_deliveries` in one transaction: under load a batch
+holds many deliveries, when idle it holds one, so latency stays one transaction. After the commit
+the thread hands the batch's events to ``after_commit`` (the publisher) in one call, then answers
+the requests. If a batch fails, each of its deliveries is retried in a transaction of its own, so
+one bad delivery fails only its own request.
 """
 
 from __future__ import annotations
@@ -15,6 +17,8 @@ import asyncio
 import contextlib
 import queue
 import threading
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import structlog
 
@@ -27,12 +31,20 @@ _Item = tuple[NewDelivery, asyncio.AbstractEventLoop, "asyncio.Future[DeliveryOu
 
 
 class DeliveryWriter:
-    """Stores deliveries for the intake, batching those that arrive together."""
+    """Stores deliveries for the intake, batching those that arrive together.
 
-    def __init__(self, store: Store, *, threads: int = 4, max_batch: int = 100) -> None:
+    ``after_commit`` gets the ids of every event of a committed batch still to publish (new
+    events, and redelivered ones that never reached the broker); it must not block. It returns
+    ``False`` when it left them to the relay.
+    """
+
+    def __init__(self, store: Store, *, threads: int = 4, max_batch: int = 100,
+                 after_commit: Callable[[Sequence[int]], bool] | None = None) -> None:
         self.store = store
         self.max_batch = max_batch
-        self._queue: queue.Queue[_Item | None] = queue.Queue()
+        self.after_commit = after_commit
+        self._queue: queue.Queue[list[_Item] | None] = queue.Queue()
+        self._collected: dict[asyncio.AbstractEventLoop, list[_Item]] = {}
         self._threads = [threading.Thread(target=self._loop, name=f"ordersync-writer-{n}", daemon=True)
                          for n in range(threads)]
         for thread in self._threads:
@@ -42,8 +54,15 @@ class DeliveryWriter:
         """Store ``delivery``; returns once it is committed (raises what storing it raised)."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[DeliveryOutcome] = loop.create_future()
-        self._queue.put((delivery, loop, future))
+        collected = self._collected.get(loop)
+        if collected is None:  # the first of this loop iteration: hand them all over once it ends
+            collected = self._collected[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        collected.append((delivery, loop, future))
         return await future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._queue.put(self._collected.pop(loop))
 
     def close(self) -> None:
         """Let the threads finish what is queued, then end."""
@@ -55,16 +74,16 @@ class DeliveryWriter:
             first = self._queue.get()
             if first is None:
                 return
-            batch = [first]
+            batch = first
             while len(batch) < self.max_batch:
                 try:
-                    item = self._queue.get_nowait()
+                    more = self._queue.get_nowait()
                 except queue.Empty:
                     break
-                if item is None:
+                if more is None:
                     self._queue.put(None)  # leave the stop marker for this thread's next round
                     break
-                batch.append(item)
+                batch += more
             self._store(batch)
 
     def _store(self, batch: list[_Item]) -> None:
@@ -76,22 +95,38 @@ class DeliveryWriter:
                 for item in batch:
                     self._store([item])
                 return
-            _settle(batch[0], error)
+            _settle(batch, [error])
             return
-        for item, outcome in zip(batch, outcomes, strict=True):
-            _settle(item, outcome)
+        self._publish([event for outcome in outcomes for event in outcome.unpublished])
+        _settle(batch, outcomes)
+
+    def _publish(self, inbox_ids: list[int]) -> None:
+        if not inbox_ids or self.after_commit is None:
+            return
+        try:
+            handed = self.after_commit(inbox_ids)
+        except Exception as error:  # noqa: BLE001 - the events are stored: the relay publishes them
+            log.warning("webhook.publish_failed", events=len(inbox_ids), error=f"{type(error).__name__}: {error}")
+            return
+        if not handed:
+            log.info("webhook.publish_deferred", events=len(inbox_ids))
 
 
-def _settle(item: _Item, result: DeliveryOutcome | BaseException) -> None:
-    _, loop, future = item
+def _settle(batch: list[_Item], results: Sequence[DeliveryOutcome | BaseException]) -> None:
+    """Answer a batch's requests: one wake-up of each event loop for the whole batch."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[asyncio.Future[DeliveryOutcome], Any]]] = {}
+    for (_, loop, future), result in zip(batch, results, strict=True):
+        by_loop.setdefault(loop, []).append((future, result))
+    for loop, answers in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # a closed loop (shutdown): nobody waits for the answer
+            loop.call_soon_threadsafe(_apply, answers)
 
-    def apply() -> None:
+
+def _apply(answers: list[tuple[asyncio.Future[DeliveryOutcome], Any]]) -> None:
+    for future, result in answers:
         if future.done():  # the client went away meanwhile; the delivery is stored all the same
-            return
+            continue
         if isinstance(result, BaseException):
             future.set_exception(result)
         else:
             future.set_result(result)
-
-    with contextlib.suppress(RuntimeError):  # a closed loop (shutdown): nobody waits for the answer
-        loop.call_soon_threadsafe(apply)

@@ -148,11 +148,23 @@ class TestDeliveries:
         assert again.unpublished == stored.accepted[1:]
         assert store.counts()["inbox"] == {"enqueued": 1, "received": 1}
 
-    def test_the_relay_publishes_old_unpublished_rows_and_marks_only_what_went_out(self, store: Store) -> None:
-        """Rows past the grace period are handed to the publisher; those it could not send stay received."""
+    def test_claims_take_overdue_rows_once_and_release_puts_them_back(self, store: Store) -> None:
+        """Rows past the grace period are claimed (``enqueued`` at once, so no second relay takes them);
+        those the publisher could not send are released to their former state."""
         store.add_delivery(store="a", payload="p", events=[InboxEntry(f"r{i}", "t", str(i)) for i in range(3)])
-        found, published = store.relay_unpublished(utcnow() + timedelta(seconds=1), 10, lambda ids: ids[:2])
-        assert (found, published) == (3, 2)
+        soon, now = utcnow() + timedelta(seconds=1), utcnow()
+        claims = store.claim_overdue_inbox(soon, None, 10, now=now)
+        assert [c.status for c in claims] == ["received"] * 3
+        assert store.claim_overdue_inbox(soon, now - timedelta(seconds=1), 10, now=now) == []  # published just now
+        assert store.release_claims(claims[2:], now) == 1
         assert store.counts()["inbox"] == {"enqueued": 2, "received": 1}
-        assert store.relay_unpublished(utcnow() - timedelta(seconds=60), 10, lambda ids: ids) == (0, 0)
+        assert store.claim_overdue_inbox(utcnow() - timedelta(seconds=60), None, 10) == []
+        later = now + timedelta(seconds=5)
+        again = store.claim_overdue_inbox(soon, later, 10, now=later)  # the published two, never handled, too
+        assert sorted((c.id, c.status) for c in again) == [(c.id, "enqueued" if i < 2 else "received")
+                                                            for i, c in enumerate(claims)]
+        assert store.release_claims(again, now) == 0  # released only by the claim that made them
+        assert store.counts()["inbox_unpublished_since"] is None
+        assert store.release_claims(again, later) == 3
+        assert store.counts()["inbox"] == {"enqueued": 2, "received": 1}
         assert store.counts()["inbox_unpublished_since"] is not None

@@ -219,8 +219,8 @@ def test_refused_broker_202_then_relay_and_redelivery_publish_once_it_is_back(
         assert again.json()["duplicates"] == 1
         rows = _rows(ctx)
         assert [row.status for row in rows] == ["enqueued", "received"]
-        assert relay_once(ctx.store, publisher, grace=0) == 1
-        assert relay_once(ctx.store, publisher, grace=0) == 0
+        assert relay_once(ctx.store, publisher, grace=0, redrive_after=60) == 1
+        assert relay_once(ctx.store, publisher, grace=0, redrive_after=60) == 0
         assert [row.status for row in _rows(ctx)] == ["enqueued", "enqueued"]
         assert sorted(_queued_inbox_ids(client)) == sorted(row.id or 0 for row in rows)
     finally:

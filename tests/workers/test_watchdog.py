@@ -178,7 +178,7 @@ def test_an_inbox_event_never_handled_is_published_again(shops: Shops) -> None:
     assert row.id is not None
     shops.ctx.store.mark_inbox(row.id, "enqueued")
     assert watchdog.run(shops.ctx).inbox == 0
-    result = watchdog.run(shops.ctx, now=utcnow() + timedelta(seconds=watchdog.INBOX_GRACE + 1))
+    result = watchdog.run(shops.ctx, now=utcnow() + timedelta(seconds=2 * shops.ctx.config.settings.relay_grace + 1))
     assert result.inbox == 1
     assert len(shops.mp.orders) == 1
     handled = shops.ctx.store.inbox_event(row.id)
