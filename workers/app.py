@@ -41,7 +41,7 @@ BACKFILL_QUEUE = "ordersync.backfill"
 QUEUES = (QUEUE, BACKFILL_QUEUE)
 MAX_COUNTDOWN = 120.0
 VISIBILITY_TIMEOUT = float(os.environ.get("ORDERSYNC_VISIBILITY_TIMEOUT", "300"))
-WATCHDOG_INTERVAL = float(os.environ.get("ORDERSYNC_WATCHDOG_INTERVAL", "60"))
+WATCHDOG_INTERVAL = float(os.environ.get("ORDERSYNC_WATCHDOG_INTERVAL", "20"))
 
 
 def queue_for(lane: str) -> str:

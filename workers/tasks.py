@@ -53,7 +53,7 @@ SMALL_POLL = 50
 """A poll that found more orders than this sends their reconciles to the backfill queue."""
 PUBLISH_GRACE = float(os.environ.get("ORDERSYNC_PUBLISH_GRACE", "30"))
 """Seconds a freshly recorded due row waits for its own publisher before the watchdog takes it."""
-REDRIVE_AFTER = float(os.environ.get("ORDERSYNC_REDRIVE_AFTER", "120"))
+REDRIVE_AFTER = float(os.environ.get("ORDERSYNC_REDRIVE_AFTER", "60"))
 """Seconds after a due row's reconcile was published before the watchdog publishes it again."""
 
 
