@@ -16,8 +16,10 @@ The minimum a client could do is:
   writes that reached the target (every POST/PUT/PATCH/DELETE it answered with 2xx: redundant
   writes are not discounted here, they show in the table's ``writes`` column); one SKU look-up per
   50 orders; and the reads a write or check cannot do without: one per created order on a target
-  that reprices (CS-Cart, EverShop: the price-drift check needs its prices), one per order shipped
-  on BigCommerce (its create answer has no ``order_product_id``, which a shipment must name);
+  that reprices (CS-Cart, EverShop: the price-drift check needs its prices), one more per EverShop
+  create (the checkout must ask the cart which shipping and payment methods it offers), one per
+  order shipped on BigCommerce (its create answer has no ``order_product_id``, which a shipment
+  must name);
 - **sweep**: the list pages of both sides: the sweep compares both lists with the bindings (an
   unchanged order needs no sub-resource).
 
@@ -99,7 +101,7 @@ def _count(stats: dict[str, Any]) -> tuple[int, int]:
     return total, writes
 
 
-def _list_pages(platform: str, orders: int) -> int:
+def list_pages(platform: str, orders: int) -> int:
     """Order-list reads of a whole store at the largest page size (archived orders included)."""
     pages = max(1, math.ceil(orders / LIST_PAGE[platform]))
     return pages * (2 if platform in ARCHIVED_LIST else 1)
@@ -117,11 +119,13 @@ def _sub_resources(platform: str, row: dict[str, Any]) -> int:
 def _source_reads(cluster: Cluster, platform: str) -> int:
     """The source's list pages plus the sub-resources its rows need (read before counting starts)."""
     changes = list(context.current().runtime.connector("src").iter_orders(None))
-    return _list_pages(platform, len(changes)) + sum(_sub_resources(platform, c.snapshot or {}) for c in changes)
+    return list_pages(platform, len(changes)) + sum(_sub_resources(platform, c.snapshot or {}) for c in changes)
 
 
-def _needed_reads(target: str, created: int, shipped: int) -> int:
+def needed_reads(target: str, created: int, shipped: int) -> int:
     """Reads of the new mirrors a write or check needs (see the module docstring)."""
+    if target == "evershop":
+        return 2 * created  # the cart's methods, then the new order's prices
     if mapping_for(target).capabilities.reprices_from_catalog:
         return created
     return shipped if target in CREATE_LACKS_LINE_IDS else 0
@@ -160,14 +164,14 @@ def measure(source: str, target: str, orders: int, seed: int, console: Console) 
         dst_total, writes = _count(cluster.shops["dst"].stats())
         linked = [b for b in cluster.bindings("bench") if b.state == "linked"]
         mirrored, shipped = len(linked), sum(1 for b in linked if b.shipments)
-        mirror_min = (source_reads + _list_pages(target, 0) + writes + math.ceil(mirrored / 50)
-                      + _needed_reads(target, mirrored, shipped))
+        mirror_min = (source_reads + list_pages(target, 0) + writes + math.ceil(mirrored / 50)
+                      + needed_reads(target, mirrored, shipped))
         _reset_counts(cluster)
         run_once(config, full=True, console=console)
         sweep_src, _ = _count(cluster.shops["src"].stats())
         sweep_dst, _ = _count(cluster.shops["dst"].stats())
     return PairFigures(f"{source}->{target}", orders, mirrored, src_total + dst_total, writes, mirror_min,
-                       sweep_src + sweep_dst, _list_pages(source, orders) + _list_pages(target, mirrored))
+                       sweep_src + sweep_dst, list_pages(source, orders) + list_pages(target, mirrored))
 
 
 def main() -> None:

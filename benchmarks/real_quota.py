@@ -18,8 +18,10 @@ simulators' ``/__sim/stats``) are counted by the simulators.
 
 - MerchantPro (source): its order list at the largest page (100): ``ceil(orders / 100)`` pages;
 - BigCommerce (target): the writes that reached it in this run (counted by its simulator, so a
-  write the run needed is never discounted, and a redundant one is not either), plus one SKU
-  look-up per 50 mirrored orders.
+  write the run needed is never discounted, and a redundant one is not either), its order lists
+  (live and archived: the reference index that guards exactly-once reads them), one SKU look-up per
+  50 mirrored orders, and one read per order shipped there (BigCommerce's create answer has no
+  ``order_product_id``, which a shipment must name) — the same minimum as ``api_calls.py``.
 
 **The time of the minimal plan** (a lower bound): each platform's requests are sent as early as its
 windows allow — replayed on a virtual clock through the very window classes the simulator enforces
@@ -66,6 +68,9 @@ from simulators import FaultConfig  # noqa: E402
 from simulators.app import RateWindow, RequestStats  # noqa: E402
 from tests.workers.cluster import Cluster  # noqa: E402
 from workers.oneshot import run_once  # noqa: E402
+
+sys.path.insert(0, str(REPO / "benchmarks"))
+from api_calls import list_pages, needed_reads  # noqa: E402 - the same minimum as benchmarks/api_calls.py
 
 SOURCE, TARGET = "merchantpro", "bigcommerce"
 SOURCE_PAGE = 100  # MerchantPro's largest order-list page (../shared/platforms/merchantpro.md B3)
@@ -143,11 +148,13 @@ def measure(orders: int, seed: int, latency_ms: float) -> RunFigures:
             started = time.perf_counter()
             summary = run_once(config, console=quiet)
             elapsed = time.perf_counter() - started
-            mirrored = sum(1 for b in cluster.bindings("bench") if b.state == "linked")
+            linked = [b for b in cluster.bindings("bench") if b.state == "linked"]
+            mirrored, shipped = len(linked), sum(1 for b in linked if b.shipments)
             latency = latency_ms / 1000
             source = _figures(cluster, "src", max(1, math.ceil(orders / SOURCE_PAGE)), latency)
             target_writes = _writes(cluster.shops["dst"].stats())
-            target = _figures(cluster, "dst", target_writes + math.ceil(mirrored / SKU_BATCH), latency)
+            target = _figures(cluster, "dst", target_writes + list_pages(TARGET, 0) + math.ceil(mirrored / SKU_BATCH)
+                              + needed_reads(TARGET, mirrored, shipped), latency)
         finally:
             cluster.close()
     return RunFigures(elapsed, mirrored, dict(summary.outcomes), summary.ok, source, target)

@@ -173,9 +173,14 @@ class TokenBucket:
                 state.blocked_until = max(state.blocked_until, now + signal.retry_after)
                 state.tokens, state.granted_until = 0.0, 0.0
             if signal.remaining is not None:
-                left = float(signal.remaining) - WINDOW_RESERVE
-                if signal.reset_after is not None and signal.reset_after > 0 and signal.remaining > 0:
-                    state.tokens, state.granted_until = max(0.0, left), now + signal.reset_after
+                reset = signal.reset_after
+                if reset is not None and reset > 0 and signal.remaining > 0 and signal.retry_after is None:
+                    # the platform's own count of its fixed window: spend it (less a reserve) until the reset
+                    left = max(0.0, min(signal.remaining - WINDOW_RESERVE, spec.rate * reset + spec.burst))
+                    if now + reset > state.granted_until + 1.0:  # a new window
+                        state.tokens, state.granted_until = left, now + reset
+                    else:  # the same window: an older answer never adds
+                        state.tokens = min(state.tokens, left)
                 else:
                     state.tokens = min(state.tokens, float(signal.remaining))
                 if signal.remaining <= 0 and signal.reset_after is not None:

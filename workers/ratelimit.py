@@ -47,7 +47,7 @@ import structlog
 from redis.commands.core import Script
 
 from connectors.errors import RateLimited, Transient
-from connectors.ratelimit import BucketSpec, RateSignal
+from connectors.ratelimit import WINDOW_RESERVE, BucketSpec, RateSignal
 
 __all__ = ["DEFAULT_PREFIX", "MAX_BLOCK", "Attempt", "BucketStats", "RedisTokenBucket"]
 
@@ -71,24 +71,30 @@ local function server_now()
   return tonumber(t[1]) * 1000000 + tonumber(t[2])
 end
 
--- The bucket refilled up to now: tokens, blocked_until (us), existed.
+-- The bucket refilled up to now: tokens, blocked_until (us), existed, granted_until (us). While the
+-- platform's reported window lasts (granted_until), its count rules: no refill, no cap at burst.
 local function load(key, rate, burst, now)
-  local h = redis.call('HMGET', key, 'tokens', 'ts', 'blocked_until')
+  local h = redis.call('HMGET', key, 'tokens', 'ts', 'blocked_until', 'granted_until')
   local tokens, ts = tonumber(h[1]), tonumber(h[2])
   local blocked = tonumber(h[3]) or 0
+  local granted = tonumber(h[4]) or 0
   if tokens == nil or ts == nil then
-    return burst, blocked, false
+    return burst, blocked, false, 0
+  end
+  if now < granted then
+    return tokens, blocked, true, granted
   end
   local elapsed = now - ts
   if elapsed < 0 then elapsed = 0 end  -- the server clock stepped back: no refill, no stall
-  return math.min(burst, tokens + (elapsed / 1000000) * rate), blocked, true
+  return math.min(burst, math.min(tokens, burst) + (elapsed / 1000000) * rate), blocked, true, 0
 end
 
 -- Store the state; the key lives until the bucket is full and unblocked again (then absent == same).
-local function save(key, rate, burst, now, tokens, blocked, slack_ms)
-  redis.call('HSET', key, 'tokens', fmt(tokens), 'ts', fmt(now), 'blocked_until', fmt(blocked))
-  local refill_ms = math.max(0, burst - tokens) / rate * 1000
-  local blocked_ms = math.max(0, blocked - now) / 1000
+local function save(key, rate, burst, now, tokens, blocked, slack_ms, granted)
+  redis.call('HSET', key, 'tokens', fmt(tokens), 'ts', fmt(now), 'blocked_until', fmt(blocked),
+             'granted_until', fmt(granted or 0))
+  local refill_ms = math.max(0, burst - math.min(tokens, burst)) / rate * 1000
+  local blocked_ms = math.max(0, math.max(blocked, granted or 0) - now) / 1000
   redis.call('PEXPIRE', key, math.ceil(math.max(refill_ms, blocked_ms) + slack_ms))
 end
 """
@@ -98,17 +104,19 @@ _TAKE = _PRELUDE + """
 local key = KEYS[1]
 local rate, burst, slack = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = server_now()
-local tokens, blocked = load(key, rate, burst, now)
+local tokens, blocked, _, window = load(key, rate, burst, now)
 local granted, wait = 0, 0
 if now < blocked then
   wait = (blocked - now) / 1000000
 elseif tokens >= 1 then
   tokens = tokens - 1
   granted = 1
+elseif now < window then
+  wait = (window - now) / 1000000  -- the reported window is spent: wait for its reset
 else
   wait = (1 - tokens) / rate
 end
-save(key, rate, burst, now, tokens, blocked, slack)
+save(key, rate, burst, now, tokens, blocked, slack, window)
 return {granted, fmt(wait), fmt(now), fmt(tokens)}
 """
 
@@ -117,19 +125,32 @@ _OBSERVE = _PRELUDE + """
 local key = KEYS[1]
 local rate, burst, slack = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
 local retry_after, remaining, reset_after = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])
+local reserve = tonumber(ARGV[7]) or 0
 local now = server_now()
-local tokens, blocked = load(key, rate, burst, now)
+local tokens, blocked, _, window = load(key, rate, burst, now)
 if retry_after ~= nil then
   blocked = math.max(blocked, now + retry_after * 1000000)
   tokens = 0
+  window = 0
 end
 if remaining ~= nil then
-  tokens = math.min(tokens, remaining)
+  if reset_after ~= nil and reset_after > 0 and remaining > 0 and retry_after == nil then
+    -- the platform's own count of its fixed window: spend it (less a reserve) until the reset
+    local left = math.max(0, math.min(remaining - reserve, rate * reset_after + burst))
+    local ends = now + reset_after * 1000000
+    if ends > window + 1000000 then
+      tokens, window = left, ends  -- a new window
+    else
+      tokens = math.min(tokens, left)  -- the same window: an older answer never adds
+    end
+  else
+    tokens = math.min(tokens, remaining)
+  end
   if remaining <= 0 and reset_after ~= nil then
     blocked = math.max(blocked, now + reset_after * 1000000)
   end
 end
-save(key, rate, burst, now, tokens, blocked, slack)
+save(key, rate, burst, now, tokens, blocked, slack, window)
 return {fmt(tokens), fmt(blocked), fmt(now)}
 """
 
@@ -275,7 +296,8 @@ class RedisTokenBucket:
         if retry_after is None and remaining is None:
             return  # nothing this bucket acts on
         rate, burst = self._shape(spec)
-        args = (rate, burst, str(_EXPIRY_SLACK_MS), _arg(retry_after), _arg(remaining), _arg(reset_after))
+        args = (rate, burst, str(_EXPIRY_SLACK_MS), _arg(retry_after), _arg(remaining), _arg(reset_after),
+                _arg(WINDOW_RESERVE))
         try:
             self._run(self._observe, key, args)
         except redis.RedisError as error:

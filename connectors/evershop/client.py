@@ -107,7 +107,7 @@ DEFAULT_OPTIONS: dict[str, Any] = {
     "metafield_key": METAFIELD_KEY,
     "legacy_shipments": None,  # None: detect (2.x answers GraphQL `version`); True/False to force
     "bridge": None,  # None: detect the ordersync bridge's order_id/cart_id filters; True/False to force
-    "page_size": 50,
+    "page_size": 100,
     "state_batch": 25,  # open orders re-read per GraphQL request (aliases)
     "workers": 8,
     "sku_batch": 50,  # SKUs per ProductsBySku request in resolve_skus (filter sku in a,b,c)

@@ -74,7 +74,7 @@ def test_a_mirror_run_moves_the_counters_by_what_it_did(shops: Shops) -> None:
     # Exactly one create call per mirrored order on each target, all answered 2xx.
     assert moved("ordersync_platform_calls_total", store="ro", method="POST") == 2
     assert moved("ordersync_platform_calls_total", store="eu", method="POST") == 2
-    assert moved("ordersync_platform_calls_total", store="us", method="GET", status="200") >= 3
+    assert moved("ordersync_platform_calls_total", store="us", method="GET", status="200") >= 1  # its list page
     assert moved("ordersync_platform_calls_total", status="none") == 0
     assert value(after, "ordersync_poll_age_seconds", store="us") >= 0
     assert ("ordersync_poll_age_seconds", (("store", "us"),)) in after

@@ -125,6 +125,32 @@ class TestSharedBehaviour:
         limiter.observe(KEY, self.spec, RateSignal(remaining=0))
         assert try_take(limiter, KEY, self.spec) == pytest.approx(0.5)
 
+    def test_a_fixed_window_reported_left_is_spent_until_its_reset(
+        self, limiter: RateLimiter, fake_clock: FakeClock
+    ) -> None:
+        window = BucketSpec.per_window(150, 30)  # BigCommerce: 5/s on average, bursts of 10
+        for _ in range(10):
+            try_take(limiter, KEY, window)
+        limiter.observe(KEY, window, RateSignal(remaining=140, reset_after=29.5))
+        taken = sum(1 for _ in range(140) if try_take(limiter, KEY, window) == 0.0)
+        assert taken == 138  # what the platform said is left, less the reserve for an overtaken answer
+        assert try_take(limiter, KEY, window) == pytest.approx(29.5)  # then the window's reset
+        fake_clock.advance(29.5)
+        assert try_take(limiter, KEY, window) == 0.0  # the average rate again after it
+
+    def test_an_older_answer_of_the_same_window_never_adds(self, limiter: RateLimiter) -> None:
+        window = BucketSpec.per_window(150, 30)
+        limiter.observe(KEY, window, RateSignal(remaining=100, reset_after=29.0))
+        for _ in range(50):
+            try_take(limiter, KEY, window)
+        limiter.observe(KEY, window, RateSignal(remaining=90, reset_after=28.9))  # overtaken by later answers
+        assert sum(1 for _ in range(100) if try_take(limiter, KEY, window) == 0.0) == 48
+
+    def test_a_configured_budget_caps_what_a_window_grants(self, limiter: RateLimiter) -> None:
+        lower = BucketSpec.per_window(30, 30)  # the merchant leaves most of the store's quota to other apps
+        limiter.observe(KEY, lower, RateSignal(remaining=140, reset_after=10.0))
+        assert sum(1 for _ in range(140) if try_take(limiter, KEY, lower) == 0.0) == 12  # 1/s * 10 s + burst 2
+
     def test_keys_are_independent(self, limiter: RateLimiter) -> None:
         limiter.observe(KEY, self.spec, RateSignal(retry_after=10.0))
         assert try_take(limiter, "bigcommerce:store-2", self.spec) == 0.0
@@ -247,7 +273,7 @@ class TestRedisBucket:
     def test_state_is_a_hash_under_the_bucket_prefix(self, fake_redis: redis.Redis, fake_clock: FakeClock) -> None:
         RedisTokenBucket(fake_redis).acquire(KEY, self.spec, max_wait=0.0)
         state = fake_redis.hgetall(f"ordersync:bucket:{KEY}")
-        assert set(state) == {b"tokens", b"ts", b"blocked_until"}
+        assert set(state) == {b"tokens", b"ts", b"blocked_until", b"granted_until"}
         assert float(state[b"tokens"]) == 2.0
         assert int(state[b"ts"]) == int(fake_clock.now * 1_000_000)  # Redis TIME, in microseconds
 
