@@ -798,8 +798,8 @@ class EverShopConnector:
                                                   ("limit", "eq", size), ("page", "eq", 1)), light=light)
                 items = [i for i in page.get("items") or [] if isinstance(i, dict)]
                 out.extend((i, read_at) for i in items if str(i.get("orderId")) not in cursor.recent)
-                if len(items) < size:
-                    break
+                if len(items) < size or len(items) >= _total(page, default=len(items) + 1):
+                    break  # the last page (its total says so when it is full)
                 after = max(int(i["orderId"]) for i in items)
         else:
             number = 1
@@ -814,7 +814,7 @@ class EverShopConnector:
                         break
                     if str(item.get("orderId")) not in cursor.recent:
                         out.append((item, read_at))
-                if done or len(items) < size:
+                if done or len(items) < size or number * size >= _total(page, default=number * size + 1):
                     break
                 number += 1
         unique = {int(i["orderId"]): (i, at) for i, at in out}
@@ -1516,3 +1516,9 @@ def ensure_store_setup(connector: EverShopConnector, products: Iterable[SetupPro
         created.append("metafield_definition")
     return StoreSetup(package_id=package_id, zone_uuid=str(zone["uuid"]), method_uuid=str(method["uuid"]),
                       products=refs, created=created)
+
+
+def _total(page: Mapping[str, Any], *, default: int) -> int:
+    """An order page's ``total`` (the orders its filters match), or ``default`` when it is missing."""
+    total = page.get("total")
+    return int(total) if isinstance(total, int) or (isinstance(total, str) and total.isdigit()) else default
