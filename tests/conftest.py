@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -27,6 +29,17 @@ def shared() -> Path:
     if SHARED is None:
         pytest.skip("../shared (third-party API samples) is not beside this checkout")
     return SHARED
+
+
+@pytest.fixture(autouse=True)
+def _celery_app_restored() -> Iterator[None]:
+    """Tests that run a real worker switch the shared Celery app to a real broker; whatever a test
+    changes, the next test on the same xdist worker starts from the app's settings as they were."""
+    app = getattr(sys.modules.get("workers.app"), "app", None)
+    saved = {key: app.conf[key] for key in ("broker_url", "task_always_eager")} if app is not None else None
+    yield
+    if app is not None and saved is not None:
+        app.conf.update(saved)
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -21,6 +21,7 @@ guessed, and the option ``list_include`` can name more fields for the list to si
 
 from __future__ import annotations
 
+import itertools
 import threading
 import time
 from collections.abc import Generator, Iterator, Sequence
@@ -213,8 +214,22 @@ class MerchantProConnector:
 
     def _rows(self, params: dict[str, Any]) -> Iterator[tuple[MerchantProOrder, dict[str, Any], datetime]]:
         """Every row of a filtered order list as ``(parsed, raw, read_at)``, following ``meta.links.next``
-        and checking offsets; ``read_at`` is when the row's page was asked for (UTC)."""
-        query = {**params, "start": 0, "limit": PAGE}
+        and checking offsets; ``read_at`` is when the row's page was asked for (UTC).
+
+        Offset paging skips a row when an order listed before the offset is deleted mid-read (every
+        later row moves up one place). When the list's total shrinks between pages, the list is read
+        once more from the start (at most twice): rows come again, and callers keep the first of each.
+        """
+        for _attempt in range(3):
+            shrank = yield from self._pages_once(params)
+            if not shrank:
+                return
+
+    def _pages_once(self, params: dict[str, Any]
+                    ) -> Generator[tuple[MerchantProOrder, dict[str, Any], datetime], None, bool]:
+        """One pass over the list's pages; returns whether its total shrank while it was read."""
+        query: dict[str, Any] = {**params, "start": 0, "limit": PAGE}
+        totals: list[int] = []
         while True:
             read_at = datetime.now(UTC)
             data = self._json("GET", ORDERS, params=query)
@@ -222,16 +237,18 @@ class MerchantProConnector:
             if page.meta.count.start != int(query["start"]):
                 raise Transient(f"order list answered offset {page.meta.count.start} for start={query['start']}",
                                 platform=PLATFORM)
+            totals.append(page.meta.count.total)
             raws = data.get("data") if isinstance(data, dict) else None
             for index, row in enumerate(page.data):
                 raw = raws[index] if isinstance(raws, list) and isinstance(raws[index], dict) else {}
                 yield row, raw, read_at
             next_link = page.meta.links.next
             if not next_link or not page.data:
-                return
+                break
             query = dict(parse_qsl(urlsplit(next_link).query, keep_blank_values=True))
             if "start" not in query:
-                return
+                break
+        return any(later < earlier for earlier, later in itertools.pairwise(totals))
 
     # -- reads ----------------------------------------------------------------------------------
     def iter_orders(self, since: CursorState | None, *, lookback_seconds: float = 300.0) -> ChangeFeed:
