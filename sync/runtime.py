@@ -7,7 +7,7 @@ pools and auth tokens); tests inject transports per store to reach simulators in
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager
 from typing import Any, Protocol
 
@@ -16,7 +16,6 @@ import structlog
 
 from connectors import open_connector
 from connectors.base import Connector, OrderReference, ProductRef, SkuBatchResolver
-from connectors.errors import ConnectorError
 from connectors.ratelimit import RateLimiter, TokenBucket
 from mappings import mapping_for
 from mappings.base import PlatformMapping, TargetContext
@@ -123,19 +122,6 @@ class Runtime:
         batch = connector.resolve_skus if isinstance(connector, SkuBatchResolver) else None
         return TargetContext(store=name, reference=reference, statuses=self.statuses(name), catalog=catalog,
                              catalog_batch=batch, options=options, current=current)
-
-    def prefetch_skus(self, name: str, skus: Iterable[str | None]) -> None:
-        """Look the SKUs up on store ``name`` in as few calls as it allows (e.g. every SKU of a list page
-        before its orders are written), so later look-ups hit the connector's cache. Best effort: a
-        failed batch is logged and each SKU is then looked up on its own when needed."""
-        connector = self.connector(name)
-        wanted = [sku for sku in dict.fromkeys(skus) if sku]
-        if not wanted or not isinstance(connector, SkuBatchResolver):
-            return
-        try:
-            connector.resolve_skus(wanted)
-        except ConnectorError as error:
-            log.warning("sku.prefetch_failed", store=name, skus=len(wanted), error=str(error))
 
     def close(self) -> None:
         """Close every open connector."""

@@ -824,12 +824,6 @@ class Store:
             "attention": dict(attention),
         }
 
-    def recent_links(self, since: datetime) -> list[Binding]:
-        """Linked, not deleted bindings touched since ``since`` (the deep sweep re-checks them)."""
-        with self.session() as s:
-            return list(s.exec(select(Binding).where(Binding.state == "linked", Binding.deleted == False,  # noqa: E712
-                                                     col(Binding.updated_at) >= since)).all())
-
     def stale_pending(self, older_than: datetime) -> list[Binding]:
         """Bindings stuck ``pending`` since before ``older_than`` (crash during a create)."""
         with self.session() as s:

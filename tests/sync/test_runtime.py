@@ -2,14 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
-from connectors.base import ProductRef
-from connectors.bigcommerce.client import BigCommerceConnector
-from connectors.errors import Transient
 from connectors.testing import ASGITransport
 from simulators.bigcommerce import Simulator
 from sync.config import OrderSyncConfig, StoreConfig
@@ -42,35 +38,3 @@ def test_target_context_batches_the_skus_of_an_order(shop: Simulator, runtime: R
     assert ctx.resolve("TEE-M") is not None
     assert ctx.resolve("MUG-BLK") is not None
     assert shop.stats.by_route[VARIANTS] == 1  # answered from the connector's cache
-
-
-def test_prefetch_skus_for_a_page(shop: Simulator, runtime: Runtime) -> None:
-    runtime.prefetch_skus("bc", ["TEE-L", "TEE-S", "", None, "TEE-L"])
-    assert shop.stats.by_route[VARIANTS] == 1
-    runtime.prefetch_skus("bc", [None, ""])
-    assert shop.stats.by_route[VARIANTS] == 1  # nothing to ask
-    connector = runtime.connector("bc")
-    assert isinstance(connector, BigCommerceConnector)
-    assert connector.resolve_sku("TEE-S").sku == "TEE-S"
-    assert shop.stats.by_route[VARIANTS] == 1
-
-
-class _Failing:
-    """A target whose batch look-up fails (and one without any)."""
-
-    def __init__(self) -> None:
-        self.asked: list[list[str]] = []
-
-    def resolve_skus(self, skus: Iterable[str]) -> dict[str, ProductRef]:
-        self.asked.append(list(skus))
-        raise Transient("catalog down", platform="bigcommerce")
-
-
-def test_a_failed_batch_is_not_fatal_and_targets_without_one_are_skipped() -> None:
-    failing = _Failing()
-    stores = {name: StoreConfig(platform="bigcommerce", base_url="http://x") for name in ("bc", "plain")}
-    targets: dict[str, Any] = {"bc": failing, "plain": object()}
-    live = Runtime(OrderSyncConfig(stores=stores), connector_factory=lambda name, _: targets[name])
-    live.prefetch_skus("bc", ["A", "B"])  # logged, not raised: each SKU is looked up alone later
-    assert failing.asked == [["A", "B"]]
-    live.prefetch_skus("plain", ["A"])  # no batch look-up: nothing to do
