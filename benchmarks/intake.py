@@ -8,7 +8,7 @@ concurrency 50 over keep-alive connections to each, in interleaved rounds (the m
 changes from second to second; both servers see the same), and counts:
 
 - req/s and p99 latency of each server, and their ratio;
-- lost: unique events that are not in the inbox, or whose ``handle_webhook`` message is not in the
+- lost: unique events that are not in the inbox, or whose ``handle_webhooks`` message is not in the
   broker's queue once the relay had its grace period;
 - memory: the server's RSS (all its processes) while four clients send 100 MB bodies at once
   (unsigned, and with a signature header but chunked, so only the streaming cap protects it).
@@ -252,10 +252,11 @@ def _drop(name: str) -> None:
 
 
 def _queued_ids(client: redis.Redis) -> set[int]:
-    ids = set()
+    ids: set[int] = set()
     for message in client.lrange(QUEUE, 0, -1):
         body = orjson.loads(base64.b64decode(orjson.loads(message)["body"]))
-        ids.add(int(body[0][0]))
+        first = body[0][0]  # handle_webhooks: a list of inbox ids
+        ids.update(int(i) for i in (first if isinstance(first, list) else [first]))
     return ids
 
 

@@ -14,12 +14,13 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
 from typing import Any, TextIO
 
 import structlog
 
-__all__ = ["LOG_FORMATS", "configure_logging", "redact_secrets", "wants_json"]
+__all__ = ["LOG_FORMATS", "bound", "configure_logging", "redact_secrets", "wants_json"]
 
 LOG_FORMATS = ("auto", "json", "human")
 # Libraries whose INFO lines repeat what our own log says (one line per HTTP request).
@@ -27,6 +28,18 @@ _CHATTY = ("httpx", "httpcore", "alembic")  # per-request lines; alembic's conte
 
 _SECRET_KEY = re.compile(r"(pass(word)?|secret|token|api[_-]?key|authorization|auth|credential|signature)", re.I)
 _MASK = "***"
+
+
+@contextmanager
+def bound(**fields: Any) -> Iterator[None]:
+    """Bind ``fields`` to every log line of this context for the ``with`` block, then restore what
+    was bound before. structlog's ``bound_contextvars`` does the same but first copies the whole
+    context to find what to restore; this keeps its tokens instead (the intake binds per request)."""
+    tokens = structlog.contextvars.bind_contextvars(**fields)
+    try:
+        yield
+    finally:
+        structlog.contextvars.reset_contextvars(**tokens)
 
 
 def _scrub(value: Any, depth: int = 0) -> Any:

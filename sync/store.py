@@ -664,14 +664,28 @@ class Store:
         with self.session() as s:
             return s.get(InboxEvent, inbox_id)
 
+    def inbox_rows(self, inbox_ids: Sequence[int]) -> list[InboxEvent]:
+        """The inbox rows of these ids that exist, in id order (one query)."""
+        if not inbox_ids:
+            return []
+        with self.session() as s:
+            return list(s.exec(select(InboxEvent).where(col(InboxEvent.id).in_(list(inbox_ids)))
+                               .order_by(col(InboxEvent.id))).all())
+
     def mark_inbox(self, inbox_id: int, status: str) -> None:
         """Set an inbox row's status (``enqueued``, ``processed``, ``ignored``, ``failed``)."""
+        self.mark_inbox_many({inbox_id: status})
+
+    def mark_inbox_many(self, statuses: Mapping[int, str]) -> None:
+        """Set inbox rows' statuses in one transaction; a handled status stamps ``processed_at``."""
+        if not statuses:
+            return
+        now = utcnow()
         with self.session() as s:
-            row = s.get(InboxEvent, inbox_id)
-            if row is not None:
-                row.status = status
-                if status in ("processed", "ignored", "failed"):
-                    row.processed_at = utcnow()
+            for row in s.exec(select(InboxEvent).where(col(InboxEvent.id).in_(list(statuses)))).all():
+                row.status = statuses[row.id or 0]
+                if row.status in ("processed", "ignored", "failed"):
+                    row.processed_at = now
                 s.add(row)
 
     # -- attention queue ------------------------------------------------------------------------

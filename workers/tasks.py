@@ -278,20 +278,36 @@ def poll(self: Task, store: str, full: bool = False) -> dict[str, Any]:
     return {"store": store, "changes": len(seen)}
 
 
+@app.task(bind=True, name="ordersync.handle_webhooks", acks_late=True, max_retries=None)
+def handle_webhooks(self: Task, inbox_ids: list[int]) -> dict[str, Any]:
+    """Turn stored webhooks into reconciles of their orders on every route that reads their store.
+
+    One message carries the events the intake published together: they are read in one query,
+    their reconciles recorded as due work in one transaction (an order named by several events
+    once) and their rows marked handled in another. State-based: handling an event twice only
+    re-arms its order's reconcile.
+    """
+    ctx = context.current()
+    events = ctx.store.inbox_rows(inbox_ids)
+    keys: list[DueKey] = []
+    statuses: dict[int, str] = {}
+    for event in events:
+        routes = ctx.config.routes_from(event.store) if event.order_id else []
+        keys += [(route.name, event.store, event.order_id or "") for route, _ in routes]
+        if event.id is not None:
+            statuses[event.id] = "processed" if routes else "ignored"
+    keys = list(dict.fromkeys(keys))
+    if keys:
+        drive(keys, reason="webhook")
+    ctx.store.mark_inbox_many(statuses)
+    return {"events": len(events), "missing": len(set(inbox_ids)) - len(events),
+            "ignored": sum(1 for status in statuses.values() if status == "ignored"), "reconciles": len(keys)}
+
+
 @app.task(bind=True, name="ordersync.handle_webhook", acks_late=True, max_retries=None)
 def handle_webhook(self: Task, inbox_id: int) -> dict[str, Any]:
-    """Turn one stored webhook into reconciles of its order on every route that reads the store."""
-    ctx = context.current()
-    event = ctx.store.inbox_event(inbox_id)
-    if event is None:
-        return {"inbox_id": inbox_id, "reason": "no such inbox event"}
-    if not event.order_id:
-        ctx.store.mark_inbox(inbox_id, "ignored")
-        return {"inbox_id": inbox_id, "reason": "event is not about an order"}
-    routes = ctx.config.routes_from(event.store)
-    drive([(route.name, event.store, event.order_id) for route, _ in routes], reason="webhook")
-    ctx.store.mark_inbox(inbox_id, "processed" if routes else "ignored")
-    return {"inbox_id": inbox_id, "routes": [route.name for route, _ in routes]}
+    """One stored webhook (messages queued by an ordersync older than :func:`handle_webhooks`)."""
+    return handle_webhooks([inbox_id])  # type: ignore[no-any-return]
 
 
 @app.task(bind=True, name="ordersync.reconcile_all", acks_late=True, max_retries=None)

@@ -13,7 +13,7 @@ import orjson
 import pytest
 import structlog
 
-from connectors.logging import configure_logging, wants_json
+from connectors.logging import bound, configure_logging, wants_json
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -53,6 +53,27 @@ def test_json_lines_carry_bound_context_and_mask_secrets() -> None:
     line = orjson.loads(stream.getvalue())
     assert line["event"] == "created"
     assert (line["route"], line["order_id"], line["token"]) == ("a-to-b", "42", "***")
+
+
+def test_bound_fields_last_for_the_block_and_restore_what_was_there() -> None:
+    """Nested blocks: the inner value wins inside, the outer one is back after, and a field bound
+    only inside is gone (also when the block raised)."""
+    stream = io.StringIO()
+    configure_logging("INFO", stream=stream)
+    def failing_block() -> None:
+        with bound(store="ro", order_id="7"):
+            structlog.get_logger("t").info("inner")
+            raise RuntimeError
+
+    with bound(store="us", platform="bigcommerce"):
+        with pytest.raises(RuntimeError):
+            failing_block()
+        structlog.get_logger("t").info("outer")
+    structlog.get_logger("t").info("after")
+    inner, outer, after = (orjson.loads(line) for line in stream.getvalue().splitlines())
+    assert (inner["store"], inner["platform"], inner["order_id"]) == ("ro", "bigcommerce", "7")
+    assert (outer["store"], "order_id" in outer) == ("us", False)
+    assert all(key not in after for key in ("store", "platform", "order_id"))
 
 
 def test_human_lines_on_a_terminal() -> None:

@@ -186,7 +186,7 @@ def _queued_inbox_ids(client: redis.Redis) -> list[int]:
     ids = []
     for message in client.lrange(QUEUE, 0, -1):
         body = orjson.loads(base64.b64decode(orjson.loads(message)["body"]))
-        ids.append(int(body[0][0]))
+        ids += [int(i) for i in body[0][0]]  # handle_webhooks: a list of inbox ids per message
     return ids
 
 

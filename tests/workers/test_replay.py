@@ -101,7 +101,7 @@ def test_a_replay_still_invalid_stores_nothing(shops: Shops, sent: list[int]) ->
 
 
 def test_on_the_embedded_broker_a_replayed_webhook_is_handled_inline(shops: Shops) -> None:  # noqa: F811
-    """No broker: `handle_webhook` runs at once (no route reads this store, so the event is `ignored`)."""
+    """No broker: `handle_webhooks` runs at once (no route reads this store, so the event is `ignored`)."""
     assert replay_item(shops.ctx, _parked(shops, _body("r-4", 4104))) == "accepted 1 event(s), 0 duplicate(s)"
     assert _inbox(shops) == []
     [row] = shops.ctx.store.inbox_events(store="ro")
