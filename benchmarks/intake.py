@@ -50,7 +50,8 @@ from sqlalchemy import create_engine, text
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from scratch_db import create_database, drop_database  # noqa: E402 - benchmarks/scratch_db.py, beside this script
+
 SECRET = "bench-webhook-secret"
 QUEUE = "ordersync"
 MB = 1024 * 1024
@@ -235,22 +236,6 @@ def _memory(pid: int, port: int, signed: bool, chunked: bool) -> tuple[float, li
 
 
 # -- the run ------------------------------------------------------------------------------------------
-def _database() -> tuple[str, str]:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 3})
-    name = f"ordersync_bench_intake_{uuid.uuid4().hex[:8]}"
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return PG_ADMIN.rsplit("/", 1)[0] + f"/{name}", name
-
-
-def _drop(name: str) -> None:
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
-
-
 def _queued_ids(client: redis.Redis) -> set[int]:
     ids: set[int] = set()
     for message in client.lrange(QUEUE, 0, -1):
@@ -298,7 +283,9 @@ def main() -> None:
     if shutil.which("redis-server") is None:
         raise SystemExit("redis-server is not installed")
     tmp = Path(tempfile.mkdtemp(prefix="ordersync-bench-intake-"))
-    database, db_name = _database()
+    database, db_name = create_database(tmp)
+    if db_name is None:
+        raise SystemExit("PostgreSQL does not answer on 127.0.0.1:5432: the intake is measured on PostgreSQL")
     redis_port, api_port, bare_port = _free_port(), _free_port(), _free_port()
     processes: list[subprocess.Popen[bytes]] = []
     try:
@@ -382,7 +369,7 @@ def main() -> None:
                 process.wait(15)
             except subprocess.TimeoutExpired:
                 process.kill()
-        _drop(db_name)
+        drop_database(db_name)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -2,7 +2,8 @@
 
 :class:`ASGITransport` lets a synchronous connector talk to a simulator in the same process,
 through the same single transport seam the network uses — no sockets, but real HTTP semantics
-(status codes, headers, bodies) and real client timeouts.
+(status codes, headers, bodies) and real client timeouts. :class:`RecordingTransport` wraps any
+transport and keeps the URL of every request, to check what a connector asked for.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import anyio
 import anyio.from_thread
 import httpx
 
-__all__ = ["ASGITransport"]
+__all__ = ["ASGITransport", "RecordingTransport"]
 
 
 class ASGITransport(httpx.BaseTransport):
@@ -51,6 +52,23 @@ class ASGITransport(httpx.BaseTransport):
     def close(self) -> None:
         """Stop the background event loop."""
         self._portal_cm.__exit__(None, None, None)
+
+
+class RecordingTransport(httpx.BaseTransport):
+    """Passes requests on to ``inner`` and keeps their URLs (``urls``), in order."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.urls: list[httpx.URL] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        """Record the request's URL, then hand it on."""
+        self.urls.append(request.url)
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        """Close the wrapped transport."""
+        self.inner.close()
 
 
 class _null:

@@ -13,6 +13,7 @@ import pytest
 from connectors.bigcommerce.client import BigCommerceConnector
 from connectors.errors import InvalidPayload
 from connectors.testing import ASGITransport
+from connectors.testing import RecordingTransport as Recording
 from mappings.bigcommerce import to_neutral
 from simulators.bigcommerce import Simulator
 from tests.simulators.test_bigcommerce import TOKEN, create_body
@@ -20,17 +21,6 @@ from tests.simulators.test_bigcommerce import TOKEN, create_body
 Make = Callable[..., BigCommerceConnector]
 V2 = "/stores/simstore/v2"
 
-
-class Recording(httpx.BaseTransport):
-    """Passes requests on and keeps their URLs, to check what was asked."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.urls: list[httpx.URL] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.urls.append(request.url)
-        return self.inner.handle_request(request)
 
 
 @pytest.fixture

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-import httpx
 import pytest
 
 from connectors.errors import InvalidPayload
 from connectors.merchantpro.client import ROW_FIELDS, MerchantProConnector, holds_order, open_connector
 from connectors.merchantpro.wire import MerchantProShipmentUpdate
 from connectors.testing import ASGITransport
+from connectors.testing import RecordingTransport as Recording
 from mappings.merchantpro import to_neutral
 from tests.connectors.merchantpro.conftest import Shop, settings
 
@@ -62,17 +62,6 @@ def test_rechecked_open_orders_carry_their_row_too(shop: Shop, connector: Mercha
     assert connector.hydrate(changed[0].snapshot)["shipping_awb"] == "AWB-1"
     assert shop.sim.stats.total == sent
 
-
-class Recording(httpx.BaseTransport):
-    """The simulator's transport, keeping every request's URL."""
-
-    def __init__(self, inner: httpx.BaseTransport) -> None:
-        self.inner = inner
-        self.urls: list[httpx.URL] = []
-
-    def handle_request(self, request: httpx.Request) -> httpx.Response:
-        self.urls.append(request.url)
-        return self.inner.handle_request(request)
 
 
 @pytest.mark.parametrize("shop", [{"orders": 230}], indirect=True)
