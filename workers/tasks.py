@@ -1,7 +1,9 @@
-"""Celery tasks: ``poll``, ``reconcile``, ``handle_webhook`` and the ``reconcile_all`` sweep (by list, per route).
+"""Celery tasks: ``poll``, ``reconcile``, ``handle_webhooks`` and the ``reconcile_all`` sweep (by list, per route).
 
-Tasks carry only identifiers, never order data: each ``reconcile`` reloads the order and diffs
-it (state-based), so a duplicated, late or reordered task is harmless.
+Tasks carry identifiers; a ``reconcile`` published from a feed may also carry the order's list row
+and when it was read (``snapshot``, ``read_at``), used instead of a read while it is younger than
+``snapshot_max_age`` (a retry drops it and reads). Each ``reconcile`` diffs the order's state with
+its mirror's (state-based), so a duplicated, late or reordered task is harmless.
 
 Retry policy of ``reconcile``:
 
@@ -44,8 +46,8 @@ from workers.app import MAX_COUNTDOWN, app, queue_for
 from workers.locks import LockBusy, LockLost
 from workers.pause import drain_deferred, store_is_paused
 
-__all__ = ["PUBLISH_GRACE", "REDRIVE_AFTER", "SMALL_POLL", "backoff", "drive", "handle_webhook", "poll",
-           "publish_due", "reconcile", "reconcile_all", "relay_inbox", "sweep_route"]
+__all__ = ["PUBLISH_GRACE", "REDRIVE_AFTER", "SMALL_POLL", "backoff", "drive", "handle_webhook", "handle_webhooks",
+           "poll", "publish_due", "reconcile", "reconcile_all", "relay_inbox", "sweep_route"]
 
 log = structlog.get_logger("ordersync.tasks")
 MAX_DELIVERIES = 5
