@@ -38,6 +38,10 @@ def test_demo_console_stays_open_with_its_address_and_password() -> None:
             if found:
                 break
         assert found, "the demo printed no console address"
+        # keep reading what the demo prints: a full pipe would block it (and its exit on SIGINT)
+        import threading
+
+        threading.Thread(target=process.stdout.read, daemon=True).start()
         base, password = found.groups()
         with httpx.Client(base_url=base, timeout=10, follow_redirects=True) as browser:
             token = re.search(r'name="csrf" value="([0-9a-f]+)"', browser.get("/login").text)
