@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import httpx
 
 from connectors.testing import ASGITransport
@@ -10,6 +13,19 @@ from simulators.bigcommerce import Simulator as BigCommerce
 
 TOKEN = {"X-Auth-Token": "sim-token"}
 V2 = "/stores/simstore/v2"
+
+
+@contextmanager
+def _client_with_quota(quota: int) -> Iterator[httpx.Client]:
+    """A client of a BigCommerce simulator whose window holds ``quota`` requests and never moves on."""
+    sim = BigCommerce(orders=1, seed=1)
+    sim.window = RateWindow(quota, 30.0, clock=lambda: 0.0)
+    transport = ASGITransport(sim.app)
+    try:
+        with httpx.Client(transport=transport, base_url="http://sim", headers=TOKEN) as client:
+            yield client
+    finally:
+        transport.close()
 
 
 def test_fixed_window_refuses_past_the_quota_and_reopens_where_the_last_one_ended() -> None:
@@ -52,15 +68,10 @@ def test_fresh_window_has_the_same_shape_and_opens_on_the_given_clock() -> None:
 
 
 def test_quota_refusals_are_counted_apart_from_injected_429s_and_ok_routes() -> None:
-    now = [0.0]
-    sim = BigCommerce(orders=1, seed=1)
-    sim.window = RateWindow(2, 30.0, clock=lambda: now[0])
-    transport = ASGITransport(sim.app)
-    with httpx.Client(transport=transport, base_url="http://sim", headers=TOKEN) as client:
+    with _client_with_quota(2) as client:
         client.post("/__sim/inject", json={"kind": "rate_limit", "count": 1})
         answers = [client.get(f"{V2}/orders/100") for _ in range(4)]
         stats = client.get("/__sim/stats").json()
-    transport.close()
     assert [a.status_code for a in answers] == [429, 200, 429, 429]  # injected, allowed, over quota x2
     assert int(answers[2].headers["x-rate-limit-time-reset-ms"]) == 30000  # frozen clock: the whole window
     assert answers[2].headers["x-rate-limit-requests-left"] == "0"
@@ -71,17 +82,12 @@ def test_quota_refusals_are_counted_apart_from_injected_429s_and_ok_routes() -> 
 
 
 def test_reset_restarts_the_window_with_the_full_quota() -> None:
-    now = [0.0]
-    sim = BigCommerce(orders=1, seed=1)
-    sim.window = RateWindow(1, 30.0, clock=lambda: now[0])
-    transport = ASGITransport(sim.app)
-    with httpx.Client(transport=transport, base_url="http://sim", headers=TOKEN) as client:
+    with _client_with_quota(1) as client:
         assert client.get(f"{V2}/orders/100").status_code == 200
         assert client.get(f"{V2}/orders/100").status_code == 429
         client.post("/__sim/reset")
         fresh = client.get(f"{V2}/orders/100")
         stats = client.get("/__sim/stats").json()
-    transport.close()
     assert fresh.status_code == 200
     assert fresh.headers["x-rate-limit-requests-quota"] == "1"
     assert (stats["total"], stats["refused"]) == (1, 0)
