@@ -218,16 +218,18 @@ class MerchantProConnector:
 
         Offset paging skips a row when an order listed before the offset is deleted mid-read (every
         later row moves up one place). When the list's total shrinks between pages, the list is read
-        once more from the start (at most twice): rows come again, and callers keep the first of each.
+        once more from the start (at most twice); a row already yielded is not yielded again.
         """
+        yielded: set[str] = set()
         for _attempt in range(3):
-            shrank = yield from self._pages_once(params)
+            shrank = yield from self._pages_once(params, yielded)
             if not shrank:
                 return
 
-    def _pages_once(self, params: dict[str, Any]
+    def _pages_once(self, params: dict[str, Any], yielded: set[str]
                     ) -> Generator[tuple[MerchantProOrder, dict[str, Any], datetime], None, bool]:
-        """One pass over the list's pages; returns whether its total shrank while it was read."""
+        """One pass over the list's pages, skipping the ids in ``yielded`` (and adding those it yields);
+        returns whether the list's total shrank while it was read."""
         query: dict[str, Any] = {**params, "start": 0, "limit": PAGE}
         totals: list[int] = []
         while True:
@@ -240,6 +242,11 @@ class MerchantProConnector:
             totals.append(page.meta.count.total)
             raws = data.get("data") if isinstance(data, dict) else None
             for index, row in enumerate(page.data):
+                order_id = id_text(row.id)
+                if order_id in yielded:
+                    continue
+                if order_id is not None:
+                    yielded.add(order_id)
                 raw = raws[index] if isinstance(raws, list) and isinstance(raws[index], dict) else {}
                 yield row, raw, read_at
             next_link = page.meta.links.next

@@ -52,3 +52,15 @@ def test_a_list_that_does_not_shrink_is_read_once(shop: Shop) -> None:
     assert len(list(connector.iter_orders(None))) == 150
     assert shop.sim.stats.total == 2  # two pages of 100, no second pass
     connector.close()
+
+
+@pytest.mark.parametrize("shop", [{"orders": 150}], indirect=True)
+def test_the_second_pass_serves_each_order_once(shop: Shop, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every reader of the list (the feed, the reference index, the tag look-up) gets each row once,
+    although the second pass serves the first page's rows again."""
+    connector = fast(shop)
+    _delete_first_order_after_page_one(monkeypatch, shop, connector)
+    ids = [str(row.id) for row in connector._page({"sort": "date_created"})]
+    assert len(ids) == len(set(ids))
+    assert set(shop.sim.orders) <= set(ids)
+    connector.close()
