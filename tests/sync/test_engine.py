@@ -26,7 +26,6 @@ from simulators.merchantpro import Simulator as MerchantPro
 from simulators.runner import RunningServer
 from sync.config import OrderSyncConfig, load_config
 from workers import context
-from workers.app import configure
 from workers.cli import app
 
 FAST = {"rate_limit": {"requests": 10_000, "per_seconds": 1, "burst": 1000}}
@@ -78,7 +77,6 @@ target = "eu"
 operations = ["create", "status"]
 """)
         self.config: OrderSyncConfig = load_config(self.path)
-        configure(self.config.settings, self.config)  # in-process tasks, whatever an earlier test left
         self.ctx = context.Context.build(self.config)
         context.install(self.ctx)
 
