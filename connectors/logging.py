@@ -34,7 +34,8 @@ _MASK = "***"
 def bound(**fields: Any) -> Iterator[None]:
     """Bind ``fields`` to every log line of this context for the ``with`` block, then restore what
     was bound before. structlog's ``bound_contextvars`` does the same but first copies the whole
-    context to find what to restore; this keeps its tokens instead (the intake binds per request)."""
+    context to find what to restore; this keeps its tokens instead (every webhook request and every
+    reconcile binds its fields, so ordersync binds with this one helper)."""
     tokens = structlog.contextvars.bind_contextvars(**fields)
     try:
         yield

@@ -40,6 +40,7 @@ from connectors.errors import (
     Transient,
     UnknownSku,
 )
+from connectors.logging import bound
 from mappings import effects
 from mappings.money import within_precision
 from mappings.neutral import NeutralOrder
@@ -198,8 +199,7 @@ class Engine:
         route = self.runtime.config.route(route_name)
         if store_name not in (route.source, route.target):
             raise KeyError(f"store {store_name!r} is not on route {route.name!r}")
-        bound = structlog.contextvars.bound_contextvars(route=route.name, store=store_name, order_id=order_id)
-        with bound:
+        with bound(route=route.name, store=store_name, order_id=order_id):
             binding = self._binding_for(route, store_name, order_id) or \
                 self.store.binding_by_target_any(store_name, order_id)
             origin = (binding.source_store, binding.source_id) if binding else (store_name, order_id)
@@ -428,7 +428,7 @@ class Engine:
         ctx = self.runtime.target_context(other, reference=reference)
         payload = self.runtime.mapping(other).create_payload(source, ctx)  # may raise UnknownSku: nothing sent
         result.warn("create", list(ctx.warnings))
-        with structlog.contextvars.bound_contextvars(idempotency_key=key, target_store=other):
+        with bound(idempotency_key=key, target_store=other):
             row, previous = self.store.begin_operation(key=key, route=route.name, source_store=binding.source_store,
                                                        source_id=binding.source_id, operation="create")
             created_id: str | None = None
@@ -633,8 +633,7 @@ class Engine:
                  known: dict[str, Any]) -> tuple[bool, dict[str, Any]]:
         """Run one planned write under its idempotency key; returns whether a call was made, and its outcome."""
         self._refresh_lock()
-        with structlog.contextvars.bound_contextvars(idempotency_key=key, operation=op.kind, target_store=other,
-                                                     target_id=there_id):
+        with bound(idempotency_key=key, operation=op.kind, target_store=other, target_id=there_id):
             row, previous = self.store.begin_operation(key=key, route=route.name, source_store=binding.source_store,
                                                        source_id=binding.source_id, operation=op.kind,
                                                        desired=op.desired)

@@ -38,6 +38,7 @@ from celery.exceptions import Reject
 
 from connectors.base import OrderChange
 from connectors.errors import OrderSyncError, RateLimited, Transient, Unreachable
+from connectors.logging import bound
 from sync.models import DueWork, utcnow
 from sync.store import DueKey
 from workers import context
@@ -147,8 +148,7 @@ def _reconcile(self: Task, route: str, store: str, order_id: str, attempt: int, 
                snapshot: tuple[dict[str, Any] | None, datetime | None] = (None, None)) -> dict[str, Any]:
     """The body of :func:`reconcile`: returns its outcome, or raises ``Retry``."""
     ctx = context.current()
-    with structlog.contextvars.bound_contextvars(route=route, store=store, order_id=order_id, attempt=attempt,
-                                                 task_id=self.request.id):
+    with bound(route=route, store=store, order_id=order_id, attempt=attempt, task_id=self.request.id):
         if ctx.store.is_paused(route):  # the route's pause switch: keep the work for the resume
             ctx.store.defer_work(route, store, order_id)
             return {"outcome": "paused", "reason": f"route {route} is paused"}
