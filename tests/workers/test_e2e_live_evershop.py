@@ -61,8 +61,10 @@ def _customer_order(shop: EverShopConnector, sku: str, qty: int, email: str | No
 def test_live_evershop_to_merchantpro(cluster: Cluster) -> None:  # noqa: F811
     """Create, shipment with tracking, and cancellation travel from the real EverShop to MerchantPro."""
     assert URL is not None
+    # the test's customer waits out the real shop's 120/min window like the connector live tests do
     shop = EverShopConnector(ConnectionSettings(store="live", platform="evershop", base_url=URL,
-                                                credentials={"email": EMAIL, "password": PASSWORD}))
+                                                credentials={"email": EMAIL, "password": PASSWORD},
+                                                options={"max_wait": 70.0}))
     ensure_store_setup(shop, [SetupProduct("MUG-BLK", "Ceramic Mug, Black", Decimal("12.50")),
                               SetupProduct("TEE-M", "Organic Tee M", Decimal("24.00"))])
     mp = cluster.add_shop("ro", "merchantpro", rate_limit=False)
